@@ -1,0 +1,31 @@
+"""archcalc: cost neural architectures (MAdds, parameters, memory) from declarative specs.
+
+>>> import archcalc
+>>> model = archcalc.load("specs/mnv2.yaml", classes=1001)   # doctest: +SKIP
+>>> model.totals()["madds"]                                  # doctest: +SKIP
+300774272
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from archcalc.analysis.convention import Convention
+from archcalc.errors import SpecError
+from archcalc.model import Model
+
+__version__ = "0.1.0"
+
+
+def load(path: str | Path, *, width: float | None = None, resolution: int | None = None,
+         classes: int | None = None) -> Model:
+    """Load a YAML spec, apply overrides, and compile it to the IR.
+
+    Raises :class:`SpecError` (one line naming file, line and spec path) on bad input.
+    """
+    from archcalc.compiler import compile_spec
+    from archcalc.spec.loader import load_spec
+
+    return compile_spec(load_spec(path, width=width, resolution=resolution, classes=classes))
+
+
+__all__ = ["Convention", "Model", "SpecError", "load", "__version__"]

@@ -1,0 +1,1 @@
+"""Analysis passes over the IR: costs (here), memory, symbolic forms, sweeps."""

@@ -1,0 +1,94 @@
+"""Per-node costs and parameters from the registry, and their roll-up by scope.
+
+Pure Python on purpose: the ``archcalc cost`` path imports neither pandas nor numpy
+(:meth:`archcalc.model.Model.cost_table` builds a DataFrame only when asked).
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import networkx as nx
+
+from archcalc.analysis.convention import BN_PARAM_MODES, Convention
+from archcalc.ops import EXTRA_TERMS, Cost, Params, get_op, numel
+
+COLUMNS = ("madds", "params", "params_without_bn", *EXTRA_TERMS, "flops", "activations")
+
+
+def annotate_costs(graph: nx.DiGraph) -> None:
+    """Pass: store each node's :class:`Cost` and :class:`Params` (from its op's rules)."""
+    for name, data in graph.nodes(data=True):
+        op = get_op(data["op"])
+        data["cost"] = op.cost(data["attrs"], data["in_shapes"], data["shape"])
+        data["params"] = op.params(data["attrs"], data["in_shapes"], data["shape"])
+
+
+def params_total(params: Params, convention: Convention) -> int:
+    bn = {"none": 0, "affine": params.bn_affine, "all": params.bn_affine + params.bn_stats}[convention.bn_params]
+    return params.weights + params.bias + bn
+
+
+def row_values(cost: Cost, params: Params, activations: int, convention: Convention) -> dict[str, int]:
+    """The numeric columns of one node (or one sum of nodes) under ``convention``."""
+    batch = convention.batch
+    values = {
+        "madds": cost.madds * batch,
+        "params": params_total(params, convention),
+        "params_without_bn": params.weights + params.bias,
+    }
+    for term in EXTRA_TERMS:
+        values[term] = getattr(cost, term) * batch
+    values["flops"] = convention.flops_per_madd * values["madds"] + sum(values[t] for t in convention.flops_terms)
+    values["activations"] = activations * batch
+    return values
+
+
+def layer_rows(graph: nx.DiGraph, order: Iterable[str], convention: Convention) -> list[dict]:
+    """One row per op node (the graph input excluded), in program order."""
+    rows = []
+    for name in order:
+        data = graph.nodes[name]
+        if data["op"] == "input":
+            continue
+        rows.append({
+            "name": name,
+            "op": data["op"],
+            "output_shape": list(data["shape"]),
+            **row_values(data["cost"], data["params"], numel(data["shape"]), convention),
+        })
+    return rows
+
+
+def rollup(rows: list[dict], depth: int) -> list[dict]:
+    """Sum rows by the first ``depth`` components of their names, keeping first-seen order.
+
+    A group keeps the op and output shape of its last node (the tensor it hands on).
+    """
+    groups: dict[str, dict] = {}
+    for row in rows:
+        key = ".".join(row["name"].split(".")[:depth])
+        group = groups.get(key)
+        if group is None:
+            groups[key] = {**row, "name": key, "nodes": 1}
+            continue
+        for column in COLUMNS:
+            if column == "activations":
+                continue
+            group[column] += row[column]
+        group["activations"] = row["activations"]
+        group["op"] = row["op"] if key == row["name"] else "block"
+        group["output_shape"] = row["output_shape"]
+        group["nodes"] += 1
+    for key, group in groups.items():
+        if group["nodes"] > 1:
+            group["op"] = "block"
+    return list(groups.values())
+
+
+def totals(rows: list[dict]) -> dict[str, int]:
+    result = {column: sum(row[column] for row in rows) for column in COLUMNS if column != "activations"}
+    result["activations"] = sum(row["activations"] for row in rows)
+    return result
+
+
+__all__ = ["COLUMNS", "BN_PARAM_MODES", "annotate_costs", "layer_rows", "params_total", "rollup", "row_values", "totals"]

@@ -1,0 +1,165 @@
+"""Block types: named templates of primitive ops (and other blocks), defined in YAML.
+
+The built-in blocks live in ``builtin.yaml`` beside this file; a spec's ``blocks:``
+section adds its own in the same format. Both go through :func:`parse_block_defs`, the
+single place where a block definition is read and checked.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from archcalc.errors import Location, SpecError
+from archcalc.spec.loader import IDENTIFIER
+from archcalc.spec.yamlio import line_of, read_yaml
+
+PARAM_TYPES = ("int", "number", "bool", "str", "channels", "any")
+PARAM_KEYS = {"type", "default", "min", "choices", "first_only", "doc"}
+BLOCK_KEYS = {"doc", "params", "let", "body", "output"}
+# Keys of a body item or a layer row that are not op attributes / block parameters.
+ITEM_KEYS = {"name", "op", "block", "from", "when"}
+ROW_KEYS = ITEM_KEYS | {"n", "scale"}
+
+_NO_DEFAULT = object()
+
+
+@dataclass(frozen=True)
+class ParamDef:
+    name: str
+    type: str
+    default: Any = _NO_DEFAULT
+    min: float | None = None
+    choices: tuple | None = None
+    first_only: bool = False
+
+    @property
+    def required(self) -> bool:
+        return self.default is _NO_DEFAULT
+
+    def expected(self) -> str:
+        text = {
+            "int": "an integer", "number": "a number", "bool": "true or false", "str": "a string",
+            "channels": "a channel count (integer >= 1)", "any": "a value",
+        }[self.type]
+        if self.min is not None:
+            text += f" >= {self.min:g}"
+        if self.choices:
+            text = "one of " + ", ".join(map(str, self.choices))
+        return text
+
+    def check(self, value: Any) -> bool:
+        if self.choices is not None:
+            return value in self.choices
+        if self.type == "any":
+            return True
+        if self.type == "bool":
+            return isinstance(value, bool)
+        if self.type == "str":
+            return isinstance(value, str)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if self.type in ("int", "channels") and not float(value).is_integer():
+            return False
+        minimum = 1 if self.type == "channels" and self.min is None else self.min
+        return minimum is None or value >= minimum
+
+
+@dataclass(frozen=True)
+class BlockDef:
+    name: str
+    doc: str
+    params: dict[str, ParamDef]
+    let: tuple[tuple[str, Any], ...]
+    body: tuple[dict, ...]
+    output: str | None
+    location: Location
+    item_locations: tuple[Location, ...] = field(default=())
+
+
+def _param(block: str, name: str, raw: Any, where: Location) -> ParamDef:
+    if not isinstance(raw, dict):
+        raise SpecError(where, f"parameter {name!r} of block {block!r}: expected a mapping with a type, got {raw!r}")
+    unknown = set(raw) - PARAM_KEYS
+    if unknown:
+        raise SpecError(where, f"unknown key {sorted(unknown)[0]!r} in parameter {name!r} (expected {', '.join(sorted(PARAM_KEYS))})")
+    kind = raw.get("type", "any")
+    if kind not in PARAM_TYPES:
+        raise SpecError(where, f"parameter {name!r}: type must be one of {', '.join(PARAM_TYPES)}, got {kind!r}")
+    choices = raw.get("choices")
+    return ParamDef(
+        name=name,
+        type=kind,
+        default=raw.get("default", _NO_DEFAULT),
+        min=raw.get("min"),
+        choices=tuple(choices) if choices is not None else None,
+        first_only=bool(raw.get("first_only", False)),
+    )
+
+
+def parse_block_defs(raw: dict, file: str, prefix: str = "blocks") -> dict[str, BlockDef]:
+    """Check and convert a mapping of block definitions (built-in or from a spec)."""
+    result = {}
+    for name, body in raw.items():
+        where = Location(getattr(raw, "file", file) or file, line_of(raw, name), f"{prefix}.{name}")
+        if not isinstance(name, str) or not IDENTIFIER.match(name):
+            raise SpecError(where, f"expected a block name (letters, digits, _), got {name!r}")
+        if not isinstance(body, dict):
+            raise SpecError(where, f"expected a block definition mapping, got {body!r}")
+        unknown = set(body) - BLOCK_KEYS
+        if unknown:
+            key = sorted(unknown)[0]
+            raise SpecError(Location(where.file, line_of(body, key), f"{prefix}.{name}.{key}"),
+                            f"unknown key {key!r} in block {name!r} (expected {', '.join(sorted(BLOCK_KEYS))})")
+        params_raw = body.get("params", {}) or {}
+        if not isinstance(params_raw, dict):
+            raise SpecError(where, "params must be a mapping")
+        params = {
+            p: _param(name, p, v, Location(where.file, line_of(params_raw, p), f"{prefix}.{name}.params.{p}"))
+            for p, v in params_raw.items()
+        }
+        let_raw = body.get("let", {}) or {}
+        if not isinstance(let_raw, dict):
+            raise SpecError(where, "let must be a mapping of names to expressions")
+        items = body.get("body")
+        if not isinstance(items, list) or not items:
+            raise SpecError(Location(where.file, line_of(body, "body") or where.line, f"{prefix}.{name}.body"),
+                            "expected a non-empty list of ops and blocks")
+        locations = []
+        names_seen: set[str] = set()
+        for index, item in enumerate(items):
+            item_where = Location(where.file, line_of(items, index), f"{prefix}.{name}.body[{index}]")
+            locations.append(item_where)
+            if not isinstance(item, dict):
+                raise SpecError(item_where, f"expected a mapping with op or block, got {item!r}")
+            if ("op" in item) == ("block" in item):
+                raise SpecError(item_where, "each item needs exactly one of op or block")
+            item_name = item.get("name")
+            if not isinstance(item_name, str) or not IDENTIFIER.match(item_name) or item_name == "input":
+                raise SpecError(item_where, f"expected a name for the item (letters, digits, _; not 'input'), got {item_name!r}")
+            if item_name in names_seen:
+                raise SpecError(item_where, f"item name {item_name!r} is used twice in block {name!r}")
+            names_seen.add(item_name)
+        output = body.get("output")
+        if output is not None and output not in names_seen:
+            raise SpecError(where, f"output {output!r} is not an item of block {name!r}")
+        result[name] = BlockDef(
+            name=name,
+            doc=str(body.get("doc", "")).strip(),
+            params=params,
+            let=tuple(let_raw.items()),
+            body=tuple(items),
+            output=output,
+            location=where,
+            item_locations=tuple(locations),
+        )
+    return result
+
+
+BUILTIN_PATH = Path(__file__).with_name("builtin.yaml")
+
+
+@lru_cache(maxsize=1)
+def builtin_blocks() -> dict[str, BlockDef]:
+    return parse_block_defs(read_yaml(BUILTIN_PATH, "archcalc/blocks/builtin.yaml"), "archcalc/blocks/builtin.yaml")

@@ -1,0 +1,88 @@
+"""Shared CLI plumbing: error handling and the table/csv/json/markdown writers.
+
+Every command is a thin layer: parse options, call the library, print with these.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import sys
+from enum import Enum
+from typing import Any, Callable, Iterable, Sequence
+
+import typer
+
+from archcalc.errors import SpecError
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    markdown = "markdown"
+
+
+def spec_errors(fn: Callable) -> Callable:
+    """Turn a SpecError (or a bad option value) into one line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SpecError as exc:
+            typer.echo(f"archcalc: error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except ValueError as exc:  # invalid option combinations from the library
+            typer.echo(f"archcalc: error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def fmt_int(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def fmt_millions(value: int) -> str:
+    return f"{value / 1e6:,.2f}M"
+
+
+def write_csv(rows: Sequence[dict], columns: Sequence[str], comments: Iterable[str] = ()) -> str:
+    out = io.StringIO()
+    for line in comments:
+        out.write(f"# {line}\n")
+    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("x".join(map(str, v)) if isinstance(v, (list, tuple)) else v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def write_markdown(rows: Sequence[dict], columns: Sequence[str], headers: Sequence[str] | None = None,
+                   formatters: dict[str, Callable[[Any], str]] | None = None) -> str:
+    formatters = formatters or {}
+    headers = headers or columns
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    for row in rows:
+        cells = [formatters.get(c, fmt_int)(row.get(c, "")) for c in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_json(payload: Any) -> str:
+    return json.dumps(payload, indent=2, default=_json_default) + "\n"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def echo(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()

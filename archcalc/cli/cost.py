@@ -1,0 +1,137 @@
+"""``archcalc cost``: MAdds, parameters and the other terms, by stage, block and layer."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from archcalc.analysis.convention import Convention
+from archcalc.analysis.costs import COLUMNS
+from archcalc.cli.common import Format, echo, fmt_int, spec_errors, write_csv, write_json, write_markdown
+from archcalc.model import Model
+
+TABLE_COLUMNS = ("name", "type", "output", "madds", "params", "params_without_bn", "flops")
+TABLE_HEADERS = ("layer", "type", "output", "MAdds", "params", "params (no BN)", "FLOPs")
+
+
+def block_labels(model: Model) -> dict[str, str]:
+    """Human labels for scopes: ``bottleneck t=6 c=24 s=2`` per block, ``bottleneck x3`` per row."""
+    labels: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for block in model.blocks:
+        shown = {k: v for k, v in block.params.items()
+                 if k in ("t", "c", "s", "r") or (k == "k" and v != 3) or (k == "dilation" and v != 1)}
+        labels[block.name] = " ".join([block.type, *(f"{k}={v}" for k, v in shown.items())])
+        stage, _, tail = block.name.rpartition(".")
+        if block.nesting == 0 and stage and tail.startswith("block"):
+            counts[stage] = counts.get(stage, 0) + 1
+            labels[stage] = f"{block.type} x{counts[stage]}"
+    return labels
+
+
+def hierarchical_rows(model: Model, depth: int, convention: Convention) -> list[dict]:
+    """Rows for every scope level down to ``depth``, parents before children."""
+    labels = block_labels(model)
+    levels = [model.grouped(level, convention) for level in range(1, depth + 1)]
+    by_name = {row["name"]: row for rows in levels for row in rows}
+    ordered, seen = [], set()
+    for row in levels[-1]:
+        parts = row["name"].split(".")
+        for level in range(1, len(parts) + 1):
+            name = ".".join(parts[:level])
+            if name in seen:
+                continue
+            seen.add(name)
+            entry = dict(by_name[name])
+            entry["level"] = level
+            entry["type"] = labels.get(name, entry["op"])
+            entry["output"] = "x".join(map(str, entry["output_shape"]))
+            ordered.append(entry)
+    return ordered
+
+
+def cost_payload(model: Model, convention: Convention) -> dict:
+    """The JSON document of ``archcalc cost --format json`` (integers stay exact)."""
+    return {
+        "spec": model.spec.path,
+        "name": model.name,
+        "width": model.width,
+        "resolution": model.resolution,
+        "classes": model.classes,
+        "convention": convention.as_dict(),
+        "totals": model.totals(convention),
+        "layers": model.layers(convention),
+    }
+
+
+def render_table(model: Model, rows: list[dict], convention: Convention) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    totals = model.totals(convention)
+    title = f"{model.name}  width {model.width:g}  resolution {model.resolution}  classes {model.classes}"
+    table = Table(title=title, caption=f"convention: {convention.describe()}", show_footer=True)
+    footer = {
+        "name": "total", "type": "", "output": "",
+        **{c: fmt_int(totals[c]) for c in ("madds", "params", "params_without_bn", "flops")},
+    }
+    for column, header in zip(TABLE_COLUMNS, TABLE_HEADERS):
+        numeric = column in COLUMNS
+        table.add_column(header, footer=footer[column], justify="right" if numeric else "left", no_wrap=True)
+    for row in rows:
+        indent = "  " * (row["level"] - 1)
+        style = "bold" if row["level"] == 1 else None
+        table.add_row(indent + row["name"].split(".")[-1] if row["level"] > 1 else row["name"],
+                      row["type"], row["output"], *(fmt_int(row[c]) for c in TABLE_COLUMNS[3:]), style=style)
+    console = Console(width=max(150, Console().width))
+    console.print(table)
+    console.print(f"MAdds {totals['madds'] / 1e6:,.2f}M   params {totals['params'] / 1e6:,.3f}M "
+                  f"(without BN {totals['params_without_bn'] / 1e6:,.3f}M)   FLOPs {totals['flops'] / 1e6:,.2f}M")
+
+
+def convention_from_options(batch: int, bn_params: str, flops_per_madd: int, flops_terms: Optional[str]) -> Convention:
+    terms = tuple(t.strip() for t in flops_terms.split(",") if t.strip()) if flops_terms is not None else None
+    kwargs = {"batch": batch, "bn_params": bn_params, "flops_per_madd": flops_per_madd}
+    if terms is not None:
+        kwargs["flops_terms"] = terms
+    return Convention(**kwargs)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @spec_errors
+    def cost(
+        spec: Path = typer.Argument(..., help="YAML spec file"),
+        width: Optional[float] = typer.Option(None, help="width multiplier (overrides the spec)"),
+        resolution: Optional[int] = typer.Option(None, help="input resolution (overrides the spec)"),
+        classes: Optional[int] = typer.Option(None, help="number of classes (overrides the spec)"),
+        depth: int = typer.Option(2, min=1, help="table depth: 1 stages, 2 blocks, 3 block parts, 4+ ops"),
+        fmt: Format = typer.Option(Format.table, "--format", help="table, csv, json or markdown"),
+        batch: int = typer.Option(1, min=1, help="batch size (multiplies every op count)"),
+        bn_params: str = typer.Option("affine", help="BN params counted: none, affine (2/ch) or all (4/ch)"),
+        flops_per_madd: int = typer.Option(2, help="FLOPs per multiply-add: 2 (default) or 1"),
+        flops_terms: Optional[str] = typer.Option(
+            None, help="comma list of extra terms in FLOPs (bias,bn,act,eltwise,pool,resize); default all"),
+    ) -> None:
+        """MAdds, parameters and activation sizes by stage, block and layer."""
+        import archcalc
+
+        convention = convention_from_options(batch, bn_params, flops_per_madd, flops_terms)
+        model = archcalc.load(spec, width=width, resolution=resolution, classes=classes)
+        if fmt is Format.json:
+            echo(write_json(cost_payload(model, convention)))
+            return
+        if fmt is Format.csv:
+            header = [f"spec: {model.spec.path} width {model.width:g} resolution {model.resolution} classes {model.classes}",
+                      f"convention: {convention.describe()}"]
+            columns = ("name", "op", "output_shape", *COLUMNS)
+            echo(write_csv(model.layers(convention), columns, header))
+            return
+        rows = hierarchical_rows(model, depth, convention)
+        if fmt is Format.markdown:
+            totals = {"name": "**total**", "type": "", "output": "", **model.totals(convention)}
+            echo(write_markdown([*rows, totals], TABLE_COLUMNS, TABLE_HEADERS)
+                 + f"\nConvention: {convention.describe()}\n")
+            return
+        render_table(model, rows, convention)

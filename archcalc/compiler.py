@@ -1,0 +1,401 @@
+"""Compile a loaded spec into the graph IR (a networkx DAG of primitive ops).
+
+Passes, each adding to what the previous one produced:
+
+1. order the layer rows (``from`` references may point anywhere; a cycle is an error);
+2. expand each row: evaluate its parameters, apply the width rule to channel counts,
+   instantiate blocks recursively down to primitive ops;
+3. derive every op's output shape from the registry's shape rule as it is added;
+4. annotate each node with its cost and parameter records (registry again).
+
+Every error is a :class:`~archcalc.errors.SpecError` naming the spec file, line and path.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import networkx as nx
+
+from archcalc.blocks import ROW_KEYS, BlockDef, builtin_blocks, parse_block_defs
+from archcalc.errors import Location, SpecError
+from archcalc.ops import Attr, OpDef, ShapeError, UnknownOpError, get_op
+from archcalc.spec.expr import ExpressionError, evaluate, expression_source
+from archcalc.spec.loader import IDENTIFIER, Spec
+from archcalc.spec.yamlio import line_of
+from archcalc.width import CHANNEL_RULES, EXPANSION_RULES, SCALE_MODES, make_divisible, truncate_depth
+
+INPUT = "input"
+
+
+@dataclass(frozen=True)
+class BlockInstance:
+    """One expanded block: what the paper's tables talk about (``stage3.block1``)."""
+
+    name: str
+    type: str
+    params: dict
+    input: str
+    output: str
+    input_shape: tuple
+    output_shape: tuple
+    nesting: int  # 0 for a block written as a layer row, 1 for a block inside it, ...
+
+
+class _Fail(Exception):
+    """Internal: a message awaiting the location the compiler knows."""
+
+
+def _integral(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class _Compiler:
+    def __init__(self, spec: Spec):
+        self.spec = spec
+        data = spec.data
+        rounding = data.get("rounding", {})
+        self.channel_rule = CHANNEL_RULES[rounding.get("channels", "make_divisible")]
+        self.rule_kwargs = (
+            {"divisor": rounding.get("divisor", 8), "min_value": rounding.get("min_depth", 8)}
+            if rounding.get("channels", "make_divisible") == "make_divisible"
+            else {"min_depth": rounding.get("min_depth", 8)}
+            if rounding.get("channels") == "truncate"
+            else {}
+        )
+        expansion_rule = EXPANSION_RULES[rounding.get("expansion", "make_divisible")]
+        self.functions: dict[str, Callable[..., Any]] = {
+            "make_divisible": make_divisible,
+            "truncate_depth": truncate_depth,
+            "expand": lambda c, t: expansion_rule(c, t),
+            "min": min, "max": max, "int": int, "round": round, "abs": abs,
+            "ceil": math.ceil, "floor": math.floor,
+        }
+        self.width = spec.width
+        self.globals: dict[str, Any] = {
+            **data.get("defaults", {}),
+            "width": self.width,
+            "resolution": spec.resolution,
+            "classes": spec.classes,
+        }
+        self.blocks: dict[str, BlockDef] = dict(builtin_blocks())
+        if "blocks" in data:
+            self.blocks.update(parse_block_defs(data["blocks"], spec.files.get("blocks", spec.path)))
+        self.graph = nx.DiGraph()
+        self.order: list[str] = []
+        self.scopes: dict[str, str] = {}  # every name a `from` may use -> node producing it
+        self.instances: list[BlockInstance] = []
+        # error context: the layer row being compiled and the block trail inside it
+        self.row_where: Location | None = None
+        self.trail: list[str] = []
+
+    # ------------------------------------------------------------------ errors
+    def fail(self, message: str, where: Location | None = None, node: str | None = None):
+        where = where or self.row_where
+        context = ""
+        if node or self.trail:
+            context = (node or "") + (f" ({' > '.join(self.trail)})" if self.trail else "")
+            context = context.strip() + ": "
+        raise SpecError(where, context + message)
+
+    def row_key_where(self, row: dict, index: int, key: str) -> Location:
+        base = self.row_where
+        return Location(base.file, line_of(row, key), f"{base.path}.{key}")
+
+    # ------------------------------------------------------------------ values
+    def value(self, raw: Any, env: Mapping[str, Any], where: Location | None = None) -> Any:
+        source = expression_source(raw)
+        if source is None:
+            return raw
+        try:
+            return _integral(evaluate(source, env, self.functions))
+        except ExpressionError as exc:
+            self.fail(f"in expression {raw!r}: {exc}", where)
+
+    def scaled(self, value: Any, mode: str, where: Location) -> Any:
+        """Apply the width multiplier and the spec's channel-rounding rule."""
+        if mode == "none" or isinstance(value, bool) or not isinstance(value, (int, float)):
+            return value
+        factor = SCALE_MODES[mode](self.width)
+        try:
+            return self.channel_rule(value * factor, **self.rule_kwargs)
+        except ValueError as exc:
+            self.fail(str(exc), where)
+
+    # ------------------------------------------------------------------ graph
+    def add_node(self, name: str, op: OpDef, attrs: dict, inputs: list[str], where: Location) -> str:
+        if name in self.graph:
+            self.fail(f"name {name!r} is used twice", where)
+        count = len(inputs)
+        if count < op.min_inputs or (op.max_inputs is not None and count > op.max_inputs):
+            wanted = op.min_inputs if op.max_inputs == op.min_inputs else f"{op.min_inputs} or more"
+            self.fail(f"{op.kind} takes {wanted} input(s), got {count} ({', '.join(inputs) or 'none'})", where, name)
+        in_shapes = [self.graph.nodes[i]["shape"] for i in inputs]
+        try:
+            shape = op.shape(attrs, in_shapes)
+        except ShapeError as exc:
+            self.fail(str(exc), where, name)
+        self.graph.add_node(
+            name, op=op.kind, attrs=attrs, inputs=list(inputs), in_shapes=in_shapes, shape=tuple(shape),
+            origin=self.row_where or where,
+        )
+        for slot, producer in enumerate(inputs):
+            # parallel edges (x + x) collapse in a DiGraph; `inputs` keeps the true list
+            self.graph.add_edge(producer, name, slot=slot)
+        self.order.append(name)
+        self.scopes[name] = name
+        return name
+
+    def op_attrs(self, op: OpDef, raw: Mapping[str, Any], env: Mapping[str, Any], scale_mode: str | None,
+                 where_of: Callable[[str], Location], node: str) -> dict:
+        for key in raw:
+            if key not in op.attrs:
+                expected = ", ".join(op.attrs) or "none"
+                self.fail(f"unknown attribute {key!r} for op {op.kind} (expected: {expected})", where_of(key), node)
+        attrs = {}
+        for key, schema in op.attrs.items():
+            if key in raw:
+                value = self.value(raw[key], env, where_of(key))
+                if schema.channels and scale_mode is not None:
+                    value = self.scaled(value, scale_mode, where_of(key))
+            elif schema.required:
+                self.fail(f"op {op.kind} needs attribute {key!r} ({schema.describe()})", where_of(key), node)
+            else:
+                value = schema.default
+            value = _integral(value) if _wants_int(schema) else value
+            problem = schema.check(value)
+            if problem:
+                self.fail(f"{op.kind}.{key}: expected {problem}, got {value!r}", where_of(key), node)
+            attrs[key] = value
+        return attrs
+
+    def block_params(self, block: BlockDef, raw: Mapping[str, Any], env: Mapping[str, Any], scale_mode: str | None,
+                     where_of: Callable[[str], Location], node: str, repeat: int) -> dict:
+        for key in raw:
+            if key not in block.params:
+                expected = ", ".join(block.params) or "none"
+                self.fail(f"unknown parameter {key!r} for block {block.name} (expected: {expected})", where_of(key), node)
+        values: dict[str, Any] = {}
+        for key, param in block.params.items():
+            if key in raw and not (param.first_only and repeat > 0):
+                value = self.value(raw[key], env, where_of(key))
+                if param.type == "channels" and scale_mode is not None:
+                    value = self.scaled(value, scale_mode, where_of(key))
+            elif not param.required:
+                value = self.value(param.default, {**self.globals, **values}, where_of(key))
+            else:
+                self.fail(f"block {block.name} needs parameter {key!r} ({param.expected()})", where_of(key), node)
+            if param.type in ("int", "channels"):
+                value = _integral(value)
+            if not param.check(value):
+                self.fail(f"{block.name}.{key}: expected {param.expected()}, got {value!r}", where_of(key), node)
+            values[key] = value
+        return values
+
+    def op_for(self, raw_kind: Any, env: Mapping[str, Any], where: Location, node: str) -> OpDef:
+        kind = self.value(raw_kind, env, where)
+        try:
+            return get_op(kind)
+        except UnknownOpError as exc:
+            self.fail(str(exc), where, node)
+        except TypeError:
+            self.fail(f"expected an op name, got {kind!r}", where, node)
+
+    def block_for(self, name: Any, where: Location, node: str) -> BlockDef:
+        if name not in self.blocks:
+            self.fail(f"unknown block {name!r} (known blocks: {', '.join(sorted(self.blocks))})", where, node)
+        return self.blocks[name]
+
+    # ------------------------------------------------------------------ blocks
+    def expand_block(self, block: BlockDef, params: dict, scope: str, input_node: str, nesting: int) -> str:
+        if any(entry.startswith(f"{block.name}.body[") for entry in self.trail):
+            self.fail(f"block {block.name!r} contains itself ({' > '.join(self.trail)} > {block.name})")
+        in_shape = self.graph.nodes[input_node]["shape"]
+        env: dict[str, Any] = {
+            **self.globals,
+            **params,
+            "c_in": in_shape[0],
+            "h_in": in_shape[1] if len(in_shape) == 3 else 1,
+            "w_in": in_shape[2] if len(in_shape) == 3 else 1,
+        }
+        for name, raw in block.let:
+            env[name] = self.value(raw, env, block.location)
+        local = {INPUT: input_node}
+        previous = input_node
+        for index, item in enumerate(block.body):
+            where = block.item_locations[index]
+            self.trail.append(f"{block.name}.body[{index}] at {where.file}:{where.line}")
+            name = item["name"]
+            full = f"{scope}.{name}"
+            sources = self.local_inputs(item, local, previous, block, full)
+            if "when" in item and not self.value(item["when"], env, where):
+                local[name] = sources[0]  # a removed item stands for its input
+                self.scopes.setdefault(full, sources[0])
+            else:
+                raw = {k: v for k, v in item.items() if k not in ("name", "op", "block", "from", "when")}
+                here = (lambda key, w=where: w)
+                if "op" in item:
+                    op = self.op_for(item["op"], env, where, full)
+                    attrs = self.op_attrs(op, raw, env, None, here, full)
+                    output = self.add_node(full, op, attrs, sources, where)
+                else:
+                    sub = self.block_for(item["block"], where, full)
+                    if len(sources) != 1:
+                        self.fail(f"block {sub.name} takes one input, got {len(sources)}", where, full)
+                    sub_params = self.block_params(sub, raw, env, None, here, full, 0)
+                    output = self.expand_block(sub, sub_params, full, sources[0], nesting + 1)
+                local[name] = output
+                previous = output
+            self.trail.pop()
+        output = local[block.output] if block.output else previous
+        self.scopes[scope] = output
+        self.instances.append(BlockInstance(
+            name=scope, type=block.name, params=params, input=input_node, output=output,
+            input_shape=in_shape, output_shape=self.graph.nodes[output]["shape"], nesting=nesting,
+        ))
+        return output
+
+    def local_inputs(self, item: dict, local: dict, previous: str, block: BlockDef, node: str) -> list[str]:
+        refs = item.get("from")
+        if refs is None:
+            return [previous]
+        refs = [refs] if isinstance(refs, str) else refs
+        if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
+            self.fail(f"from: expected an item name or a list of them, got {item.get('from')!r}", node=node)
+        missing = [r for r in refs if r not in local]
+        if missing:
+            self.fail(
+                f"reads {missing[0]!r}, which is not an earlier item of block {block.name} "
+                f"(available: {', '.join(local)})", node=node,
+            )
+        return [local[r] for r in refs]
+
+    # ------------------------------------------------------------------ rows
+    def row_names(self, rows: list) -> list[str]:
+        names, auto = [], 0
+        for index, row in enumerate(rows):
+            self.row_where = Location(self.spec.files.get("layers", self.spec.path), line_of(rows, index), f"layers[{index}]")
+            if not isinstance(row, dict):
+                self.fail(f"expected a mapping with op or block, got {row!r}")
+            if "name" in row:
+                name = row["name"]
+                if not isinstance(name, str) or not IDENTIFIER.match(name) or name == INPUT:
+                    self.fail(f"expected a layer name (letters, digits, _; not 'input'), got {name!r}",
+                              self.row_key_where(row, index, "name"))
+            else:
+                auto += 1
+                name = f"stage{auto}"
+            if name in names:
+                self.fail(f"layer name {name!r} is used twice (first at layers[{names.index(name)}])",
+                          self.row_key_where(row, index, "name"))
+            names.append(name)
+        return names
+
+    def row_refs(self, row: dict, index: int, names: list[str]) -> list[str]:
+        refs = row.get("from")
+        if refs is None:
+            return [names[index - 1] if index else INPUT]
+        refs = [refs] if isinstance(refs, str) else refs
+        if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
+            self.fail(f"expected a layer name or a list of layer names, got {row.get('from')!r}",
+                      self.row_key_where(row, index, "from"))
+        for ref in refs:
+            head = ref.split(".")[0]
+            if ref != INPUT and head not in names:
+                self.fail(f"unknown layer {ref!r} (layers: input, {', '.join(names)})", self.row_key_where(row, index, "from"))
+        return refs
+
+    def row_order(self, rows: list, names: list[str]) -> list[int]:
+        """Rows in dependency order, spec order where free; a cycle is an error."""
+        deps = nx.DiGraph()
+        deps.add_nodes_from(range(len(rows)))
+        index_of = {name: i for i, name in enumerate(names)}
+        for index, row in enumerate(rows):
+            self.row_where = Location(self.spec.files.get("layers", self.spec.path), line_of(rows, index), f"layers[{index}]")
+            for ref in self.row_refs(row, index, names):
+                if ref != INPUT:
+                    deps.add_edge(index_of[ref.split(".")[0]], index)
+        try:
+            return list(nx.lexicographical_topological_sort(deps))
+        except nx.NetworkXUnfeasible:
+            cycle = nx.find_cycle(deps)
+            path = " -> ".join(names[a] for a, _ in cycle) + f" -> {names[cycle[0][0]]}"
+            first = cycle[0][0]
+            self.row_where = Location(self.spec.files.get("layers", self.spec.path), line_of(rows, first), f"layers[{first}].from")
+            self.fail(f"the layers form a cycle ({path}); a network must be acyclic")
+
+    def compile_row(self, index: int, row: dict, name: str, names: list[str]) -> None:
+        rows = self.spec.data["layers"]
+        self.row_where = Location(self.spec.files.get("layers", self.spec.path), line_of(rows, index), f"layers[{index}]")
+        where_of = lambda key: self.row_key_where(row, index, key)  # noqa: E731
+        if ("op" in row) == ("block" in row):
+            self.fail("each layer row needs exactly one of op or block")
+        scale = row.get("scale", "width")
+        if scale not in SCALE_MODES:
+            self.fail(f"expected one of {', '.join(SCALE_MODES)}, got {scale!r}", where_of("scale"))
+        refs = self.row_refs(row, index, names)
+        sources = []
+        for ref in refs:
+            if ref not in self.scopes:
+                self.fail(f"{ref!r} names no tensor (known under {ref.split('.')[0]}: "
+                          f"{', '.join(k for k in self.scopes if k.startswith(ref.split('.')[0]))})", where_of("from"))
+            sources.append(self.scopes[ref])
+        if "when" in row and not self.value(row["when"], self.globals, where_of("when")):
+            self.scopes[name] = sources[0]
+            return
+        raw = {k: v for k, v in row.items() if k not in ROW_KEYS}
+        if "op" in row:
+            if "n" in row:
+                self.fail("n (repeat count) applies to block rows only", where_of("n"))
+            op = self.op_for(row["op"], self.globals, where_of("op"), name)
+            attrs = self.op_attrs(op, raw, self.globals, scale, where_of, name)
+            self.add_node(name, op, attrs, sources, self.row_where)
+            return
+        block = self.block_for(row["block"], where_of("block"), name)
+        if len(sources) != 1:
+            self.fail(f"block {block.name} takes one input, got {len(sources)}", where_of("from"))
+        repeats = row.get("n", None)
+        if repeats is not None and (isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1):
+            self.fail(f"expected a repeat count (integer >= 1), got {repeats!r}", where_of("n"))
+        current = sources[0]
+        for repeat in range(repeats or 1):
+            instance = f"{name}.block{repeat + 1}" if repeats is not None else name
+            params = self.block_params(block, raw, self.globals, scale, where_of, instance, repeat)
+            current = self.expand_block(block, params, instance, current, 0)
+        self.scopes[name] = current
+
+    def compile(self) -> "Model":
+        spec, data = self.spec, self.spec.data
+        channels, resolution = data["input"]["channels"], data["input"]["resolution"]
+        self.add_node(INPUT, get_op("input"), {"channels": channels, "height": resolution, "width": resolution}, [],
+                      spec.where("input"))
+        rows = data["layers"]
+        if not rows:
+            raise SpecError(spec.where("layers"), "expected at least one layer row")
+        names = self.row_names(rows)
+        for index in self.row_order(rows, names):
+            self.compile_row(index, rows[index], names[index], names)
+        outputs = []
+        for index, ref in enumerate(data.get("outputs") or [names[-1]]):
+            if ref not in self.scopes:
+                raise SpecError(spec.where("outputs", index, f"outputs[{index}]"), f"{ref!r} names no layer or tensor")
+            outputs.append(self.scopes[ref])
+        from archcalc.analysis.costs import annotate_costs
+
+        annotate_costs(self.graph)
+        return Model(spec=spec, graph=self.graph, order=self.order, outputs=outputs, blocks=self.instances, scopes=self.scopes)
+
+
+def _wants_int(schema: Attr) -> bool:
+    kinds = schema.kind if isinstance(schema.kind, tuple) else (schema.kind,)
+    return int in kinds
+
+
+def compile_spec(spec: Spec) -> "Model":
+    return _Compiler(spec).compile()
+
+
+from archcalc.model import Model  # noqa: E402  (Model uses nothing from here)

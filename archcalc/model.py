@@ -1,0 +1,82 @@
+"""A compiled network: the IR graph plus what was asked for, with cost accessors."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+from archcalc.analysis.convention import Convention
+from archcalc.analysis.costs import layer_rows, rollup, totals
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from archcalc.compiler import BlockInstance
+    from archcalc.spec.loader import Spec
+
+
+@dataclass
+class Model:
+    """The IR of one network at one (width, resolution, classes).
+
+    ``graph`` is a networkx DiGraph with one node per primitive op, named hierarchically
+    (``stage3.block1.expand.conv``). Node attributes: ``op`` (kind), ``attrs``, ``inputs``
+    (ordered producer names), ``in_shapes``, ``shape`` (output, without batch), ``origin``
+    (spec location), ``cost`` and ``params`` (registry records). ``order`` is the program
+    order (a topological order: the spec's), ``outputs`` the output nodes, ``blocks`` every
+    block instance, ``scopes`` every name a spec's ``from`` may use.
+    """
+
+    spec: "Spec"
+    graph: nx.DiGraph
+    order: list[str]
+    outputs: list[str]
+    blocks: list["BlockInstance"]
+    scopes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def width(self) -> float:
+        return self.spec.width
+
+    @property
+    def resolution(self) -> int:
+        return self.spec.resolution
+
+    @property
+    def classes(self) -> int | None:
+        return self.spec.classes
+
+    def node(self, name: str) -> dict:
+        return self.graph.nodes[name]
+
+    def layers(self, convention: Convention | None = None) -> list[dict]:
+        """One dict per op node: name, op, output_shape, madds, params, ... (plain Python)."""
+        return layer_rows(self.graph, self.order, convention or Convention())
+
+    def totals(self, convention: Convention | None = None) -> dict[str, int]:
+        return totals(self.layers(convention))
+
+    def grouped(self, depth: int, convention: Convention | None = None) -> list[dict]:
+        """Rows summed by the first ``depth`` name components (1 = stage, 2 = block, ...)."""
+        return rollup(self.layers(convention), depth)
+
+    def cost_table(self, convention: Convention | None = None, depth: int | None = None) -> "pd.DataFrame":
+        """The cost table as a pandas DataFrame (one row per op, or per scope at ``depth``).
+
+        The convention is attached as ``df.attrs["convention"]``.
+        """
+        import pandas as pd
+
+        convention = convention or Convention()
+        rows = self.grouped(depth, convention) if depth else self.layers(convention)
+        frame = pd.DataFrame(rows).set_index("name")
+        frame.attrs["convention"] = convention.describe()
+        return frame
+
+    def max_depth(self) -> int:
+        return max(len(name.split(".")) for name in self.order)

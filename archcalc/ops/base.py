@@ -1,0 +1,158 @@
+"""The op registry's building blocks: attribute schemas, cost and parameter records.
+
+Every op kind is one :class:`OpDef` subclass, registered once with :func:`register`. It
+carries, in one place, its attribute schema, its shape rule, its parameter rule, its
+cost rule and (for verification) its PyTorch builder, so the counter and the
+materializer cannot drift apart. Asking for a kind that is not registered is an error.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Sequence
+
+Shape = tuple  # (C, H, W) for feature maps, (N,) for flat vectors; batch is never included
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Attr:
+    """Schema of one op attribute.
+
+    ``channels=True`` marks an output-channel count, which the width multiplier scales
+    when the op is written directly as a row of a network's ``layers``.
+    """
+
+    kind: type | tuple[type, ...]
+    default: Any = REQUIRED
+    min: float | None = None
+    choices: tuple | None = None
+    channels: bool = False
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def describe(self) -> str:
+        names = {int: "an integer", float: "a number", bool: "true or false", str: "a string", list: "a list"}
+        kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
+        text = " or ".join(names.get(k, k.__name__) for k in kinds)
+        if self.min is not None:
+            text += f" >= {self.min:g}"
+        if self.choices:
+            text = "one of " + ", ".join(map(str, self.choices))
+        return text
+
+    def check(self, value: Any) -> str | None:
+        """None when ``value`` fits, else what was expected (for the error message)."""
+        kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
+        if self.choices is not None:
+            return None if value in self.choices else self.describe()
+        ok = any(
+            isinstance(value, k) and not (k in (int, float) and isinstance(value, bool))
+            for k in kinds
+        ) or (float in kinds and isinstance(value, int) and not isinstance(value, bool))
+        if not ok:
+            return self.describe()
+        if self.min is not None and isinstance(value, (int, float)) and value < self.min:
+            return self.describe()
+        return None
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Arithmetic of one op (or a sum of ops), in separate, labelled terms.
+
+    ``madds`` is the headline: multiply-adds of convolutions and linear layers only (one
+    multiply-add counts 1). The other terms are single operations and enter FLOPs only as
+    the :class:`~archcalc.analysis.convention.Convention` says.
+    """
+
+    madds: int = 0  # conv / linear multiply-adds
+    bias: int = 0  # one add per output element of a layer with a bias
+    bn: int = 0  # batch norm at inference: a multiply and an add per element
+    act: int = 0  # activation functions, per-kind ops per element
+    eltwise: int = 0  # residual adds and element-wise products
+    pool: int = 0  # pooling: one add (avg) or compare (max) per window element
+    resize: int = 0  # interpolation taps
+
+    def __add__(self, other: "Cost") -> "Cost":
+        return Cost(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def __mul__(self, factor: int) -> "Cost":
+        return Cost(*(getattr(self, f.name) * factor for f in fields(self)))
+
+    __rmul__ = __mul__
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+EXTRA_TERMS: tuple[str, ...] = ("bias", "bn", "act", "eltwise", "pool", "resize")
+
+
+@dataclass(frozen=True)
+class Params:
+    """Parameter counts of one op, split by kind so each convention can pick its sum."""
+
+    weights: int = 0  # conv / linear weights
+    bias: int = 0  # conv / linear biases
+    bn_affine: int = 0  # batch norm gamma and beta (trainable)
+    bn_stats: int = 0  # batch norm running mean and variance (buffers)
+
+    def __add__(self, other: "Params") -> "Params":
+        return Params(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class ShapeError(ValueError):
+    """An op's inputs do not fit its attributes (the compiler adds the spec location)."""
+
+
+def numel(shape: Shape) -> int:
+    total = 1
+    for dim in shape:
+        total *= dim
+    return total
+
+
+class OpDef:
+    """Base class of an op kind. Subclasses fill in the class attributes and rules."""
+
+    kind: ClassVar[str]
+    attrs: ClassVar[dict[str, Attr]] = {}
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = 1
+    # Why an op with no cost counts nothing (fvcore keeps such an explicit list too).
+    free_because: ClassVar[str | None] = None
+    # Ops that read one input and write a same-shaped output element by element may run in
+    # place (activations); the memory planner reads this.
+    elementwise_inplace: ClassVar[bool] = False
+
+    def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
+        raise NotImplementedError
+
+    def params(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Params:
+        return Params()
+
+    def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
+        return Cost()
+
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):  # pragma: no cover - per op
+        """Return a ``torch.nn.Module`` computing this op (torch imported lazily)."""
+        raise NotImplementedError(f"op {self.kind!r} has no PyTorch builder")
+
+
+def require_rank(kind: str, shape: Shape, rank: int) -> None:
+    if len(shape) != rank:
+        what = "a (channels, height, width) feature map" if rank == 3 else "a flat vector"
+        hint = " (add a flatten op first)" if rank == 1 else ""
+        raise ShapeError(f"{kind} expects {what}{hint}, got shape {shape}")
+
+
+def require_same_shapes(kind: str, inputs: Sequence[Shape]) -> None:
+    if any(shape != inputs[0] for shape in inputs[1:]):
+        raise ShapeError(f"{kind} needs inputs of equal shape, got " + " and ".join(map(str, inputs)))

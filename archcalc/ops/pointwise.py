@@ -1,0 +1,84 @@
+"""Per-element ops: batch norm and activations (no MAdds in the headline convention)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from archcalc.ops.base import Attr, Cost, OpDef, Params, Shape, ShapeError, numel
+from archcalc.ops.registry import register
+
+
+@register
+class BatchNorm(OpDef):
+    """Batch norm over channels (dim 0). At inference it is ``x * scale + shift``:
+    2 ops per element. Params: gamma and beta (2 per channel, trainable) plus running
+    mean and variance (2 per channel, buffers)."""
+
+    kind = "batch_norm"
+    attrs = {"eps": Attr(float, default=1e-3, min=0.0)}  # slim's MobileNet eps
+    elementwise_inplace = True
+
+    def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
+        (shape,) = inputs
+        if len(shape) not in (1, 3):
+            raise ShapeError(f"batch_norm expects a feature map or a vector, got shape {shape}")
+        return shape
+
+    def params(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Params:
+        return Params(bn_affine=2 * output[0], bn_stats=2 * output[0])
+
+    def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
+        return Cost(bn=2 * numel(output))
+
+
+class _Activation(OpDef):
+    """An element-wise activation; ``ops_per_element`` is its documented cost."""
+
+    ops_per_element: int = 1
+    elementwise_inplace = True
+
+    def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
+        return inputs[0]
+
+    def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
+        return Cost(act=self.ops_per_element * numel(output))
+
+
+@register
+class ReLU(_Activation):
+    """``max(x, 0)``: 1 op per element."""
+
+    kind = "relu"
+    ops_per_element = 1
+
+
+@register
+class ReLU6(_Activation):
+    """``min(max(x, 0), 6)``: 2 ops per element."""
+
+    kind = "relu6"
+    ops_per_element = 2
+
+
+@register
+class HardSwish(_Activation):
+    """``x * relu6(x + 3) / 6``: add, max, min, multiply, scale = 5 ops per element."""
+
+    kind = "hardswish"
+    ops_per_element = 5
+
+
+@register
+class Sigmoid(_Activation):
+    """``1 / (1 + exp(-x))``: negate, exp, add, divide = 4 ops per element."""
+
+    kind = "sigmoid"
+    ops_per_element = 4
+
+
+@register
+class Identity(_Activation):
+    """Passes its input through."""
+
+    kind = "identity"
+    ops_per_element = 0
+    free_because = "identity does no arithmetic"

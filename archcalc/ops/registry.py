@@ -1,0 +1,31 @@
+"""The single op registry: kind name -> :class:`~archcalc.ops.base.OpDef` instance."""
+from __future__ import annotations
+
+from archcalc.ops.base import OpDef
+
+_REGISTRY: dict[str, OpDef] = {}
+
+
+def register(cls: type[OpDef]) -> type[OpDef]:
+    """Class decorator: register one op kind. Registering a kind twice is an error."""
+    if cls.kind in _REGISTRY:
+        raise ValueError(f"op kind {cls.kind!r} is registered twice")
+    _REGISTRY[cls.kind] = cls()
+    return cls
+
+
+class UnknownOpError(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def get_op(kind: str) -> OpDef:
+    """The op definition for ``kind``; an unknown kind raises (never counts as zero)."""
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        raise UnknownOpError(f"unknown op {kind!r} (known ops: {', '.join(sorted(_REGISTRY))})") from None
+
+
+def all_ops() -> dict[str, OpDef]:
+    return dict(_REGISTRY)

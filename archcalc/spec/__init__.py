@@ -1,0 +1,1 @@
+"""Reading specs: safe YAML with line numbers, extends, schema, safe expressions."""

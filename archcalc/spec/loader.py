@@ -1,0 +1,199 @@
+"""Read a spec file: safe YAML, ``extends`` chains, top-level schema, command-line overrides.
+
+The result is a :class:`Spec`: plain data plus enough location information that every
+later error can name the file, line and spec path it comes from.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archcalc.errors import Location, SpecError
+from archcalc.spec.yamlio import LocatedDict, LocatedList, line_of, read_yaml
+from archcalc.width import CHANNEL_RULES, EXPANSION_RULES
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# Top-level keys: name -> (expected types, description for errors)
+TOP_LEVEL: dict[str, tuple[tuple[type, ...], str]] = {
+    "name": ((str,), "a string"),
+    "description": ((str,), "a string"),
+    "source": ((str,), "a string"),
+    "extends": ((str,), "a path to another spec, relative to this file"),
+    "input": ((dict,), "a mapping with channels and resolution"),
+    "width": ((int, float), "a number > 0"),
+    "classes": ((int,), "an integer >= 1"),
+    "rounding": ((dict,), "a mapping (channels, divisor, min_depth, expansion)"),
+    "defaults": ((dict,), "a mapping of names to values"),
+    "blocks": ((dict,), "a mapping of block names to block definitions"),
+    "layers": ((list,), "a list of layer rows"),
+    "outputs": ((list,), "a list of layer names"),
+}
+ROUNDING_KEYS = {
+    "channels": (tuple(CHANNEL_RULES), "make_divisible"),
+    "divisor": (int, 8),
+    "min_depth": (int, 8),
+    "expansion": (tuple(EXPANSION_RULES), "make_divisible"),
+}
+OVERRIDABLE = ("width", "resolution", "classes")
+
+
+@dataclass
+class Spec:
+    """A loaded spec. ``data`` holds the merged YAML; ``files`` where each top-level key came from."""
+
+    path: str
+    data: dict
+    files: dict[str, str] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def where(self, key: str, sub: Any = None, path: str | None = None) -> Location:
+        """Location of top-level ``key`` (or of ``data[key][sub]`` when ``sub`` is given)."""
+        container = self.data.get(key)
+        if key in self.overrides:
+            return Location("command line", None, path or f"--{key}")
+        line = line_of(container, sub) if sub is not None else line_of(self.data, key)
+        return Location(self.files.get(key, self.path), line, path or (key if sub is None else f"{key}.{sub}"))
+
+    @property
+    def name(self) -> str:
+        return self.data.get("name") or Path(self.path).stem
+
+    @property
+    def width(self) -> float:
+        return float(self.data.get("width", 1.0))
+
+    @property
+    def resolution(self) -> int:
+        return int(self.data["input"]["resolution"])
+
+    @property
+    def classes(self) -> int | None:
+        return self.data.get("classes")
+
+
+def _tag_file(value: Any, name: str) -> None:
+    """Record the file on every container read from it (for errors after merging)."""
+    if isinstance(value, (LocatedDict, LocatedList)):
+        value.file = name
+        for child in value.values() if isinstance(value, dict) else value:
+            _tag_file(child, name)
+
+
+def _merge(base: dict, child: dict) -> LocatedDict:
+    """Child keys win; mappings merge key by key (one level for blocks/defaults/rounding/input)."""
+    merged = LocatedDict()
+    merged.line = getattr(child, "line", None)
+    merged.key_lines = {}
+    merged.file = getattr(child, "file", None)
+    for source in (base, child):
+        for key, value in source.items():
+            previous = merged.get(key)
+            if isinstance(previous, dict) and isinstance(value, dict) and key != "layers":
+                value = _merge(previous, value)
+            merged[key] = value
+            merged.key_lines[key] = line_of(source, key)
+    return merged
+
+
+def _read_chain(path: Path, display: str, seen: tuple[str, ...]) -> tuple[dict, dict[str, str]]:
+    resolved = str(path.resolve())
+    if resolved in seen:
+        chain = " -> ".join(Path(p).name for p in (*seen, resolved))
+        raise SpecError(Location(display, None, "extends"), f"extends loop: {chain}")
+    data = read_yaml(path, display)
+    if not isinstance(data, dict):
+        raise SpecError(Location(display, getattr(data, "line", None), ""), f"expected a mapping at the top of the spec, got {type(data).__name__}")
+    _tag_file(data, display)
+    _check_top_level(data, display)
+    files = {key: display for key in data}
+    parent_ref = data.get("extends")
+    if parent_ref is None:
+        return data, files
+    parent_path = (path.parent / parent_ref)
+    parent_display = str(Path(display).parent / parent_ref)
+    if not parent_path.is_file():
+        raise SpecError(Location(display, line_of(data, "extends"), "extends"), f"no spec file {parent_ref!r} next to this one")
+    parent, parent_files = _read_chain(parent_path, parent_display, (*seen, resolved))
+    merged = _merge(parent, data)
+    merged.pop("extends", None)
+    return merged, {**parent_files, **files}
+
+
+def _check_top_level(data: dict, name: str) -> None:
+    for key, value in data.items():
+        where = Location(name, line_of(data, key), str(key))
+        if key not in TOP_LEVEL:
+            raise SpecError(where, f"unknown key {key!r} (expected one of: {', '.join(TOP_LEVEL)})")
+        types, expected = TOP_LEVEL[key]
+        if not isinstance(value, types) or isinstance(value, bool):
+            raise SpecError(where, f"expected {expected}, got {value!r}")
+
+
+def _check_value(spec: Spec, key: str, value: Any, sub: str | None = None) -> None:
+    where = spec.where(key, sub, f"{key}.{sub}" if sub else key)
+    if key == "width" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
+        raise SpecError(where, f"expected a width multiplier > 0, got {value!r}")
+    if key == "classes" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise SpecError(where, f"expected a class count >= 1, got {value!r}")
+    if key == "resolution" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise SpecError(where, f"expected an input resolution >= 1, got {value!r}")
+
+
+def _validate(spec: Spec) -> None:
+    data = spec.data
+    for required in ("input", "layers"):
+        if required not in data:
+            raise SpecError(Location(spec.path, None, required), f"missing required key {required!r}")
+    inp = data["input"]
+    for key, value in inp.items():
+        if key not in ("channels", "resolution"):
+            raise SpecError(spec.where("input", key, f"input.{key}"), f"unknown key {key!r} (expected channels, resolution)")
+    for key in ("channels", "resolution"):
+        if key not in inp:
+            raise SpecError(spec.where("input", path="input"), f"missing input.{key}")
+        value = inp[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SpecError(spec.where("input", key, f"input.{key}"), f"expected an integer >= 1, got {value!r}")
+    for key in ("width", "classes"):
+        if key in data:
+            _check_value(spec, key, data[key])
+    rounding = data.setdefault("rounding", LocatedDict())
+    for key, value in rounding.items():
+        if key not in ROUNDING_KEYS:
+            raise SpecError(spec.where("rounding", key, f"rounding.{key}"), f"unknown key {key!r} (expected {', '.join(ROUNDING_KEYS)})")
+        kind, _ = ROUNDING_KEYS[key]
+        if isinstance(kind, tuple):
+            if value not in kind:
+                raise SpecError(spec.where("rounding", key, f"rounding.{key}"), f"expected one of {', '.join(kind)}, got {value!r}")
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SpecError(spec.where("rounding", key, f"rounding.{key}"), f"expected an integer >= 1, got {value!r}")
+    for key, value in data.get("defaults", {}).items():
+        if not isinstance(key, str) or not IDENTIFIER.match(key):
+            raise SpecError(spec.where("defaults", key, f"defaults.{key}"), f"expected a name (letters, digits, _), got {key!r}")
+        if not isinstance(value, (int, float, str, bool)):
+            raise SpecError(spec.where("defaults", key, f"defaults.{key}"), f"expected a number, string or boolean, got {value!r}")
+    for index, name in enumerate(data.get("outputs", [])):
+        if not isinstance(name, str):
+            raise SpecError(spec.where("outputs", index, f"outputs[{index}]"), f"expected a layer name, got {name!r}")
+
+
+def load_spec(path: str | Path, *, width: float | None = None, resolution: int | None = None, classes: int | None = None) -> Spec:
+    """Load ``path`` (following ``extends``), validate the top level, apply overrides."""
+    path = Path(path)
+    display = str(path)
+    data, files = _read_chain(path, display, ())
+    spec = Spec(path=display, data=data, files=files)
+    _validate(spec)
+    for key, value in (("width", width), ("resolution", resolution), ("classes", classes)):
+        if value is None:
+            continue
+        spec.overrides[key] = value
+        _check_value(spec, key, value)
+        if key == "resolution":
+            data["input"]["resolution"] = value
+        else:
+            data[key] = value
+    return spec
