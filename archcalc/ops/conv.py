@@ -78,6 +78,13 @@ class Conv2d(OpDef):
             bias=numel(output) if attrs["bias"] else 0,
         )
 
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        from torch import nn
+
+        padding = resolve_padding(self.kind, attrs["padding"], attrs["kernel"], attrs["dilation"])
+        return nn.Conv2d(inputs[0][0], attrs["out"], attrs["kernel"], stride=attrs["stride"], padding=padding,
+                         dilation=attrs["dilation"], groups=attrs["groups"], bias=attrs["bias"])
+
 
 @register
 class DepthwiseConv2d(OpDef):
@@ -106,6 +113,14 @@ class DepthwiseConv2d(OpDef):
     def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
         return Cost(madds=numel(output) * attrs["kernel"] ** 2, bias=numel(output) if attrs["bias"] else 0)
 
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        from torch import nn
+
+        c_in = inputs[0][0]
+        padding = resolve_padding(self.kind, attrs["padding"], attrs["kernel"], attrs["dilation"])
+        return nn.Conv2d(c_in, c_in * attrs["multiplier"], attrs["kernel"], stride=attrs["stride"], padding=padding,
+                         dilation=attrs["dilation"], groups=c_in, bias=attrs["bias"])
+
 
 @register
 class Linear(OpDef):
@@ -124,3 +139,8 @@ class Linear(OpDef):
 
     def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
         return Cost(madds=inputs[0][0] * attrs["out"], bias=attrs["out"] if attrs["bias"] else 0)
+
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        from torch import nn
+
+        return nn.Linear(inputs[0][0], attrs["out"], bias=attrs["bias"])

@@ -22,6 +22,11 @@ class Add(OpDef):
     def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
         return Cost(eltwise=(len(inputs) - 1) * numel(output))
 
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        from archcalc.pytorch.modules import Add
+
+        return Add()
+
 
 @register
 class Mul(OpDef):
@@ -40,6 +45,11 @@ class Mul(OpDef):
     def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
         return Cost(eltwise=numel(output))
 
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        from archcalc.pytorch.modules import Mul
+
+        return Mul()
+
 
 @register
 class Concat(OpDef):
@@ -55,6 +65,11 @@ class Concat(OpDef):
             raise ShapeError("concat needs inputs of equal spatial size, got " + " and ".join(map(str, inputs)))
         return (sum(shape[0] for shape in inputs), *inputs[0][1:])
 
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        from archcalc.pytorch.modules import Concat
+
+        return Concat()
+
 
 @register
 class ChannelShuffle(OpDef):
@@ -69,3 +84,8 @@ class ChannelShuffle(OpDef):
         if shape[0] % attrs["groups"]:
             raise ShapeError(f"channel_shuffle: groups={attrs['groups']} does not divide the {shape[0]} channels")
         return shape
+
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        from torch import nn
+
+        return nn.ChannelShuffle(attrs["groups"])

@@ -29,6 +29,12 @@ class BatchNorm(OpDef):
     def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
         return Cost(bn=2 * numel(output))
 
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        from torch import nn
+
+        norm = nn.BatchNorm2d if len(inputs[0]) == 3 else nn.BatchNorm1d
+        return norm(inputs[0][0], eps=attrs["eps"])
+
 
 class _Activation(OpDef):
     """An element-wise activation; ``ops_per_element`` is its documented cost."""
@@ -41,6 +47,12 @@ class _Activation(OpDef):
 
     def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
         return Cost(act=self.ops_per_element * numel(output))
+
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        # in place or not is the materializer's call (it depends on the schedule)
+        from archcalc.pytorch.modules import Activation
+
+        return Activation(self.kind)
 
 
 @register
@@ -82,3 +94,9 @@ class Identity(_Activation):
     kind = "identity"
     ops_per_element = 0
     free_because = "identity does no arithmetic"
+    aliases_input = True
+
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        from torch import nn
+
+        return nn.Identity()

@@ -35,6 +35,11 @@ class GlobalAvgPool(OpDef):
     def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
         return Cost(pool=numel(inputs[0]))
 
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        from torch import nn
+
+        return nn.AdaptiveAvgPool2d(1)
+
 
 class _WindowPool(OpDef):
     """k x k pooling windows: ``H_out * W_out * C * k * k`` ops (adds or compares)."""
@@ -61,15 +66,30 @@ class _WindowPool(OpDef):
     def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
         return Cost(pool=numel(output) * attrs["kernel"] ** 2)
 
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        from torch import nn
+
+        kernel = attrs["kernel"]
+        stride, padding = attrs["stride"] or kernel, resolve_padding(self.kind, attrs["padding"], kernel, 1)
+        return self.torch_class(nn)(kernel, stride=stride, padding=padding)
+
 
 @register
 class AvgPool(_WindowPool):
     kind = "avg_pool"
 
+    @staticmethod
+    def torch_class(nn):
+        return nn.AvgPool2d
+
 
 @register
 class MaxPool(_WindowPool):
     kind = "max_pool"
+
+    @staticmethod
+    def torch_class(nn):
+        return nn.MaxPool2d
 
 
 @register
@@ -96,6 +116,13 @@ class UpsampleBilinear(OpDef):
     def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
         return Cost(resize=4 * numel(output))
 
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        from torch import nn
+
+        if attrs["size"]:
+            return nn.Upsample(size=attrs["size"], mode="bilinear", align_corners=attrs["align_corners"])
+        return nn.Upsample(scale_factor=attrs["scale"], mode="bilinear", align_corners=attrs["align_corners"])
+
 
 @register
 class Flatten(OpDef):
@@ -103,9 +130,15 @@ class Flatten(OpDef):
 
     kind = "flatten"
     free_because = "flatten only changes the view"
+    aliases_input = True
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
         return (numel(inputs[0]),)
+
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        from torch import nn
+
+        return nn.Flatten()  # a view: no new storage
 
 
 @register
@@ -115,8 +148,14 @@ class Dropout(OpDef):
     kind = "dropout"
     attrs = {"rate": Attr(float, default=0.0, min=0.0)}
     free_because = "dropout is the identity at inference"
+    aliases_input = True
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
         if attrs["rate"] >= 1:
             raise ShapeError(f"dropout rate must be < 1, got {attrs['rate']}")
         return inputs[0]
+
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        from torch import nn
+
+        return nn.Dropout(attrs["rate"])  # the identity in eval mode

@@ -1,0 +1,159 @@
+"""Check every analytic number of a model against the materialized PyTorch network.
+
+Each check is a row: ``check`` (params, madds, shape, memory, ...), ``name`` (the IR node
+or ``total``), ``analytic``, ``measured`` and ``ok``. Expected values always come from
+PyTorch or fvcore; a rule that drifts from the builder shows up as a failing row naming
+its op.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pandas as pd
+import torch
+from torch import nn
+
+from archcalc.analysis.convention import Convention
+from archcalc.analysis.costs import params_total
+from archcalc.model import Model
+from archcalc.pytorch.materialize import INPUT, Network, example_input, materialize
+
+
+
+def madd_handles() -> dict:
+    """fvcore's own handles for conv / linear / matmul (one fused multiply-add counts 1);
+    the MAdds check installs only these, so batch norm, pooling, upsampling are not counted."""
+    from fvcore.nn import jit_handles as h
+
+    return {"aten::_convolution": h.conv_flop_jit, "aten::linear": h.linear_flop_jit,
+            "aten::addmm": h.addmm_flop_jit, "aten::matmul": h.matmul_flop_jit, "aten::mm": h.matmul_flop_jit,
+            "aten::bmm": h.bmm_flop_jit, "aten::einsum": h.einsum_flop_jit}
+
+
+@dataclass
+class VerifyResult:
+    """All check rows, plus fvcore's default count split by op (information, not a check)."""
+
+    rows: list[dict]
+    attribution: list[dict] = field(default_factory=list)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=["check", "name", "op", "analytic", "measured", "ok"])
+
+    def attribution_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.attribution)
+
+    @property
+    def ok(self) -> bool:
+        return all(row["ok"] for row in self.rows)
+
+    def failures(self) -> list[dict]:
+        return [row for row in self.rows if not row["ok"]]
+
+
+def row(check: str, name: str, op: str, analytic, measured) -> dict:
+    return {"check": check, "name": name, "op": op, "analytic": analytic, "measured": measured,
+            "ok": analytic == measured}
+
+
+def op_nodes(model: Model) -> list[str]:
+    return [name for name in model.order if name != INPUT]
+
+
+# --------------------------------------------------------------------------- parameters
+def param_rows(model: Model, net: nn.Module) -> list[dict]:
+    """Per node: weights + biases + BN gamma/beta == sum of ``p.numel()`` of its module; in
+    total with BN (affine), without BN, and with BN statistics (running mean and var)."""
+    rows, with_bn, without_bn, stats = [], 0, 0, 0
+    for name in op_nodes(model):
+        data = model.node(name)
+        module = net.get_submodule(name)
+        measured = sum(p.numel() for p in module.parameters())
+        rows.append(row("params", name, data["op"], params_total(data["params"], Convention(bn_params="affine")), measured))
+        is_bn = isinstance(module, nn.modules.batchnorm._BatchNorm)
+        without_bn += 0 if is_bn else measured
+        with_bn += measured
+        stats += sum(b.numel() for n, b in module.named_buffers() if n in ("running_mean", "running_var"))
+    totals = model.totals(Convention(bn_params="all"))
+    affine = model.totals(Convention(bn_params="affine"))
+    rows.append(row("params", "total", "", affine["params"], with_bn))
+    rows.append(row("params (no BN)", "total", "", affine["params_without_bn"], without_bn))
+    rows.append(row("params (BN mean+var)", "total", "", totals["params"], with_bn + stats))
+    return rows
+
+
+# --------------------------------------------------------------------------- MAdds (fvcore)
+def fvcore_counts(net: nn.Module, x: torch.Tensor, madds_only: bool):
+    """fvcore's per-module counts; ``madds_only`` keeps only the conv/linear/matmul handles."""
+    from fvcore.nn import FlopCountAnalysis
+
+    logging.getLogger("fvcore").setLevel(logging.ERROR)  # it warns about every op it skips
+    analysis = FlopCountAnalysis(net, (x,))
+    analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
+    if madds_only:
+        analysis.clear_op_handles().set_op_handle(**madd_handles())
+    return analysis.total(), dict(analysis.by_module()), dict(analysis.by_module_and_operator())
+
+
+def madds_rows(model: Model, net: nn.Module, x: torch.Tensor) -> tuple[list[dict], list[dict]]:
+    """Per node and in total: analytic MAdds == fvcore restricted to conv + linear. Then
+    fvcore's default total, its excess over that split by node and fvcore operator."""
+    total, by_module, _ = fvcore_counts(net, x, madds_only=True)
+    rows = [row("madds", name, model.node(name)["op"], model.node(name)["cost"].madds, by_module.get(name, 0))
+            for name in op_nodes(model)]
+    rows.append(row("madds", "total", "", model.totals()["madds"], total))
+    default_total, default_by_module, by_operator = fvcore_counts(net, x, madds_only=False)
+    attribution = []
+    for name in op_nodes(model):
+        extra = default_by_module.get(name, 0) - by_module.get(name, 0)
+        if extra:
+            data = model.node(name)
+            operators = {op: n for op, n in by_operator.get(name, {}).items() if n}
+            attribution.append({"name": name, "op": data["op"], "fvcore_extra": extra,
+                                "fvcore_operators": ", ".join(sorted(operators)), **{
+                                    k: v for k, v in data["cost"].as_dict().items() if v and k != "madds"}})
+    attributed = sum(entry["fvcore_extra"] for entry in attribution)
+    # every count fvcore adds beyond conv + linear belongs to a named node (nothing left over)
+    rows.append(row("fvcore default total", "total", "", total + attributed, default_total))
+    return rows, attribution
+
+
+# --------------------------------------------------------------------------- shapes
+def shape_rows(model: Model, net: Network, x: torch.Tensor) -> list[dict]:
+    """Every node's output shape in a real forward pass (forward hooks), batch dropped."""
+    seen: dict[str, tuple] = {}
+    handles = [net.get_submodule(name).register_forward_hook(_shape_hook(seen, name)) for name in op_nodes(model)]
+    try:
+        with torch.inference_mode():
+            net(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return [row("shape", name, model.node(name)["op"], tuple(model.node(name)["shape"]), seen.get(name))
+            for name in op_nodes(model)]
+
+
+def _shape_hook(seen: dict, name: str):
+    def hook(module, inputs, output):
+        seen[name] = tuple(output.shape[1:])
+    return hook
+
+
+# --------------------------------------------------------------------------- all
+def verify(model: Model, *, schedule: Sequence[str] | None = None, device: str = "cpu",
+           memory: bool = True, seed: int = 0) -> VerifyResult:
+    """Run every check on ``model``: parameters, MAdds (fvcore), shapes and peak memory."""
+    plain = materialize(model, schedule, fold_bn=False, device=device, seed=seed)
+    x = example_input(model, device=device, seed=seed)
+    rows = param_rows(model, plain)
+    with torch.no_grad():
+        madds, attribution = madds_rows(model, plain, x)
+    rows += madds
+    rows += shape_rows(model, plain, x)
+    if memory:
+        from archcalc.pytorch.memtrack import memory_rows
+
+        rows += memory_rows(model, schedule, device=device, seed=seed)
+    return VerifyResult(rows, attribution)
