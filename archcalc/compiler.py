@@ -12,11 +12,11 @@ Every error is a :class:`~archcalc.errors.SpecError` naming the spec file, line 
 """
 from __future__ import annotations
 
+import graphlib
+import heapq
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
-
-import networkx as nx
 
 from archcalc.blocks import ROW_KEYS, BlockDef, builtin_blocks, parse_block_defs
 from archcalc.errors import Location, SpecError
@@ -84,7 +84,10 @@ class _Compiler:
         self.blocks: dict[str, BlockDef] = dict(builtin_blocks())
         if "blocks" in data:
             self.blocks.update(parse_block_defs(data["blocks"], spec.files.get("blocks", spec.path)))
-        self.graph = nx.DiGraph()
+        # Nodes in creation order (which is a topological order). Model.graph turns them into
+        # the networkx DiGraph on first use: importing networkx costs ~0.2 s, most of the
+        # cold-start budget of `archcalc cost`, which needs only these dicts.
+        self.nodes: dict[str, dict] = {}
         self.order: list[str] = []
         self.scopes: dict[str, str] = {}  # every name a `from` may use -> node producing it
         self.instances: list[BlockInstance] = []
@@ -127,24 +130,21 @@ class _Compiler:
 
     # ------------------------------------------------------------------ graph
     def add_node(self, name: str, op: OpDef, attrs: dict, inputs: list[str], where: Location) -> str:
-        if name in self.graph:
+        if name in self.nodes:
             self.fail(f"name {name!r} is used twice", where)
         count = len(inputs)
         if count < op.min_inputs or (op.max_inputs is not None and count > op.max_inputs):
             wanted = op.min_inputs if op.max_inputs == op.min_inputs else f"{op.min_inputs} or more"
             self.fail(f"{op.kind} takes {wanted} input(s), got {count} ({', '.join(inputs) or 'none'})", where, name)
-        in_shapes = [self.graph.nodes[i]["shape"] for i in inputs]
+        in_shapes = [self.nodes[i]["shape"] for i in inputs]
         try:
             shape = op.shape(attrs, in_shapes)
         except ShapeError as exc:
             self.fail(str(exc), where, name)
-        self.graph.add_node(
-            name, op=op.kind, attrs=attrs, inputs=list(inputs), in_shapes=in_shapes, shape=tuple(shape),
+        self.nodes[name] = dict(
+            op=op.kind, attrs=attrs, inputs=list(inputs), in_shapes=in_shapes, shape=tuple(shape),
             origin=self.row_where or where,
         )
-        for slot, producer in enumerate(inputs):
-            # parallel edges (x + x) collapse in a DiGraph; `inputs` keeps the true list
-            self.graph.add_edge(producer, name, slot=slot)
         self.order.append(name)
         self.scopes[name] = name
         return name
@@ -213,7 +213,7 @@ class _Compiler:
     def expand_block(self, block: BlockDef, params: dict, scope: str, input_node: str, nesting: int) -> str:
         if any(entry.startswith(f"{block.name}.body[") for entry in self.trail):
             self.fail(f"block {block.name!r} contains itself ({' > '.join(self.trail)} > {block.name})")
-        in_shape = self.graph.nodes[input_node]["shape"]
+        in_shape = self.nodes[input_node]["shape"]
         env: dict[str, Any] = {
             **self.globals,
             **params,
@@ -254,7 +254,7 @@ class _Compiler:
         self.scopes[scope] = output
         self.instances.append(BlockInstance(
             name=scope, type=block.name, params=params, input=input_node, output=output,
-            input_shape=in_shape, output_shape=self.graph.nodes[output]["shape"], nesting=nesting,
+            input_shape=in_shape, output_shape=self.nodes[output]["shape"], nesting=nesting,
         ))
         return output
 
@@ -310,22 +310,20 @@ class _Compiler:
 
     def row_order(self, rows: list, names: list[str]) -> list[int]:
         """Rows in dependency order, spec order where free; a cycle is an error."""
-        deps = nx.DiGraph()
-        deps.add_nodes_from(range(len(rows)))
         index_of = {name: i for i, name in enumerate(names)}
+        needs: dict[int, set[int]] = {index: set() for index in range(len(rows))}
         for index, row in enumerate(rows):
             self.row_where = Location(self.spec.files.get("layers", self.spec.path), line_of(rows, index), f"layers[{index}]")
-            for ref in self.row_refs(row, index, names):
-                if ref != INPUT:
-                    deps.add_edge(index_of[ref.split(".")[0]], index)
+            needs[index] = {index_of[ref.split(".")[0]] for ref in self.row_refs(row, index, names) if ref != INPUT}
         try:
-            return list(nx.lexicographical_topological_sort(deps))
-        except nx.NetworkXUnfeasible:
-            cycle = nx.find_cycle(deps)
-            path = " -> ".join(names[a] for a, _ in cycle) + f" -> {names[cycle[0][0]]}"
-            first = cycle[0][0]
+            graphlib.TopologicalSorter(needs).prepare()
+        except graphlib.CycleError as exc:
+            cycle = exc.args[1][::-1]  # graphlib lists it against the edges
+            path = " -> ".join(names[i] for i in cycle)
+            first = cycle[0]
             self.row_where = Location(self.spec.files.get("layers", self.spec.path), line_of(rows, first), f"layers[{first}].from")
             self.fail(f"the layers form a cycle ({path}); a network must be acyclic")
+        return _stable_topological_order(needs)
 
     def compile_row(self, index: int, row: dict, name: str, names: list[str]) -> None:
         rows = self.spec.data["layers"]
@@ -333,7 +331,7 @@ class _Compiler:
         where_of = lambda key: self.row_key_where(row, index, key)  # noqa: E731
         if ("op" in row) == ("block" in row):
             self.fail("each layer row needs exactly one of op or block")
-        scale = row.get("scale", "width")
+        scale = self.value(row.get("scale", "width"), self.globals, where_of("scale"))
         if scale not in SCALE_MODES:
             self.fail(f"expected one of {', '.join(SCALE_MODES)}, got {scale!r}", where_of("scale"))
         refs = self.row_refs(row, index, names)
@@ -385,8 +383,29 @@ class _Compiler:
             outputs.append(self.scopes[ref])
         from archcalc.analysis.costs import annotate_costs
 
-        annotate_costs(self.graph)
-        return Model(spec=spec, graph=self.graph, order=self.order, outputs=outputs, blocks=self.instances, scopes=self.scopes)
+        annotate_costs(self.nodes)
+        return Model(spec=spec, nodes=self.nodes, order=self.order, outputs=outputs, blocks=self.instances, scopes=self.scopes)
+
+
+def _stable_topological_order(needs: dict[int, set[int]]) -> list[int]:
+    """Kahn's algorithm taking the lowest ready index first: spec order wherever the
+    dependencies allow it (``needs`` must be acyclic)."""
+    waiting = {node: len(deps) for node, deps in needs.items()}
+    users: dict[int, list[int]] = {node: [] for node in needs}
+    for node, deps in needs.items():
+        for dep in deps:
+            users[dep].append(node)
+    ready = [node for node, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        node = heapq.heappop(ready)
+        order.append(node)
+        for user in users[node]:
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                heapq.heappush(ready, user)
+    return order
 
 
 def _wants_int(schema: Attr) -> bool:

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
-
-import networkx as nx
 
 from archcalc.analysis.convention import Convention
 from archcalc.analysis.costs import layer_rows, rollup, totals
 
 if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
     import pandas as pd
 
     from archcalc.compiler import BlockInstance
@@ -21,7 +21,9 @@ class Model:
     """The IR of one network at one (width, resolution, classes).
 
     ``graph`` is a networkx DiGraph with one node per primitive op, named hierarchically
-    (``stage3.block1.expand.conv``). Node attributes: ``op`` (kind), ``attrs``, ``inputs``
+    (``stage3.block1.expand.conv``), each edge carrying the consumer's input ``slot``.
+    It is built on first use from ``nodes`` (the same attribute dicts, in program order),
+    so that commands which only count never pay for importing networkx. Node attributes: ``op`` (kind), ``attrs``, ``inputs``
     (ordered producer names), ``in_shapes``, ``shape`` (output, without batch), ``origin``
     (spec location), ``cost`` and ``params`` (registry records). ``order`` is the program
     order (a topological order: the spec's), ``outputs`` the output nodes, ``blocks`` every
@@ -29,7 +31,7 @@ class Model:
     """
 
     spec: "Spec"
-    graph: nx.DiGraph
+    nodes: dict[str, dict]
     order: list[str]
     outputs: list[str]
     blocks: list["BlockInstance"]
@@ -51,12 +53,25 @@ class Model:
     def classes(self) -> int | None:
         return self.spec.classes
 
+    @cached_property
+    def graph(self) -> "nx.DiGraph":
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        for name in self.order:
+            graph.add_node(name)
+            graph.nodes[name].update(self.nodes[name])
+            # parallel edges (x + x) collapse in a DiGraph; the node's `inputs` keeps the true list
+            for slot, producer in enumerate(self.nodes[name]["inputs"]):
+                graph.add_edge(producer, name, slot=slot)
+        return graph
+
     def node(self, name: str) -> dict:
-        return self.graph.nodes[name]
+        return self.nodes[name]
 
     def layers(self, convention: Convention | None = None) -> list[dict]:
         """One dict per op node: name, op, output_shape, madds, params, ... (plain Python)."""
-        return layer_rows(self.graph, self.order, convention or Convention())
+        return layer_rows(self.nodes, self.order, convention or Convention())
 
     def totals(self, convention: Convention | None = None) -> dict[str, int]:
         return totals(self.layers(convention))

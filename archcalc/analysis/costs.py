@@ -7,17 +7,15 @@ from __future__ import annotations
 
 from typing import Iterable
 
-import networkx as nx
-
 from archcalc.analysis.convention import BN_PARAM_MODES, Convention
 from archcalc.ops import EXTRA_TERMS, Cost, Params, get_op, numel
 
 COLUMNS = ("madds", "params", "params_without_bn", *EXTRA_TERMS, "flops", "activations")
 
 
-def annotate_costs(graph: nx.DiGraph) -> None:
+def annotate_costs(nodes: dict[str, dict]) -> None:
     """Pass: store each node's :class:`Cost` and :class:`Params` (from its op's rules)."""
-    for name, data in graph.nodes(data=True):
+    for data in nodes.values():
         op = get_op(data["op"])
         data["cost"] = op.cost(data["attrs"], data["in_shapes"], data["shape"])
         data["params"] = op.params(data["attrs"], data["in_shapes"], data["shape"])
@@ -43,11 +41,11 @@ def row_values(cost: Cost, params: Params, activations: int, convention: Convent
     return values
 
 
-def layer_rows(graph: nx.DiGraph, order: Iterable[str], convention: Convention) -> list[dict]:
+def layer_rows(nodes: dict[str, dict], order: Iterable[str], convention: Convention) -> list[dict]:
     """One row per op node (the graph input excluded), in program order."""
     rows = []
     for name in order:
-        data = graph.nodes[name]
+        data = nodes[name]
         if data["op"] == "input":
             continue
         rows.append({
