@@ -131,6 +131,9 @@ class OpDef:
     # Ops that read one input and write a same-shaped output element by element may run in
     # place (activations); the memory planner reads this.
     elementwise_inplace: ClassVar[bool] = False
+    # The output shares the input's storage (a view, or the identity at inference), so the
+    # memory planner allocates nothing for it (flatten, dropout, identity).
+    aliases_input: ClassVar[bool] = False
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
         raise NotImplementedError

@@ -1,0 +1,317 @@
+"""Orders of a DAG that keep peak memory low: heuristics and an exact search.
+
+Everything here works on a :class:`Problem`, a small integer view of a graph built by
+:mod:`archcalc.analysis.memory` (from a compiled model) or by :func:`dag_problem` (from any
+networkx DAG with tensor sizes), so the search knows nothing about ops.
+
+The memory model (the paper's M(G) for one order, Section 5.1): a node writes its output
+into a buffer; several nodes may share one buffer (folded batch norm, in-place activations,
+views), in which case only the first allocates. A buffer is live from the step of its first
+writer until its last reader outside the buffer has run; buffers marked permanent (graph
+outputs, a held input) are never freed. The bytes of a step are the live buffers before it,
+plus what the step adds (its new buffer, or the growth of an in-place one), plus its scratch.
+The live set after a set ``S`` of scheduled nodes depends only on ``S``, which is what makes
+the dynamic programme over sets exact.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import networkx as nx
+
+
+@dataclass
+class Problem:
+    """Nodes ``0..n-1`` in program order (a topological order).
+
+    ``preds[v]``: distinct producers v reads; ``size[v]``: bytes of v's output tensor;
+    ``buf[v]``: index of the buffer v writes (``buf[v] == v`` when v allocates it);
+    ``scratch[v]``: bytes needed only while v runs; ``permanent``: buffers never freed.
+    """
+
+    names: list[str]
+    preds: list[list[int]]
+    size: list[int]
+    buf: list[int]
+    scratch: list[int]
+    permanent: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        n = len(self.names)
+        self.index = {name: i for i, name in enumerate(self.names)}
+        self.pred_mask = [sum(1 << p for p in ps) for ps in self.preds]
+        self.succs: list[list[int]] = [[] for _ in range(n)]
+        for v, ps in enumerate(self.preds):
+            for p in ps:
+                self.succs[p].append(v)
+        # members of each buffer in program order, and the readers outside it
+        self.members: dict[int, list[int]] = {}
+        for v in range(n):
+            self.members.setdefault(self.buf[v], []).append(v)
+        self.readers: dict[int, int] = {}
+        for b, members in self.members.items():
+            inside = set(members)
+            self.readers[b] = sum(1 << s for m in members for s in self.succs[m] if s not in inside)
+        self.member_mask = {b: sum(1 << m for m in ms) for b, ms in self.members.items()}
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    # -- the set function: bytes live after S, and what one more step costs --------------
+    def current(self, b: int, done: int) -> int:
+        """Bytes held by buffer ``b`` once the nodes in ``done`` have run (its latest writer's tensor)."""
+        for m in reversed(self.members[b]):
+            if done >> m & 1:
+                return self.size[m]
+        return 0
+
+    def alive(self, b: int, done: int) -> bool:
+        if not self.member_mask[b] & done:
+            return False
+        return b in self.permanent or bool(self.readers[b] & ~done) or bool(self.member_mask[b] & ~done)
+
+    def live(self, done: int) -> int:
+        return sum(self.current(b, done) for b in self.members if self.alive(b, done))
+
+    def step(self, done: int, live: int, v: int) -> tuple[int, int, list[int]]:
+        """Run ``v`` after ``done`` (whose live bytes are ``live``): (bytes while v runs,
+        live bytes after, buffers freed by it)."""
+        b = self.buf[v]
+        before = self.current(b, done) if b != v else 0
+        grow = max(0, self.size[v] - before)  # an in-place op whose output is larger grows its buffer
+        during = live + grow + self.scratch[v]
+        after_done = done | 1 << v
+        after = live - before + self.size[v]
+        freed = []
+        for c in {*(self.buf[p] for p in self.preds[v]), b}:
+            if not self.alive(c, after_done):
+                freed.append(c)
+                after -= self.current(c, after_done)
+        return during, after, freed
+
+    def local_need(self, v: int) -> int:
+        """Bytes v needs whatever the order: its distinct input buffers, its output, its scratch."""
+        held: dict[int, int] = {}
+        for p in self.preds[v]:
+            held[self.buf[p]] = max(held.get(self.buf[p], 0), self.size[p])
+        held[self.buf[v]] = max(held.get(self.buf[v], 0), self.size[v])
+        return sum(held.values()) + self.scratch[v]
+
+
+def dag_problem(graph: nx.DiGraph, sizes: dict, order: Sequence | None = None, outputs: Sequence = ()) -> Problem:
+    """A :class:`Problem` for a plain DAG: one new buffer per node (no aliasing)."""
+    order = list(order) if order is not None else list(nx.topological_sort(graph))
+    index = {name: i for i, name in enumerate(order)}
+    preds = [sorted(index[p] for p in graph.predecessors(name)) for name in order]
+    return Problem(
+        names=[str(n) for n in order], preds=preds, size=[int(sizes[n]) for n in order],
+        buf=list(range(len(order))), scratch=[0] * len(order), permanent={index[o] for o in outputs},
+    )
+
+
+def peak_of(problem: Problem, order: Sequence[int], start: int = 0) -> int:
+    """Peak bytes of running ``order`` (node indices) after the nodes in ``start``."""
+    done, live, peak = start, problem.live(start), 0
+    for v in order:
+        during, live, _ = problem.step(done, live, v)
+        done |= 1 << v
+        peak = max(peak, during)
+    return peak
+
+
+def check_order(problem: Problem, order: Sequence[int], start: int = 0, nodes: Sequence[int] | None = None) -> None:
+    """ValueError unless ``order`` is a topological order of ``nodes`` (all nodes by default)."""
+    expected = set(range(len(problem))) if nodes is None else set(nodes)
+    if len(order) != len(expected) or set(order) != expected:
+        raise ValueError("the order must list every node exactly once")
+    done = start
+    for v in order:
+        if problem.pred_mask[v] & ~done:
+            missing = [problem.names[p] for p in problem.preds[v] if not done >> p & 1]
+            raise ValueError(f"{problem.names[v]} runs before its input {missing[0]}")
+        done |= 1 << v
+
+
+# ---------------------------------------------------------------------- heuristics
+def _greedy(problem: Problem, nodes: Sequence[int], start: int, key: Callable) -> list[int]:
+    """List scheduling: among ready nodes, run the one with the smallest ``key``."""
+    done, live, order = start, problem.live(start), []
+    todo = set(nodes)
+    while todo:
+        ready = [v for v in todo if not problem.pred_mask[v] & ~done]
+        best = min(ready, key=lambda v: key(problem, done, live, v))
+        _, live, _ = problem.step(done, live, best)
+        done |= 1 << best
+        order.append(best)
+        todo.remove(best)
+    return order
+
+
+def _min_after(problem, done, live, v):
+    during, after, _ = problem.step(done, live, v)
+    return (after, during, v)  # free the most first (the classic "reduce live set" rule)
+
+
+def _min_during(problem, done, live, v):
+    during, after, _ = problem.step(done, live, v)
+    return (during, after, v)  # keep this step small
+
+
+def _depth_first(problem, done, live, v):
+    return (-max(problem.preds[v], default=-1), v)  # consume the newest tensor first (DFS-like)
+
+
+HEURISTICS: dict[str, Callable] = {
+    "greedy_free": _min_after,
+    "greedy_step": _min_during,
+    "depth_first": _depth_first,
+}
+
+
+def heuristic_order(problem: Problem, name: str, nodes: Sequence[int] | None = None, start: int = 0) -> list[int]:
+    if name not in HEURISTICS:
+        raise ValueError(f"unknown order {name!r} (known: program, optimal, {', '.join(HEURISTICS)})")
+    nodes = list(range(len(problem))) if nodes is None else list(nodes)
+    return _greedy(problem, nodes, start, HEURISTICS[name])
+
+
+# ---------------------------------------------------------------------- exact search
+@dataclass
+class SearchResult:
+    order: list[int]
+    peak: int
+    optimal: bool  # proved (every segment searched to the end)
+    lower_bound: int
+    segments: int
+    states: int  # states expanded, all segments together
+    method: str
+
+    @property
+    def gap(self) -> int:
+        return self.peak - self.lower_bound
+
+
+def cut_points(problem: Problem) -> list[int]:
+    """Positions ``i`` of the program order after which exactly one buffer is live, the
+    one node ``i`` wrote (the held input aside). Every order can be rearranged to run all
+    nodes up to ``i`` first without raising its peak, so the search splits there."""
+    n = len(problem)
+    last_need = {}  # buffer -> last position that writes or reads it
+    for v in range(n):
+        for c in {problem.buf[p] for p in problem.preds[v]} | {problem.buf[v]}:
+            last_need[c] = v
+    opened: dict[int, int] = {}  # live buffers (not permanent from position 0) -> their end
+    cuts = []
+    for i in range(n):
+        b = problem.buf[i]
+        end = float("inf") if b in problem.permanent else last_need[b]
+        opened[b] = end
+        for c in [c for c, e in opened.items() if e <= i]:
+            del opened[c]
+        crossing = {c for c in opened if not (c in problem.permanent and problem.members[c][0] == 0)}
+        if i < n - 1 and crossing == {b}:
+            cuts.append(i)
+    return cuts
+
+
+def _segments(problem: Problem, decompose: bool) -> list[list[int]]:
+    n = len(problem)
+    bounds = [-1, *(cut_points(problem) if decompose else []), n - 1]
+    return [list(range(a + 1, b + 1)) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def _dp(problem: Problem, nodes: list[int], start: int, bound: int | None, use_lower: bool,
+        deadline: float | None, max_states: int | None) -> tuple[list[int] | None, int, bool]:
+    """Dynamic programme over sets of scheduled nodes (level by level, one entry per set,
+    keeping the smallest peak). With ``bound``, states whose peak (or lower bound) reaches
+    it are dropped, so ``None`` means no order beats ``bound``. Returns (order or None,
+    states expanded, finished)."""
+    need = sorted(((problem.local_need(v), v) for v in nodes), reverse=True)
+    level = {start: (0, problem.live(start))}
+    parents: list[dict[int, tuple[int, int]]] = []
+    expanded = 0
+    for _ in nodes:
+        nxt: dict[int, tuple[int, int]] = {}
+        back: dict[int, tuple[int, int]] = {}
+        for done, (peak, live) in level.items():
+            expanded += 1
+            if deadline is not None and expanded % 256 == 0 and time.perf_counter() > deadline:
+                return None, expanded, False
+            if max_states is not None and expanded > max_states:
+                return None, expanded, False
+            for v in nodes:
+                if done >> v & 1 or problem.pred_mask[v] & ~done:
+                    continue
+                during, after, _ = problem.step(done, live, v)
+                new_peak = max(peak, during)
+                new = done | 1 << v
+                if use_lower:
+                    # the largest local need of a node still to run bounds any completion
+                    for value, u in need:
+                        if not new >> u & 1:
+                            new_peak_lb = max(new_peak, value)
+                            break
+                    else:
+                        new_peak_lb = new_peak
+                else:
+                    new_peak_lb = new_peak
+                if bound is not None and new_peak_lb >= bound:
+                    continue
+                seen = nxt.get(new)
+                if seen is None or new_peak < seen[0]:
+                    nxt[new] = (new_peak, after)
+                    back[new] = (done, v)
+        parents.append(back)
+        level = nxt
+        if not level:
+            return None, expanded, True
+    (final,) = level
+    order = []
+    state = final
+    for back in reversed(parents):
+        state, v = back[state]
+        order.append(v)
+    return order[::-1], expanded, True
+
+
+def exact_order(problem: Problem, *, decompose: bool = True, prune: bool = True, time_limit: float | None = None,
+                max_states: int | None = 2_000_000) -> SearchResult:
+    """The order with the lowest peak, searched segment by segment between cut points.
+
+    ``prune`` seeds each segment with the best heuristic's peak as the bound and drops
+    states by a lower bound; without it this is the straightforward DP. A segment that
+    runs out of ``time_limit`` or ``max_states`` keeps the best heuristic order, and the
+    result is then not proved optimal (``lower_bound`` and ``gap`` say how far it may be).
+    """
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
+    order: list[int] = []
+    start, proved, states, segments = 0, True, 0, _segments(problem, decompose)
+    lower = max((problem.local_need(v) for v in range(len(problem))), default=0)
+    for nodes in segments:
+        best = None
+        if prune:
+            candidates = [nodes] + [heuristic_order(problem, h, nodes, start) for h in HEURISTICS]
+            best = min(candidates, key=lambda o: peak_of(problem, o, start))
+            bound = peak_of(problem, best, start)
+            seg_lower = max(problem.local_need(v) for v in nodes)
+            found, expanded, finished = ([], 0, True) if seg_lower >= bound else _dp(
+                problem, nodes, start, bound, True, deadline, max_states)
+        else:
+            found, expanded, finished = _dp(problem, nodes, start, None, False, deadline, max_states)
+        states += expanded
+        if found:
+            order += found
+        elif best is not None:
+            order += best
+        else:  # the straightforward DP ran out: fall back to program order
+            order += nodes
+        proved = proved and finished
+        for v in nodes:
+            start |= 1 << v
+    peak = peak_of(problem, order)
+    method = ("exact" if proved else "best heuristic (search limit reached)") + (
+        ", cut-point decomposition" if decompose else "") + (", bound+lower-bound pruning" if prune else "")
+    return SearchResult(order=order, peak=peak, optimal=proved, lower_bound=peak if proved else lower,
+                        segments=len(segments), states=states, method=method)
