@@ -95,6 +95,7 @@ class Identity(_Activation):
     ops_per_element = 0
     free_because = "identity does no arithmetic"
     aliases_input = True
+    aliases_input = True
 
     def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
         from torch import nn
