@@ -95,7 +95,6 @@ class Identity(_Activation):
     ops_per_element = 0
     free_because = "identity does no arithmetic"
     aliases_input = True
-    aliases_input = True
 
     def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
         from torch import nn

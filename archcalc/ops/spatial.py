@@ -131,7 +131,6 @@ class Flatten(OpDef):
     kind = "flatten"
     free_because = "flatten only changes the view"
     aliases_input = True
-    aliases_input = True
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
         return (numel(inputs[0]),)
@@ -149,7 +148,6 @@ class Dropout(OpDef):
     kind = "dropout"
     attrs = {"rate": Attr(float, default=0.0, min=0.0)}
     free_because = "dropout is the identity at inference"
-    aliases_input = True
     aliases_input = True
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
