@@ -97,7 +97,9 @@ class _Compiler:
 
     # ------------------------------------------------------------------ errors
     def fail(self, message: str, where: Location | None = None, node: str | None = None):
-        where = where or self.row_where
+        # Inside a block the error is placed at the layer row that instantiated it (the user's
+        # spec); the trail then names the block item, with its own file and line.
+        where = self.row_where if (self.trail or where is None) else where
         context = ""
         if node or self.trail:
             context = (node or "") + (f" ({' > '.join(self.trail)})" if self.trail else "")

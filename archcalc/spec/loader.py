@@ -53,7 +53,7 @@ class Spec:
         """Location of top-level ``key`` (or of ``data[key][sub]`` when ``sub`` is given)."""
         container = self.data.get(key)
         if key in self.overrides:
-            return Location("command line", None, path or f"--{key}")
+            return Location("command line", None, f"--{key}")
         line = line_of(container, sub) if sub is not None else line_of(self.data, key)
         return Location(self.files.get(key, self.path), line, path or (key if sub is None else f"{key}.{sub}"))
 
