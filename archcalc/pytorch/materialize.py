@@ -54,7 +54,8 @@ def last_readers(model: Model, steps: Sequence[str]) -> dict[str, int]:
 
 
 def foldable_bns(model: Model) -> dict[str, str]:
-    """batch_norm node -> the conv it folds into: the BN must be that conv's only reader."""
+    """batch_norm node -> the conv it folds into: the BN must be that conv's only reader,
+    and the conv's output must not be a network output (it would change value)."""
     readers = consumers(model)
     pairs = {}
     for name in model.order:
@@ -62,50 +63,42 @@ def foldable_bns(model: Model) -> dict[str, str]:
         if data["op"] != "batch_norm":
             continue
         (producer,) = data["inputs"]
-        if model.node(producer)["op"] in _FOLDABLE and readers[producer] == [name]:
+        if (model.node(producer)["op"] in _FOLDABLE and readers[producer] == [name]
+                and producer not in model.outputs):
             pairs[name] = producer
     return pairs
 
 
-def inplace_activations(model: Model, steps: Sequence[str], folded: set[str]) -> set[str]:
-    """Element-wise nodes that may overwrite their input: the input has no later reader,
-    is neither the caller's input nor a network output. A folded BN is an alias, so a
-    tensor read through it counts as read by the BN's readers too."""
-    last = last_readers(model, steps)
-    position = {name: i for i, name in enumerate(steps)}
+def inplace_activations(model: Model, folded: set[str]) -> set[str]:
+    """Element-wise nodes that may overwrite their input buffer: they are its only reader
+    (a buffer is a tensor plus the folded BNs, in-place ops and views that alias it),
+    and it is neither the caller's input nor a network output. Independent of the
+    schedule, so any topological order is safe."""
+    readers = consumers(model)
+    root: dict[str, str] = {INPUT: INPUT}
+    members: dict[str, list[str]] = {INPUT: [INPUT]}
     chosen = set()
-    for name in steps:
+    for name in model.order:
+        if name == INPUT:
+            continue
         data = model.node(name)
         op = get_op(data["op"])
-        if not op.elementwise_inplace or data["op"] == "batch_norm":
-            continue
-        (source,) = data["inputs"]
-        root = _alias_root(model, source, folded)
-        if root == INPUT or root in model.outputs or source in model.outputs:
-            continue
-        group = _alias_group(model, root, folded)
-        if all(last.get(member, -1) <= position[name] for member in group):
-            chosen.add(name)
+        source = data["inputs"][0]
+        aliases = name in folded or getattr(op, "aliases_input", False) or data["op"] in _VIEWS
+        if not aliases and op.elementwise_inplace and data["op"] != "batch_norm":
+            group = members[root[source]]
+            safe = (root[source] != INPUT and not any(m in model.outputs for m in group)
+                    and all(r == name or r in group for m in group for r in readers[m]))
+            if safe:
+                chosen.add(name)
+                aliases = True
+        root[name] = root[source] if aliases else name
+        members.setdefault(root[name], []).append(name)
     return chosen
 
 
-def _alias_root(model: Model, name: str, folded: set[str]) -> str:
-    while name in folded:
-        (name,) = model.node(name)["inputs"]
-    return name
-
-
-def _alias_group(model: Model, root: str, folded: set[str]) -> set[str]:
-    """``root`` and every folded BN that merely renames it."""
-    group, frontier = {root}, [root]
-    readers = consumers(model)
-    while frontier:
-        current = frontier.pop()
-        for reader in readers[current]:
-            if reader in folded and reader not in group:
-                group.add(reader)
-                frontier.append(reader)
-    return group
+# ops whose output is their input's storage (a view, or the identity at inference)
+_VIEWS = ("flatten", "dropout", "identity")
 
 
 class Network(nn.Module):
@@ -120,8 +113,10 @@ class Network(nn.Module):
         last = last_readers(model, self.steps)
         # tensors to drop after each step (outputs are never dropped)
         self.drops: list[list[str]] = [[] for _ in self.steps]
+        for index, name in enumerate(self.steps):
+            last.setdefault(name, index)  # a tensor nobody reads dies right after its step
         for tensor, index in last.items():
-            if tensor not in self.outputs:
+            if tensor not in self.outputs and tensor != INPUT:
                 self.drops[index].append(tensor)
         for name in self.steps:
             data = model.node(name)
@@ -133,7 +128,7 @@ class Network(nn.Module):
         self.eval()
         if fold_bn:
             self.fold()
-        self.inplace_nodes = inplace_activations(model, self.steps, set(self.folded)) if inplace else set()
+        self.inplace_nodes = inplace_activations(model, set(self.folded)) if inplace else set()
         for name in self.inplace_nodes:
             module = self.get_submodule(name)
             if hasattr(module, "inplace"):
