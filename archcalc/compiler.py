@@ -58,14 +58,14 @@ class _Compiler:
         self.spec = spec
         data = spec.data
         rounding = data.get("rounding", {})
-        self.channel_rule = CHANNEL_RULES[rounding.get("channels", "make_divisible")]
-        self.rule_kwargs = (
-            {"divisor": rounding.get("divisor", 8), "min_value": rounding.get("min_depth", 8)}
-            if rounding.get("channels", "make_divisible") == "make_divisible"
-            else {"min_depth": rounding.get("min_depth", 8)}
-            if rounding.get("channels") == "truncate"
-            else {}
-        )
+        rule = rounding.get("channels", "nearest")
+        self.channel_rule = CHANNEL_RULES[rule]
+        self.rule_kwargs = {
+            "make_divisible": {"divisor": rounding.get("divisor", 8), "min_value": rounding.get("min_depth", 8)},
+            "truncate": {"min_depth": rounding.get("min_depth", 8)},
+            "nearest": {"min_depth": rounding.get("min_depth", 1)},
+            "exact": {},
+        }[rule]
         expansion_rule = EXPANSION_RULES[rounding.get("expansion", "make_divisible")]
         self.functions: dict[str, Callable[..., Any]] = {
             "make_divisible": make_divisible,

@@ -45,6 +45,17 @@ def truncate_depth(value: float, min_depth: int = 8) -> int:
     return max(int(value), min_depth)
 
 
+def nearest_channels(value: float, min_depth: int = 1) -> int:
+    """Round to the nearest whole channel count (halves up), at least ``min_depth``.
+
+    The default for specs that name no rule: at width 1 every count is left as written.
+
+    >>> nearest_channels(0.75 * 6)
+    5
+    """
+    return max(int(value + 0.5), min_depth)
+
+
 def exact_channels(value: float, **_: int) -> int:
     """No rounding: the scaled value must already be a whole number (ShuffleNet's s×)."""
     rounded = int(round(value))
@@ -90,6 +101,7 @@ def scale_none(width: float) -> float:
 
 
 CHANNEL_RULES: dict[str, Callable[..., int]] = {
+    "nearest": nearest_channels,
     "make_divisible": make_divisible,
     "truncate": truncate_depth,
     "exact": exact_channels,
@@ -109,6 +121,7 @@ SCALE_MODES: dict[str, Callable[[float], float]] = {
 __all__ = [
     "make_divisible",
     "truncate_depth",
+    "nearest_channels",
     "exact_channels",
     "expand_make_divisible",
     "expand_round",

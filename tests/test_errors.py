@@ -32,7 +32,7 @@ CASES = [
     ("width out of range", GOOD + "width: -0.5\n", 11, "width", "expected a width multiplier > 0, got -0.5"),
     ("unknown input key", GOOD.replace("resolution: 32}", "resolution: 32, depth: 4}"), 2, "input.depth", "unknown key 'depth'"),
     ("resolution not an integer", GOOD.replace("resolution: 32", "resolution: 32.5"), 2, "input.resolution", "expected an integer >= 1, got 32.5"),
-    ("unknown rounding rule", GOOD + "rounding: {channels: ceil}\n", 11, "rounding.channels", "expected one of make_divisible, truncate, exact, got 'ceil'"),
+    ("unknown rounding rule", GOOD + "rounding: {channels: ceil}\n", 11, "rounding.channels", "expected one of nearest, make_divisible, truncate, exact, got 'ceil'"),
     ("unknown key in a layer row", GOOD.replace("c: 24, n: 2", "c: 24, q: 1, n: 2"), 7, "layers[1].q", "unknown parameter 'q' for block bottleneck"),
     ("block parameter of wrong type", GOOD.replace("t: 6,", "t: six,"), 7, "layers[1].t", "expected a number >= 1, got 'six'"),
     ("block parameter out of range", GOOD.replace("t: 6,", "t: 0,"), 7, "layers[1].t", "expected a number >= 1, got 0"),

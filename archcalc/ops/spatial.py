@@ -76,6 +76,9 @@ class _WindowPool(OpDef):
 
 @register
 class AvgPool(_WindowPool):
+    """k x k average pooling (zero padding counted in the mean, PyTorch's default):
+    ``H_out * W_out * C * k * k`` adds."""
+
     kind = "avg_pool"
 
     @staticmethod
@@ -85,6 +88,8 @@ class AvgPool(_WindowPool):
 
 @register
 class MaxPool(_WindowPool):
+    """k x k max pooling: ``H_out * W_out * C * k * k`` compares."""
+
     kind = "max_pool"
 
     @staticmethod

@@ -32,7 +32,7 @@ TOP_LEVEL: dict[str, tuple[tuple[type, ...], str]] = {
     "outputs": ((list,), "a list of layer names"),
 }
 ROUNDING_KEYS = {
-    "channels": (tuple(CHANNEL_RULES), "make_divisible"),
+    "channels": (tuple(CHANNEL_RULES), "nearest"),
     "divisor": (int, 8),
     "min_depth": (int, 8),
     "expansion": (tuple(EXPANSION_RULES), "make_divisible"),
