@@ -28,4 +28,14 @@ def load(path: str | Path, *, width: float | None = None, resolution: int | None
     return compile_spec(load_spec(path, width=width, resolution=resolution, classes=classes))
 
 
-__all__ = ["Convention", "Model", "SpecError", "load", "__version__"]
+def materialize(model: Model, *args, **kwargs):
+    """The model as a ``torch.nn.Module`` (see :func:`archcalc.pytorch.materialize`).
+
+    torch is imported here, on demand, so loading and costing never need it.
+    """
+    from archcalc.pytorch import materialize as build
+
+    return build(model, *args, **kwargs)
+
+
+__all__ = ["Convention", "Model", "SpecError", "load", "materialize", "__version__"]

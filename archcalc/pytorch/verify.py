@@ -157,3 +157,14 @@ def verify(model: Model, *, schedule: Sequence[str] | None = None, device: str =
 
         rows += memory_rows(model, schedule, device=device, seed=seed)
     return VerifyResult(rows, attribution)
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` is CUDA when present, else the CPU."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise ValueError(f"device must be cpu, cuda or auto, got {device!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("device cuda requested but torch.cuda.is_available() is False")
+    return device

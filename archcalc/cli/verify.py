@@ -1,0 +1,108 @@
+"""``archcalc verify`` and ``archcalc bench``: check the analysis against PyTorch, time it.
+
+Both import torch only when run, so ``archcalc cost`` never pays for it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from archcalc.cli.common import Format, echo, fmt_int, spec_errors, write_csv, write_json
+
+COLUMNS = ("check", "name", "op", "analytic", "measured", "ok")
+
+
+def _cell(value) -> str:
+    if isinstance(value, tuple):
+        return "x".join(map(str, value))
+    return fmt_int(value)
+
+
+def render_verify(result, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in COLUMNS:
+        table.add_column(column, justify="right" if column in ("analytic", "measured") else "left", no_wrap=True)
+    for row in result.rows:
+        table.add_row(*(_cell(row[c]) for c in COLUMNS[:-1]), "ok" if row["ok"] else "MISMATCH",
+                      style=None if row["ok"] else "bold red")
+    console = Console(width=max(120, Console().width))
+    console.print(table)
+    if result.attribution:
+        # summed by op kind: the whole gap between fvcore's default count and the MAdds
+        extra = Table(title="fvcore default count beyond conv + linear (every count belongs to a named node)")
+        for column in ("op", "fvcore operator", "nodes", "fvcore extra"):
+            extra.add_column(column, no_wrap=True)
+        groups: dict = {}
+        for entry in result.attribution:
+            key = (entry["op"], entry["fvcore_operators"])
+            count, total = groups.get(key, (0, 0))
+            groups[key] = (count + 1, total + entry["fvcore_extra"])
+        for (op, operators), (count, total) in groups.items():
+            extra.add_row(op, operators, str(count), fmt_int(total))
+        console.print(extra)
+    failures = result.failures()
+    console.print(f"{len(result.rows)} checks, {len(failures)} mismatches"
+                  + ("" if not failures else ": " + ", ".join(f"{r['check']} {r['name']}" for r in failures[:10])))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @spec_errors
+    def verify(
+        spec: Path = typer.Argument(..., help="YAML spec file"),
+        width: Optional[float] = typer.Option(None, help="width multiplier (overrides the spec)"),
+        resolution: Optional[int] = typer.Option(None, help="input resolution (overrides the spec)"),
+        classes: Optional[int] = typer.Option(None, help="number of classes (overrides the spec)"),
+        device: str = typer.Option("auto", help="cpu, cuda, or auto (cuda when present)"),
+        memory: bool = typer.Option(True, help="include the peak-memory check"),
+        fmt: Format = typer.Option(Format.table, "--format", help="table, json, csv or markdown"),
+    ) -> None:
+        """Check params, MAdds (fvcore), shapes and peak memory against PyTorch; exit 1 on any mismatch."""
+        import archcalc
+        from archcalc.pytorch.verify import resolve_device, verify as run_verify
+
+        model = archcalc.load(spec, width=width, resolution=resolution, classes=classes)
+        result = run_verify(model, device=resolve_device(device), memory=memory)
+        if fmt is Format.json:
+            echo(write_json({"spec": str(spec), "name": model.name, "width": model.width,
+                             "resolution": model.resolution, "ok": result.ok,
+                             "checks": [{**r, "node": r["name"], "name": f"{r['check']} {r['name']}"} for r in result.rows],
+                             "fvcore_default_attribution": result.attribution}))
+        elif fmt in (Format.csv, Format.markdown):
+            echo(write_csv(result.rows, COLUMNS))
+        else:
+            render_verify(result, f"{model.name}  width {model.width:g}  resolution {model.resolution}")
+        if not result.ok:
+            raise typer.Exit(1)
+
+    @app.command()
+    @spec_errors
+    def bench(
+        spec: Path = typer.Argument(..., help="YAML spec file"),
+        width: Optional[float] = typer.Option(None, help="width multiplier (overrides the spec)"),
+        resolution: Optional[int] = typer.Option(None, help="input resolution (overrides the spec)"),
+        threads: Optional[int] = typer.Option(None, min=1, help="torch intra-op threads"),
+        device: str = typer.Option("cpu", help="cpu or cuda"),
+        repeats: int = typer.Option(30, min=1, help="timed forward passes"),
+        warmup: int = typer.Option(5, min=0, help="untimed forward passes first"),
+        fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
+    ) -> None:
+        """Forward latency (batch 1, inference mode): median and spread, next to MAdds and MAdds/s."""
+        import archcalc
+        from archcalc.pytorch.bench import bench as run_bench
+
+        model = archcalc.load(spec, width=width, resolution=resolution)
+        stats = run_bench(model, device=device, threads=threads, repeats=repeats, warmup=warmup)
+        if fmt is Format.json:
+            echo(write_json(stats))
+            return
+        echo(f"{stats['model']} width {stats['width']:g} resolution {stats['resolution']} on {stats['device']} "
+             f"({stats['threads']} threads, batch 1, {stats['repeats']} runs after {stats['warmup']} warm-up)\n"
+             f"latency median {stats['median_ms']:.3f} ms  IQR {stats['iqr_ms']:.3f} ms  "
+             f"min {stats['min_ms']:.3f} ms  max {stats['max_ms']:.3f} ms\n"
+             f"MAdds {stats['madds']:,}  ->  {stats['madds_per_s'] / 1e9:.2f} GMAdds/s\n")
