@@ -665,17 +665,27 @@ def summary(frame: "pd.DataFrame") -> dict[str, int]:
     return {str(k): int(v) for k, v in frame["status"].value_counts().items()}
 
 
+def _cell(value) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ").strip()
+
+
 def to_markdown(frame: "pd.DataFrame") -> str:
     """The validation table as Markdown, grouped by table, with the status counts first."""
     lines = ["| status | rows |", "|---|---|"]
     lines += [f"| {status} | {count} |" for status, count in summary(frame).items()]
+    # the rows that are not plain matches, in one place, before the full tables
+    notable = frame[~frame["status"].isin((MATCH, NOT_COMPUTED, PENDING))]
+    lines += ["", "## Everything that is not a plain match", "",
+              "| id | published | computed | rule | convention | status |", "|---|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(_cell(v) for v in (r.id, f"{r.published} {r.unit}", r.computed, r.rule, r.convention,
+                                                   r.status)) + " |" for r in notable.itertuples()]
     columns = ("row", "quantity", "published", "unit", "computed", "rule", "convention", "status", "explanation")
     for table, group in frame.groupby("table", sort=False):
         sources = sorted(set(group["source"]))
         lines += ["", f"## {table}", "", "Source: " + "; ".join(sources[:2]) + (" (and others)" if len(sources) > 2 else ""),
                   "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
         for _, row in group.iterrows():
-            cells = [str(row[c]).replace("|", "\\|").replace("\n", " ") for c in columns]
+            cells = [_cell(row[c]) for c in columns]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
