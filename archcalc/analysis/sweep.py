@@ -1,0 +1,424 @@
+"""Width x resolution sweeps: exact totals for a whole grid without recompiling per point.
+
+The spec is compiled once with traced width and resolution (:mod:`archcalc.analysis.symbolic`);
+each node's cost, parameters and output size is then a recorded expression of "channel
+counts from the width rule" and "the input resolution". Channel counts depend only on the
+width and spatial sizes only on the resolution, so the expressions are replayed once over
+the whole grid: the rounding rules run per width (the compiler's own functions), the op
+rules' arithmetic runs as integer numpy arithmetic broadcast over (width, resolution).
+Where a structural decision recorded during the compile (a ``when:``, a residual's
+``c_in == c``, a shape check) would go the other way, the spec is traced again at such a
+point, so every row is what ``archcalc cost`` prints for that (width, resolution).
+
+Peak memory (``memory=True``) and latency (``latency=True``) are not closed-form: they
+compile the point and run the memory planner / the PyTorch benchmark per row.
+"""
+from __future__ import annotations
+
+import operator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from archcalc.analysis.convention import Convention
+from archcalc.analysis.costs import COLUMNS, row_values
+from archcalc.ops import Cost, Params, numel
+from archcalc.spec.loader import Spec, load_spec
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+ACCURACY_CSV = Path(__file__).resolve().parent.parent / "reference" / "accuracy.csv"
+TOTAL_COLUMNS = ("madds", "params", "params_without_bn", "flops")
+
+
+# ---------------------------------------------------------------------------- grids
+
+
+def parse_values(text: str, kind: type = float) -> list:
+    """``"0.35,0.5,1.0"`` (a list) or ``"0.3:1.5:0.05"`` (start:stop:step, stop included
+    when it lies on the grid). Values are rounded to 10 decimals so that ``0.35`` from a
+    range is the same float as ``0.35`` typed in a list."""
+    text = text.strip()
+    if not text:
+        raise ValueError("expected a list (0.35,0.5) or a range (0.3:1.5:0.05), got nothing")
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise ValueError(f"expected a range start:stop:step, got {text!r}")
+        start, stop, step = (float(p) for p in parts)
+        if step <= 0 or stop < start:
+            raise ValueError(f"range {text!r}: need step > 0 and stop >= start")
+        count = int(round((stop - start) / step, 9)) + 1
+        values = [round(start + i * step, 10) for i in range(count)]
+    else:
+        try:
+            values = [float(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise ValueError(f"expected numbers separated by commas, got {text!r}") from None
+    if kind is int:
+        if any(v != int(v) for v in values):
+            raise ValueError(f"expected whole numbers, got {text!r}")
+        values = [int(v) for v in values]
+    if any(v <= 0 for v in values):
+        raise ValueError(f"expected positive values, got {text!r}")
+    return values
+
+
+# ---------------------------------------------------------------------------- the fast core
+
+
+class Separable:
+    """A grid value kept as a sum of products ``Σ a_k · b_k``, each ``a_k`` a function of
+    the width only (a ``(W, 1)`` array or a number) and each ``b_k`` of the resolution only
+    (``(1, R)`` or a number): a conv's MAdds is (per-position cost, from the channels) x
+    (output area, from the resolution). Sums and products stay in this form, so a whole
+    network costs a few hundred operations on length-100 vectors and one small matrix
+    product, not a (W, R) array per op. Anything else (``//`` on a mixed value, a
+    comparison) is computed densely, which is always correct, only slower."""
+
+    __slots__ = ("terms",)
+
+    def __init__(self, terms: list):
+        self.terms = terms
+
+    @staticmethod
+    def lift(value: Any) -> "Separable":
+        return value if isinstance(value, Separable) else Separable([(value, 1)])
+
+    def collapse(self) -> Any:
+        """The value as one array (or number), broadcastable to the grid."""
+        total: Any = 0
+        for a, b in self.terms:
+            total = total + a * b
+        return total
+
+    def __add__(self, other: Any) -> "Separable":
+        if isinstance(other, (int, float)) and other == 0:
+            return self
+        return Separable(self.terms + Separable.lift(other).terms)
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Any) -> "Separable":
+        return self + (-1) * Separable.lift(other)
+
+    def __rsub__(self, other: Any) -> "Separable":
+        return Separable.lift(other) + (-1) * self
+
+    def __mul__(self, other: Any) -> "Separable":
+        if not isinstance(other, Separable):
+            return Separable([(a * other, b) for a, b in self.terms])
+        if len(self.terms) * len(other.terms) > 8:
+            return Separable([(self.collapse() * other.collapse(), 1)])
+        return Separable([(a1 * a2, b1 * b2) for a1, b1 in self.terms for a2, b2 in other.terms])
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> "Separable":
+        return self * -1
+
+    def _dense(name: str, reflected: bool = False):  # noqa: N805  (builds methods)
+        fn = getattr(operator, name)
+
+        def method(self: Any, other: Any) -> Any:
+            left, right = _plain_grid(self), _plain_grid(other)
+            result = fn(right, left) if reflected else fn(left, right)
+            return result if name in _COMPARISONS else _grid(result)
+
+        return method
+
+    for _name in ("truediv", "floordiv", "mod", "pow"):
+        locals()[f"__{_name}__"] = _dense(_name)
+        locals()[f"__r{_name}__"] = _dense(_name, reflected=True)
+    for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
+        locals()[f"__{_name}__"] = _dense(_name)
+    __hash__ = None  # type: ignore[assignment]
+    del _name, _dense
+
+
+_COMPARISONS = {"eq", "ne", "lt", "le", "gt", "ge"}
+
+
+def _plain_grid(value: Any) -> Any:
+    return value.collapse() if isinstance(value, Separable) else value
+
+
+def _grid(array: Any) -> Any:
+    """Wrap an array by what it depends on: (W, 1) -> a width factor, (1, R) -> a resolution
+    factor, a number -> itself, anything else -> a dense term."""
+    shape = getattr(array, "shape", ())
+    if len(shape) == 2 and shape[0] == 1:
+        return Separable([(1, array)])
+    return Separable([(array, 1)]) if shape else array
+
+
+def numeric_replay(tr: Any, widths: Any, resolutions: Any) -> Any:
+    """Replay a trace's recipes with numbers: widths as a ``(W, 1)`` and resolutions as a
+    ``(1, R)`` array. Channel leaves and spec functions run per width through the
+    compiler's own rounding functions (the compiler's float arithmetic exactly); the op
+    rules' arithmetic runs on :class:`Separable` values."""
+    import numpy as np
+
+    from archcalc.analysis.symbolic import Replay
+    from archcalc.width import SCALE_MODES
+
+    widths = np.asarray(widths, dtype=float).reshape(-1, 1)
+    resolutions = np.asarray(resolutions, dtype=np.int64).reshape(1, -1)
+
+    def leaf(recipe: Any) -> Any:
+        if recipe.kind == "res":
+            return Separable([(1, resolutions)])
+        value, mode = recipe.args
+        factor = SCALE_MODES[mode]
+
+        def scale(w: float, v: Any) -> int:
+            return tr.channel_rule(v * factor(w), **tr.rule_kwargs)
+
+        return _grid(_elementwise(scale, [widths, _plain_grid(replay(value))]))
+
+    def call(name: str, args: list) -> Any:
+        return _grid(_elementwise(tr.functions[name], [_plain_grid(a) for a in args]))
+
+    def op(name: str, left: Any, right: Any) -> Any:
+        if not isinstance(left, Separable) and not isinstance(right, Separable):
+            return getattr(operator, name)(left, right)
+        return getattr(operator, name)(left, right) if isinstance(left, Separable) else \
+            getattr(operator, name)(Separable.lift(left), right)
+
+    replay = Replay(leaf, call, op)
+    return replay
+
+
+def _elementwise(fn: Callable[..., Any], args: list) -> Any:
+    """A scalar Python function over broadcast numpy arguments, element by element (the
+    rounding rules use ``int()`` and ``if``, so they do not vectorize)."""
+    import numpy as np
+
+    arrays = np.broadcast_arrays(*[np.asarray(a) for a in args])
+    columns = [a.ravel().tolist() for a in arrays]  # Python ints/floats, as the compiler sees them
+    values = [fn(*point) for point in zip(*columns)]
+    kinds = {type(v) for v in values}
+    dtype = np.int64 if kinds <= {int} else float if kinds <= {int, float} else object
+    out = np.array(values, dtype=dtype).reshape(arrays[0].shape)
+    return out if out.shape else out.item()
+
+
+def guards_hold(tr: Any, replay: Any) -> Any:
+    """Boolean array (broadcastable to the grid): where every structural decision recorded
+    while tracing keeps its outcome, i.e. where the traced structure is the compiled one."""
+    import numpy as np
+
+    ok: Any = np.True_
+    for guard in tr.guards:
+        left = _plain_grid(replay(guard.left))
+        if guard.op == "bool":
+            value = np.asarray(left) != 0
+        else:
+            value = getattr(operator, guard.op)(left, _plain_grid(replay(guard.right)))
+        ok = np.logical_and(ok, np.asarray(value) == guard.outcome)
+    return ok
+
+
+def grid_sum(values: list, shape: tuple[int, int]) -> Any:
+    """Exact int64 sum of :class:`Separable` values on the grid: width factors that share a
+    resolution factor are added first, then one (W x K) @ (K x R) product."""
+    import numpy as np
+
+    by_factor: dict[Any, list] = {}  # resolution factor (bytes, or the number) -> [factor, Σ width parts]
+    dense = np.zeros(shape, dtype=np.int64)
+    for value in values:
+        terms = value.terms if isinstance(value, Separable) else [(value, 1)]
+        for a, b in terms:
+            if np.ndim(a) == 2 and np.shape(a)[1] != 1:  # a dense term
+                dense += np.asarray(a * b, dtype=np.int64)
+                continue
+            key = b.tobytes() if isinstance(b, np.ndarray) else b
+            entry = by_factor.get(key)
+            if entry is None:
+                by_factor[key] = [b, a]
+            else:
+                entry[1] = entry[1] + a
+    if by_factor:
+        left = np.empty((shape[0], len(by_factor)), dtype=np.int64)
+        right = np.empty((len(by_factor), shape[1]), dtype=np.int64)
+        for k, (b, a) in enumerate(by_factor.values()):
+            left[:, k] = np.asarray(a, dtype=np.int64).reshape(-1) if np.ndim(a) else a
+            right[k, :] = np.asarray(b, dtype=np.int64).reshape(-1) if np.ndim(b) else b
+        dense += left @ right
+    return dense
+
+
+def _trace_totals(tr: Any, replay: Any, convention: Convention, shape: tuple[int, int]) -> dict[str, Any]:
+    """Sum of every node's :func:`row_values`, each replayed over the grid."""
+    parts: dict[str, list] = {column: [] for column in COLUMNS}
+    for name in tr.model.order:
+        data = tr.model.nodes[name]
+        if data["op"] == "input":
+            continue
+        cost = Cost(**{k: replay(v) for k, v in data["cost"].as_dict().items()})
+        params = Params(**{k: replay(v) for k, v in data["params"].as_dict().items()})
+        values = row_values(cost, params, replay(numel(data["shape"])), convention)
+        for column in COLUMNS:
+            parts[column].append(values[column])
+    return {column: grid_sum(parts[column], shape) for column in COLUMNS}
+
+
+def grid_totals(spec: Spec | str | Path, widths: Sequence[float], resolutions: Sequence[int], *,
+                classes: int | None = None, convention: Convention | None = None,
+                progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Totals (the columns of :func:`archcalc.analysis.costs.totals`) on the grid
+    ``widths x resolutions``, as int64 arrays of shape ``(len(widths), len(resolutions))``,
+    plus ``traces``: how many traced compiles were needed (1 when the structure is the
+    same everywhere)."""
+    import numpy as np
+
+    from archcalc.analysis.symbolic import trace
+
+    convention = convention or Convention()
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec, classes=classes)
+    elif classes is not None:
+        from archcalc.analysis.symbolic import with_point
+
+        spec = with_point(spec, classes=classes)
+    w = np.asarray(widths, dtype=float)
+    r = np.asarray(resolutions, dtype=np.int64)
+    shape = (len(w), len(r))
+    out = {column: np.zeros(shape, dtype=np.int64) for column in COLUMNS}
+    todo = np.ones(shape, dtype=bool)
+    traces = 0
+    while todo.any():
+        i, j = np.argwhere(todo)[0]
+        tr = trace(spec, width=float(w[i]), resolution=int(r[j]))  # a bad point raises SpecError here
+        traces += 1
+        with np.errstate(all="ignore"):  # points outside this structure may divide by zero; masked out
+            replay = numeric_replay(tr, w[:, None], r[None, :])
+            here = todo & np.broadcast_to(guards_hold(tr, replay), shape)
+            if not here[i, j]:
+                raise RuntimeError(f"internal: the trace at width {w[i]:g}, resolution {r[j]} "
+                                   "does not reproduce its own structure")
+            totals = _trace_totals(tr, replay, convention, shape)
+        for column in COLUMNS:
+            out[column][here] = totals[column][here]
+        todo &= ~here
+        if progress:
+            progress(int(here.sum()))
+    out["traces"] = traces
+    return out
+
+
+# ---------------------------------------------------------------------------- accuracy
+
+
+def load_accuracy(path: str | Path | None = None) -> "pd.DataFrame":
+    """Published accuracy (the package's ``reference/accuracy.csv`` or a user's CSV with
+    at least ``network, top1`` and, for cost-swept families, ``width, resolution``)."""
+    import pandas as pd
+
+    frame = pd.read_csv(path or ACCURACY_CSV, comment="#")
+    missing = {"network", "top1"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"accuracy CSV {path}: missing column(s) {', '.join(sorted(missing))}")
+    return frame
+
+
+def join_accuracy(frame: "pd.DataFrame", network: str, accuracy: "pd.DataFrame") -> "pd.DataFrame":
+    """Add ``top1``, ``top5`` and ``accuracy_source`` where ``accuracy`` has a row for
+    ``network`` at the same (width, resolution); other rows stay empty (never filled in)."""
+    import pandas as pd
+
+    known = accuracy[accuracy["network"] == network]
+    if not {"width", "resolution"} <= set(known.columns) or known.empty:
+        return frame.assign(top1=pd.NA, top5=pd.NA, accuracy_source=pd.NA)
+    known = known.dropna(subset=["width", "resolution"]).copy()
+    known["_w"] = known["width"].astype(float).round(6)
+    known["_r"] = known["resolution"].astype(int)
+    known = known.drop_duplicates(subset=["_w", "_r"], keep="first")
+    cols = ["_w", "_r", "top1"] + (["top5"] if "top5" in known.columns else []) + \
+           (["source"] if "source" in known.columns else [])
+    left = frame.assign(_w=frame["width"].astype(float).round(6), _r=frame["resolution"].astype(int))
+    merged = left.merge(known[cols], on=["_w", "_r"], how="left").drop(columns=["_w", "_r"])
+    if "top5" not in merged:
+        merged["top5"] = pd.NA
+    merged = merged.rename(columns={"source": "accuracy_source"})
+    if "accuracy_source" not in merged:
+        merged["accuracy_source"] = pd.NA
+    merged.attrs = dict(frame.attrs)
+    return merged
+
+
+# ---------------------------------------------------------------------------- the table
+
+
+def sweep(spec: Spec | str | Path, widths: Sequence[float], resolutions: Sequence[int], *,
+          classes: int | None = None, convention: Convention | None = None,
+          accuracy: "str | Path | pd.DataFrame | None | bool" = True,
+          memory: bool = False, dtype: str = "float32", latency: bool = False,
+          progress: Callable[[int], None] | None = None) -> "pd.DataFrame":
+    """One row per (width, resolution): MAdds, params, params without BN, FLOPs (under
+    ``convention``, the numbers ``archcalc cost`` prints), and where published, top-1/top-5
+    accuracy. ``memory`` adds ``peak_bytes`` (program order, ``dtype``), ``latency`` a
+    measured ``latency_ms`` (CPU, batch 1); both compile every point and are slower.
+    ``df.attrs`` carries the conventions."""
+    import pandas as pd
+
+    convention = convention or Convention()
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec, classes=classes)
+        classes = None
+    grid = grid_totals(spec, widths, resolutions, classes=classes, convention=convention,
+                       progress=None if (memory or latency) else progress)
+    rows = []
+    for i, width in enumerate(widths):
+        for j, resolution in enumerate(resolutions):
+            rows.append({"width": float(width), "resolution": int(resolution),
+                         **{c: int(grid[c][i, j]) for c in TOTAL_COLUMNS}})
+    frame = pd.DataFrame(rows)
+    attrs = {"spec": spec.path, "network": spec.name, "classes": classes if classes is not None else spec.classes,
+             "convention": convention.describe(), "traces": grid["traces"]}
+    if memory or latency:
+        extra = point_measures(spec, frame, classes=classes, memory=memory, dtype=dtype, latency=latency,
+                               progress=progress)
+        frame = pd.concat([frame, extra], axis=1)
+        if memory:
+            attrs["memory"] = extra.attrs.get("memory")
+    if accuracy is not False and accuracy is not None:
+        table = accuracy if isinstance(accuracy, pd.DataFrame) else load_accuracy(
+            None if accuracy is True else accuracy)
+        frame = join_accuracy(frame, spec.name, table)
+    frame.attrs = attrs
+    return frame
+
+
+def point_measures(spec: Spec, frame: "pd.DataFrame", *, classes: int | None, memory: bool, dtype: str,
+                   latency: bool, progress: Callable[[int], None] | None = None) -> "pd.DataFrame":
+    """Peak memory / latency per row: these need the compiled graph of each point."""
+    import pandas as pd
+
+    from archcalc.analysis.symbolic import with_point
+    from archcalc.compiler import compile_spec
+
+    config = None
+    if memory:
+        from archcalc.analysis.memory import MemoryConfig, analyze_memory
+
+        config = MemoryConfig(dtype=dtype)
+    if latency:
+        from archcalc.pytorch.bench import bench
+    values: dict[str, list] = {"peak_bytes": [], "latency_ms": []}
+    for width, resolution in zip(frame["width"], frame["resolution"]):
+        model = compile_spec(with_point(spec, width=float(width), resolution=int(resolution), classes=classes))
+        if memory:
+            values["peak_bytes"].append(analyze_memory(model, "program", config).peak_bytes)
+        if latency:
+            values["latency_ms"].append(bench(model, repeats=10, warmup=2)["median_ms"])
+        if progress:
+            progress(1)
+    extra = pd.DataFrame({k: v for k, v in values.items() if v}, index=frame.index)
+    if config is not None:
+        extra.attrs["memory"] = config.describe()
+    return extra
+
+
+__all__ = ["ACCURACY_CSV", "TOTAL_COLUMNS", "Separable", "grid_sum", "grid_totals", "guards_hold", "numeric_replay", "join_accuracy", "load_accuracy", "parse_values",
+           "point_measures", "sweep"]
