@@ -328,6 +328,8 @@ def join_accuracy(frame: "pd.DataFrame", network: str, accuracy: "pd.DataFrame")
     import pandas as pd
 
     known = accuracy[accuracy["network"] == network]
+    if "kind" in known.columns:  # a paper's rounded table row never overrides a checkpoint's
+        known = known[known["kind"] != "paper_table4"]
     if not {"width", "resolution"} <= set(known.columns) or known.empty:
         return frame.assign(top1=pd.NA, top5=pd.NA, accuracy_source=pd.NA)
     known = known.dropna(subset=["width", "resolution"]).copy()

@@ -524,32 +524,52 @@ def formula(spec: Spec | str, *, classes: int | None = None, width: float | None
 
 
 def block_formulas(tr: Trace, replay: Replay, channels: dict) -> list[dict]:
-    """Per top-level block: its exact MAdds expression from the IR, and for bottlenecks the
-    Table 1 expression on the same symbols, and whether the two are identical."""
+    """Per top-level block: its exact MAdds from the IR in terms of the block's input size
+    ``h x w`` and the channel symbols; for bottlenecks also the paper's Table 1 expression
+    and the stride-aware one on the same symbols, and whether each equals the IR's count
+    (compared at the traced width's channel values, for every ``h, w``)."""
     import sympy
 
     model = tr.model
     alpha, _ = symbols()
+    h, w = sympy.symbols("h w", positive=True, integer=True)
+    at = channel_values(channels, alpha, model.width)
     out = []
     for block in model.blocks:
         if block.nesting:
             continue
-        prefix = block.name + "."
-        nodes = [n for n in model.order if n.startswith(prefix)]
-        exact = sympy.expand(sympy.Add(*(replay(model.nodes[n]["cost"].madds) for n in nodes)))
-        row = {"name": block.name, "type": block.type, "exact": exact,
-               **{k: plain(v) for k, v in block.params.items() if k in ("t", "c", "s", "k")}}
+        local = _block_replay(replay, block.input_shape[1:], (h, w))
+        nodes = [n for n in model.order if n.startswith(block.name + ".")]
+        exact = sympy.Add(*(local(model.nodes[n]["cost"].madds) for n in nodes))
+        row = {"name": block.name, "type": block.type, "exact": sympy.factor_terms(exact),
+               "input": tuple(plain(v) for v in block.input_shape), **{k: plain(v) for k, v in block.params.items()
+                                                                      if k in ("t", "c", "s", "k")}}
         if block.type == "bottleneck":
-            d_in, h, w = (replay(x) for x in block.input_shape)
-            d_out = replay(block.output_shape[0])
+            d_in, d_out = replay(block.input_shape[0]), replay(block.output_shape[0])
             t, k, s = (plain(block.params[x]) for x in ("t", "k", "s"))
-            row["table1"] = sympy.expand(table1_madds(h, w, d_in, d_out, t, k))
-            # Table 1 writes the hidden width as t·d′; the IR has it as its own rounded
-            # channel, so compare at the traced width's channel values, for every ρ.
-            at = channel_values(channels, alpha, model.width)
-            row["table1_holds"] = sympy.expand((row["table1"] - exact).subs(at)) == 0
+            row["table1"] = table1_madds(h, w, d_in, d_out, t, k)
+            row["stride_aware"] = bottleneck_madds(h, w, d_in, d_out, t, k, s)
+            gap = (row["table1"] - exact).subs(at)
+            row["table1_holds"] = sympy.expand(gap) == 0
+            probe = [(hh, hh) for hh in (7, 14, 28, 56, 112, 9, 15)]
+            row["stride_aware_holds"] = all(
+                sympy.expand((row["stride_aware"] - exact).subs(at).subs({h: a, w: b})) == 0 for a, b in probe)
         out.append(row)
     return out
+
+
+def _block_replay(replay: Replay, spatial: tuple, names: tuple) -> Replay:
+    """A copy of ``replay`` in which the block's input height and width are the symbols
+    ``names`` (everything derived from the resolution is recomputed from them)."""
+    local = Replay(replay.leaf, replay.call, replay.op, replay.constant)
+    local.cache = {key: value for key, value, recipe in
+                   ((id(r), replay.cache[id(r)], r) for r in replay.keep) if "resolution" not in recipe.depends}
+    local.keep = list(replay.keep)
+    for value, name in zip(spatial, names):
+        if isinstance(value, (Traced, TracedFloat)):
+            local.cache[id(value.recipe)] = name
+            local.keep.append(value.recipe)
+    return local
 
 
 def iter_traced(values: Iterable[Any]) -> list[Recipe]:

@@ -1,0 +1,252 @@
+"""``archcalc sweep``, ``archcalc formula``, ``archcalc plot frontier|contour``: the design space.
+
+Thin on purpose: options are parsed here and everything else is a library call
+(:func:`archcalc.analysis.sweep.sweep`, :func:`archcalc.analysis.symbolic.formula`,
+:mod:`archcalc.plots`). pandas, numpy, sympy and matplotlib are imported inside the
+commands, so ``archcalc cost`` never pays for them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from archcalc.cli.common import Format, echo, fmt_int, spec_errors, write_csv, write_json, write_markdown
+
+PROGRESS_MIN_POINTS = 400  # a closed-form sweep of fewer points is instant
+
+
+def _progress(total: int, enabled: bool):
+    """A rich progress bar (on stderr) and its advance callback, or (None, None)."""
+    if not enabled:
+        return None, None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task("sweep", total=total)
+    return bar, (lambda n: bar.advance(task, n))
+
+
+def run_sweep(spec: Path, widths: str, resolutions: str, classes: Optional[int], bn_params: str,
+              memory: bool, dtype: str, latency: bool, accuracy: Optional[Path], quiet: bool = False):
+    from archcalc.analysis.convention import Convention
+    from archcalc.analysis.sweep import parse_values, sweep
+
+    ws, rs = parse_values(widths, float), parse_values(resolutions, int)
+    total = len(ws) * len(rs)
+    bar, advance = _progress(total, not quiet and (memory or latency or total >= PROGRESS_MIN_POINTS))
+    if bar:
+        bar.start()
+    try:
+        return sweep(spec, ws, rs, classes=classes, convention=Convention(bn_params=bn_params),
+                     accuracy=accuracy if accuracy else True, memory=memory, dtype=dtype, latency=latency,
+                     progress=advance)
+    finally:
+        if bar:
+            bar.stop()
+
+
+WIDTHS_HELP = "widths: a list 0.35,0.5,1.0 or a range start:stop:step (0.3:1.5:0.05)"
+RES_HELP = "resolutions: a list 96,128,224 or a range 96:224:32"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("sweep")
+    @spec_errors
+    def sweep_command(
+        spec: Path = typer.Argument(..., help="YAML spec file"),
+        widths: str = typer.Option("0.35,0.5,0.75,1.0,1.4", help=WIDTHS_HELP),
+        resolutions: str = typer.Option("96,128,160,192,224", help=RES_HELP),
+        classes: Optional[int] = typer.Option(None, help="number of classes (overrides the spec)"),
+        bn_params: str = typer.Option("affine", help="BN params counted in 'params': none, affine or all"),
+        memory: bool = typer.Option(False, "--memory", help="add peak activation memory (compiles every point)"),
+        dtype: str = typer.Option("float32", help="activation dtype for --memory"),
+        latency: bool = typer.Option(False, "--latency", help="add measured CPU latency (PyTorch, every point)"),
+        accuracy: Optional[Path] = typer.Option(None, help="accuracy CSV to join (default: the packaged one)"),
+        fmt: Format = typer.Option(Format.table, "--format", help="table, csv, json or markdown"),
+    ) -> None:
+        """MAdds, params (and memory, latency, published accuracy) for every (width, resolution)."""
+        frame = run_sweep(spec, widths, resolutions, classes, bn_params, memory, dtype, latency, accuracy,
+                          quiet=fmt is not Format.table)
+        columns = [c for c in ("width", "resolution", "madds", "params", "params_without_bn", "flops", "peak_bytes",
+                               "latency_ms", "top1", "top5") if c in frame.columns]
+        records = [{k: (None if _missing(v) else v) for k, v in row.items()}
+                   for row in frame[columns + ["accuracy_source"]].to_dict("records")]
+        notes = [f"spec: {frame.attrs['spec']} ({frame.attrs['network']}), classes {frame.attrs['classes']}",
+                 f"convention: {frame.attrs['convention']}"]
+        if "memory" in frame.attrs:
+            notes.append(f"memory: {frame.attrs['memory']}")
+        notes.append("top1/top5: published accuracy where known (empty = not published, never estimated)")
+        if fmt is Format.json:
+            echo(write_json({"notes": notes, "rows": [{k: _py(v) for k, v in r.items()} for r in records]}))
+        elif fmt is Format.csv:
+            echo(write_csv(records, columns + ["accuracy_source"], notes))
+        elif fmt is Format.markdown:
+            echo(write_markdown(records, columns) + "\n" + "\n".join(f"- {n}" for n in notes) + "\n")
+        else:
+            _table(records, columns, notes)
+
+    @app.command("formula")
+    @spec_errors
+    def formula_command(
+        spec: Path = typer.Argument(..., help="YAML spec file"),
+        classes: Optional[int] = typer.Option(None, help="number of classes (overrides the spec)"),
+        latex: bool = typer.Option(False, "--latex", help="print LaTeX instead of plain text"),
+        blocks: bool = typer.Option(True, help="also print the per-block expressions and the Table 1 check"),
+    ) -> None:
+        """MAdds and params as closed forms in the width α and the resolution ρ (sympy)."""
+        echo(formula_text(spec, classes, latex, blocks))
+
+    plot = typer.Typer(no_args_is_help=True, help="Design-space figures (PNG and SVG).")
+    app.add_typer(plot, name="plot")
+
+    @plot.command("frontier")
+    @spec_errors
+    def frontier_command(
+        spec: Path = typer.Argument(..., help="YAML spec file"),
+        widths: str = typer.Option("0.35,0.5,0.75,1.0,1.3,1.4", help=WIDTHS_HELP),
+        resolutions: str = typer.Option("96,128,160,192,224", help=RES_HELP),
+        classes: Optional[int] = typer.Option(None, help="number of classes (overrides the spec)"),
+        accuracy: Optional[Path] = typer.Option(None, help="accuracy CSV (default: the packaged one)"),
+        x: str = typer.Option("madds", help="cost axis: madds, params, memory or latency"),
+        fit: bool = typer.Option(False, "--fit", help="draw a fitted accuracy for unpublished points (a prediction)"),
+        output: Path = typer.Option(Path("reports/figure5.png"), "-o", "--output", help="PNG path; an SVG is written beside it"),
+    ) -> None:
+        """Accuracy vs cost, a line per width and per resolution, the Pareto frontier, Table 4 references."""
+        from archcalc.analysis.sweep import load_accuracy
+        from archcalc.plots import frontier_figure, save
+
+        if x not in ("madds", "params", "memory", "latency"):
+            raise ValueError(f"--x must be madds, params, memory or latency, got {x!r}")
+        frame = run_sweep(spec, widths, resolutions, classes, "affine", x == "memory", "float32", x == "latency",
+                          accuracy)
+        references = load_accuracy(accuracy) if accuracy else load_accuracy()
+        figure = frontier_figure(frame, x=x, references=references, fit=fit)
+        for path in save(figure, str(output)):
+            echo(f"wrote {path}\n")
+
+    @plot.command("contour")
+    @spec_errors
+    def contour_command(
+        spec: Path = typer.Argument(..., help="YAML spec file"),
+        widths: str = typer.Option("0.3:1.5:0.025", help=WIDTHS_HELP),
+        resolutions: str = typer.Option("96:256:8", help=RES_HELP),
+        classes: Optional[int] = typer.Option(None, help="number of classes (overrides the spec)"),
+        memory: bool = typer.Option(True, help="also draw iso-peak-memory curves (compiled on a coarser grid)"),
+        memory_widths: str = typer.Option("0.35,0.5,0.75,1.0,1.25,1.5", help="grid for the memory curves"),
+        memory_resolutions: str = typer.Option("96,128,160,192,224,256", help="grid for the memory curves"),
+        output: Path = typer.Option(Path("reports/contour.png"), "-o", "--output", help="PNG path; an SVG is written beside it"),
+    ) -> None:
+        """Iso-MAdds (and iso-memory) curves over (width, resolution), published checkpoints marked."""
+        from archcalc.plots import contour_figure, save
+
+        frame = run_sweep(spec, widths, resolutions, classes, "affine", False, "float32", False, None)
+        mem = None
+        if memory and _memory_available():
+            mem = run_sweep(spec, memory_widths, memory_resolutions, classes, "affine", True, "float32", False, None)
+        checkpoints = _published_points(spec)
+        figure = contour_figure(frame, checkpoints=checkpoints, memory_frame=mem)
+        for path in save(figure, str(output)):
+            echo(f"wrote {path}\n")
+
+
+def _published_points(spec: Path):
+    from archcalc.analysis.sweep import load_accuracy
+    from archcalc.spec.loader import load_spec
+
+    table = load_accuracy()
+    name = load_spec(spec).name
+    rows = table[(table["network"] == name) & (table.get("kind", "checkpoint") == "checkpoint")]
+    return rows.dropna(subset=["width", "resolution"])
+
+
+def _memory_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("archcalc.analysis.memory") is not None
+
+
+def formula_text(spec: Path, classes: Optional[int], latex: bool, blocks: bool) -> str:
+    import sympy
+
+    from archcalc.analysis.symbolic import formula
+
+    f = formula(spec, classes=classes)
+    show = sympy.latex if latex else sympy.sstr
+    lines = [f"# {spec}: closed forms in alpha (width multiplier) and rho (input resolution)",
+             f"# structure: {f.structure_note}; MAdds = conv+linear multiply-adds; params without BN", "",
+             "## channel counts (exact rounding rule of the spec, in alpha)"]
+    lines += [f"{show(c)} = {show(d)}" for c, d in f.channels.items()]
+    lines += ["", "## MAdds (exact; floor = the conv output-size rule)", show(f.madds), "",
+              "## params without BN (exact)", show(f.params), "",
+              "## smooth approximation (channel rounding removed; exact in rho when rho is a multiple of 32)",
+              f"MAdds ~ {show(f.madds_smooth)}", f"params ~ {show(f.params_smooth)}"]
+    error = smooth_error(f)
+    if error:
+        lines.append(f"max relative error of the smooth MAdds over the published grid: {error['madds']:.2%} "
+                     f"(at width {error['madds_at'][0]:g}, resolution {error['madds_at'][1]}); "
+                     f"params: {error['params']:.2%} (at width {error['params_at'][0]:g})")
+    if blocks:
+        lines += ["", "## per block: exact MAdds from the IR for a block input of h x w (c_i as above)",
+                  "## Table 1 (stride 1, expansion conv): h*w*d'*t*(d' + k^2 + d'')",
+                  "## stride-aware: h*w*d'*(t*d') [if t > 1] + ceil(h/s)*ceil(w/s)*(t*d')*(k^2 + d'')"]
+        for b in f.blocks:
+            params = " ".join(f"{k}={b[k]}" for k in ("t", "c", "s") if k in b)
+            lines.append(f"{b['name']} ({b['type']} {params}, input {'x'.join(map(str, b['input']))}): "
+                         f"{show(b['exact'])}")
+            if "table1_holds" in b:
+                why = "" if b["table1_holds"] else (" (t = 1: no expansion conv)" if b.get("t") == 1 else
+                                                    f" (stride {b.get('s')}: depthwise and projection at h/s x w/s)")
+                lines.append(f"    Table 1 {'holds' if b['table1_holds'] else 'differs'}{why}; "
+                             f"stride-aware form {'holds' if b['stride_aware_holds'] else 'differs'}")
+    return "\n".join(lines) + "\n"
+
+
+def smooth_error(f) -> dict:
+    """Max relative error of the smooth forms against the exact ones over the published
+    (width, resolution) checkpoints of the spec's network (empty when it has none)."""
+    import sympy
+
+    from archcalc.analysis.sweep import load_accuracy
+
+    table = load_accuracy()
+    # any network's checkpoint grid will do for the error bound; the spec's own family when known
+    points = table[table.get("kind", "checkpoint") == "checkpoint"].dropna(subset=["width", "resolution"])
+    points = points[points["network"] == "mobilenet_v2"] if len(points) else points
+    worst = {"madds": 0.0, "params": 0.0, "madds_at": None, "params_at": None}
+    for w, r in {(float(a), int(b)) for a, b in zip(points["width"], points["resolution"])}:
+        exact = f.evaluate(w, r)
+        at = {f.alpha: sympy.Rational(w), f.rho: r}
+        for key, smooth, true in (("madds", f.madds_smooth, exact["madds"]),
+                                  ("params", f.params_smooth, exact["params_without_bn"])):
+            err = abs(float(smooth.subs(at)) - true) / true
+            if err >= worst[key]:
+                worst[key], worst[f"{key}_at"] = err, (w, r)
+    return worst if worst["madds_at"] else {}
+
+
+def _missing(value) -> bool:
+    try:
+        return value is None or value != value  # NaN / NA
+    except TypeError:
+        return str(value) == "<NA>"
+
+
+def _py(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def _table(records: list[dict], columns: list[str], notes: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(caption="\n".join(notes))
+    for column in columns:
+        table.add_column(column, justify="right", no_wrap=True)
+    for row in records:
+        table.add_row(*("" if row.get(c) is None else fmt_int(row[c]) if not isinstance(row[c], float)
+                        else f"{row[c]:g}" for c in columns))
+    Console(width=max(140, Console().width)).print(table)

@@ -1,0 +1,227 @@
+"""Design-space figures: data in, a matplotlib ``Figure`` out (Agg canvas, no pyplot state).
+
+Every artist carries a ``gid`` naming its role (``width-line``, ``resolution-line``,
+``published``, ``cost-only``, ``pareto``, ``reference``, ``prediction``, ``checkpoint``,
+``iso-madds``, ``iso-memory``) so notebooks and tests can read a figure back.
+"""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+X_AXES = {
+    "madds": ("madds", 1e6, "MAdds (millions, log scale)"),
+    "params": ("params_without_bn", 1e6, "parameters without BN (millions, log scale)"),
+    "memory": ("peak_bytes", 1e3, "peak activation memory (kB, log scale)"),
+    "latency": ("latency_ms", 1.0, "measured latency (ms, log scale)"),
+}
+# Table 4 of the paper gives MAdds and params only, so reference points exist for those axes.
+REFERENCE_COLUMN = {"madds": "madds_millions", "params": "params_millions"}
+
+
+def _new_figure(size: tuple[float, float] = (9.0, 6.5)) -> "Figure":
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=size, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def pareto_front(costs: Sequence[float], accuracies: Sequence[float]) -> list[int]:
+    """Indices of the points no other point beats (cheaper-or-equal and more accurate),
+    in increasing cost. Ties in cost keep the more accurate point only."""
+    order = sorted(range(len(costs)), key=lambda i: (costs[i], -accuracies[i]))
+    front, best = [], -math.inf
+    for i in order:
+        if accuracies[i] > best:
+            front.append(i)
+            best = accuracies[i]
+    return front
+
+
+def fit_accuracy(frame: "pd.DataFrame") -> Any:
+    """A least-squares model of top-1 in ``(ln α, ln ρ)`` (with squares and the product)
+    fitted to the rows whose accuracy is published; returns ``predict(widths, resolutions)``
+    and the fit's RMS residual (percentage points). A prediction, never a measurement."""
+    import numpy as np
+
+    known = frame.dropna(subset=["top1"])
+    if len(known) < 6:
+        raise ValueError(f"an accuracy fit needs at least 6 published points, got {len(known)}")
+
+    def design(w: Any, r: Any) -> Any:
+        a, p = np.log(np.asarray(w, dtype=float)), np.log(np.asarray(r, dtype=float))
+        return np.column_stack([np.ones_like(a), a, p, a * a, p * p, a * p])
+
+    y = known["top1"].astype(float).to_numpy()
+    coef, *_ = np.linalg.lstsq(design(known["width"], known["resolution"]), y, rcond=None)
+    rms = float(np.sqrt(np.mean((design(known["width"], known["resolution"]) @ coef - y) ** 2)))
+    return (lambda w, r: design(w, r) @ coef), rms
+
+
+def frontier_figure(frame: "pd.DataFrame", *, x: str = "madds", references: "pd.DataFrame | None" = None,
+                    fit: bool = False, title: str | None = None) -> "Figure":
+    """Accuracy against cost, one line per width and one per resolution, the Pareto
+    frontier highlighted, other networks as reference points (the paper's Table 4).
+
+    ``frame`` is a :func:`archcalc.analysis.sweep.sweep` table. Rows without a published
+    ``top1`` are drawn as cost-only ticks along the bottom; with ``fit`` they also get a
+    fitted accuracy, drawn hollow and labelled as a prediction.
+    """
+    import numpy as np
+    from matplotlib.transforms import blended_transform_factory
+
+    if x not in X_AXES:
+        raise ValueError(f"unknown x axis {x!r} (known: {', '.join(X_AXES)})")
+    column, scale, label = X_AXES[x]
+    if column not in frame.columns:
+        raise ValueError(f"the sweep has no {column!r} column; rerun it with --{x}")
+    data = frame.assign(cost=frame[column].astype(float) / scale)
+    known = data[data["top1"].notna()].assign(top1=lambda d: d["top1"].astype(float))
+    unknown = data[data["top1"].isna()]
+
+    figure = _new_figure()
+    ax = figure.add_subplot()
+    ax.set_xscale("log")
+    widths = sorted(data["width"].unique())
+    colors = _colors(len(widths))
+    for color, width in zip(colors, widths):
+        rows = known[known["width"] == width].sort_values("cost")
+        if len(rows):
+            ax.plot(rows["cost"], rows["top1"], "-o", color=color, ms=5, lw=1.5, gid="width-line",
+                    label=f"width {width:g}")
+    for resolution in sorted(data["resolution"].unique()):
+        rows = known[known["resolution"] == resolution].sort_values("cost")
+        if len(rows) > 1:
+            ax.plot(rows["cost"], rows["top1"], ":", color="0.45", lw=1.0, gid="resolution-line")
+            last = rows.iloc[-1]
+            ax.annotate(f"{resolution}", (last["cost"], last["top1"]), xytext=(4, -2), textcoords="offset points",
+                        fontsize=7, color="0.35")
+    if len(known):
+        ax.scatter(known["cost"], known["top1"], s=14, color="black", zorder=3, gid="published",
+                   label=f"published checkpoints ({len(known)})")
+        front = pareto_front(known["cost"].tolist(), known["top1"].tolist())
+        pts = known.iloc[front]
+        ax.plot(pts["cost"], pts["top1"], "-", color="crimson", lw=3.0, alpha=0.55, zorder=2, gid="pareto",
+                label=f"Pareto frontier ({len(front)} points)")
+    if len(unknown):
+        rug = blended_transform_factory(ax.transData, ax.transAxes)
+        ax.plot(unknown["cost"], np.full(len(unknown), 0.02), "|", color="0.3", ms=10, transform=rug,
+                gid="cost-only", label=f"accuracy unknown: cost only ({len(unknown)})")
+        if fit:
+            predict, rms = fit_accuracy(data)
+            guess = predict(unknown["width"], unknown["resolution"])
+            ax.scatter(unknown["cost"], guess, s=30, facecolors="none", edgecolors="tab:purple", zorder=3,
+                       gid="prediction", label=f"PREDICTION: fitted top-1 (ln α, ln ρ quadratic; RMS {rms:.2f} pt)")
+    if references is not None and x in REFERENCE_COLUMN:
+        ref = references[references.get("kind", "") == "paper_table4"] if "kind" in references else references
+        markers = {"mobilenet_v1": "s", "shufflenet": "^", "nasnet_a": "D", "mobilenet_v2": "*"}
+        for row in ref.itertuples():
+            marker = markers.get(row.network, "P")
+            ax.scatter(getattr(row, REFERENCE_COLUMN[x]), row.top1, marker=marker, s=70 if marker != "*" else 140,
+                       color="tab:gray" if row.network != "mobilenet_v2" else "gold", edgecolors="black",
+                       zorder=4, gid="reference")
+            ax.annotate(f"{row.model} (Table 4)", (getattr(row, REFERENCE_COLUMN[x]), row.top1), xytext=(5, 4),
+                        textcoords="offset points", fontsize=7)
+    ax.set_xlabel(label)
+    ax.set_ylabel("ImageNet top-1 (%)")
+    ax.grid(True, which="both", alpha=0.25)
+    ax.set_title(title or "Accuracy vs cost (dotted: one line per resolution, labelled at its right end)")
+    ax.legend(fontsize=7, loc="upper left")  # the bottom edge carries the cost-only ticks
+    return figure
+
+
+def contour_figure(frame: "pd.DataFrame", *, checkpoints: "pd.DataFrame | None" = None,
+                   madds_levels: Sequence[float] | None = None, memory_frame: "pd.DataFrame | None" = None,
+                   title: str | None = None) -> "Figure":
+    """Iso-MAdds curves (millions) over (width, resolution) from a sweep table, optional
+    iso-peak-memory curves (kB, from a sweep run with memory), and the published
+    checkpoints marked with their top-1."""
+    import numpy as np
+
+    grid = frame.pivot(index="resolution", columns="width", values="madds")
+    w, r = np.meshgrid(grid.columns.to_numpy(float), grid.index.to_numpy(float))
+    values = grid.to_numpy(float) / 1e6
+    levels = madds_levels or _nice_levels(values.min(), values.max())
+    figure = _new_figure((8.5, 6.5))
+    ax = figure.add_subplot()
+    cs = ax.contour(w, r, values, levels=levels, colors="tab:blue", linewidths=1.2)
+    cs.set_gid("iso-madds")
+    ax.clabel(cs, fmt=lambda v: f"{v:g}M", fontsize=7)
+    handles = [_proxy("tab:blue", "-", "iso-MAdds (millions)")]
+    if memory_frame is not None and "peak_bytes" in memory_frame:
+        mem = memory_frame.pivot(index="resolution", columns="width", values="peak_bytes")
+        mw, mr = np.meshgrid(mem.columns.to_numpy(float), mem.index.to_numpy(float))
+        mv = mem.to_numpy(float) / 1e3
+        cm = ax.contour(mw, mr, mv, levels=_nice_levels(mv.min(), mv.max()), colors="tab:orange",
+                        linewidths=1.0, linestyles="--")
+        cm.set_gid("iso-memory")
+        ax.clabel(cm, fmt=lambda v: f"{v:g} kB", fontsize=7)
+        convention = str(memory_frame.attrs.get("memory", "")).split(";")[0]
+        handles.append(_proxy("tab:orange", "--", f"iso-peak-memory (kB; {convention}; program order)"))
+    if checkpoints is not None and len(checkpoints):
+        ax.scatter(checkpoints["width"], checkpoints["resolution"], color="black", s=18, zorder=3, gid="checkpoint")
+        for row in checkpoints.itertuples():
+            ax.annotate(f"{row.top1:g}", (row.width, row.resolution), xytext=(3, 3), textcoords="offset points",
+                        fontsize=6)
+        handles.append(_proxy("black", "", "published checkpoint (top-1 %)", marker="o"))
+    ax.legend(handles=handles, fontsize=7, loc="upper left")
+    ax.set_xlabel("width multiplier α")
+    ax.set_ylabel("input resolution ρ")
+    ax.set_title(title or "Which (width, resolution) pairs cost the same")
+    ax.grid(True, alpha=0.2)
+    return figure
+
+
+def _proxy(color: str, style: str, label: str, marker: str = "") -> Any:
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], color=color, linestyle=style or "none", marker=marker or None, label=label)
+
+
+def _nice_levels(low: float, high: float) -> list[float]:
+    """1-2-5 steps between ``low`` and ``high`` (contours of a cost that spans decades)."""
+    levels = []
+    exponent = math.floor(math.log10(max(low, 1e-9)))
+    while 10 ** exponent <= high * 10:
+        for mantissa in (1, 2, 5):
+            value = mantissa * 10 ** exponent
+            if low < value < high:
+                levels.append(float(value))
+        exponent += 1
+    return levels or [float((low + high) / 2)]
+
+
+def _colors(count: int) -> list:
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    return [cmap(i / max(1, count - 1) * 0.9) for i in range(count)]
+
+
+def save(figure: "Figure", path: str, formats: Sequence[str] = ("png", "svg"), dpi: int = 150) -> list[str]:
+    """Write ``figure`` as ``path`` and beside it in the other formats (same stem)."""
+    from pathlib import Path
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in dict.fromkeys([target.suffix.lstrip(".") or "png", *formats]):
+        out = target.with_suffix(f".{fmt}")
+        # A fixed SVG hash salt and no date keep the committed files reproducible.
+        metadata = {"Date": None} if fmt in ("svg", "pdf") else {}
+        if fmt == "svg":
+            import matplotlib
+
+            matplotlib.rcParams["svg.hashsalt"] = "archcalc"
+        figure.savefig(out, dpi=dpi, metadata=metadata)
+        written.append(str(out))
+    return written
+
+
+__all__ = ["X_AXES", "contour_figure", "fit_accuracy", "frontier_figure", "pareto_front", "save"]
