@@ -181,15 +181,12 @@ def trace_from_result(result) -> MemoryTrace:
     return MemoryTrace(result.peak_bytes, result.peak_at, steps)
 
 
-def memory_rows(model: Model, schedule: Sequence[str] | None = None, *, device: str = "cpu",
-                seed: int = 0) -> list[dict]:
+def memory_rows(model: Model, steps: Sequence[str], measured: MemoryTrace) -> list[dict]:
     """Peak bytes (float32, BN folded, in-place activations, input held) and every step's
-    peak and live-after bytes: analytic vs measured by the storage tracker."""
+    peak and live-after bytes: the analysis vs the storage tracker's ``measured``."""
     from archcalc.pytorch.verify import row
 
-    net = materialize(model, schedule, fold_bn=True, inplace=True, device=device, seed=seed)
-    measured = measure_memory(net, example_input(model, device=device, seed=seed))
-    analytic, _source = analytic_memory(model, net.steps)
+    analytic, _source = analytic_memory(model, steps)
     rows = [row("memory peak", "total", "", analytic.peak_bytes, measured.peak_bytes),
             row("memory peak at", "total", "", analytic.peak_at, measured.peak_at)]
     by_name = {s["name"]: s for s in measured.steps}

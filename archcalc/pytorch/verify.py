@@ -121,16 +121,12 @@ def madds_rows(model: Model, net: nn.Module, x: torch.Tensor) -> tuple[list[dict
 
 
 # --------------------------------------------------------------------------- shapes
-def shape_rows(model: Model, net: Network, x: torch.Tensor) -> list[dict]:
-    """Every node's output shape in a real forward pass (forward hooks), batch dropped."""
-    seen: dict[str, tuple] = {}
-    handles = [net.get_submodule(name).register_forward_hook(_shape_hook(seen, name)) for name in op_nodes(model)]
-    try:
-        with torch.inference_mode():
-            net(x)
-    finally:
-        for handle in handles:
-            handle.remove()
+def shape_hooks(model: Model, net: Network, seen: dict) -> list:
+    """Forward hooks recording every node's output shape (batch dropped) into ``seen``."""
+    return [net.get_submodule(name).register_forward_hook(_shape_hook(seen, name)) for name in op_nodes(model)]
+
+
+def shape_rows(model: Model, seen: dict) -> list[dict]:
     return [row("shape", name, model.node(name)["op"], tuple(model.node(name)["shape"]), seen.get(name))
             for name in op_nodes(model)]
 
@@ -144,18 +140,33 @@ def _shape_hook(seen: dict, name: str):
 # --------------------------------------------------------------------------- all
 def verify(model: Model, *, schedule: Sequence[str] | None = None, device: str = "cpu",
            memory: bool = True, seed: int = 0) -> VerifyResult:
-    """Run every check on ``model``: parameters, MAdds (fvcore), shapes and peak memory."""
-    plain = materialize(model, schedule, fold_bn=False, device=device, seed=seed)
+    """Run every check on ``model``: parameters and MAdds (fvcore) on the network as
+    trained (BN kept), shapes and peak memory on one forward pass of the network as
+    deployed (BN folded, activations in place), in ``schedule`` (default: program order)."""
+    from archcalc.pytorch.memtrack import measure_memory, memory_rows
+
     x = example_input(model, device=device, seed=seed)
+    plain = materialize(model, schedule, fold_bn=False, device=device, seed=seed)
     rows = param_rows(model, plain)
     with torch.no_grad():
         madds, attribution = madds_rows(model, plain, x)
     rows += madds
-    rows += shape_rows(model, plain, x)
+    del plain
+    deployed = materialize(model, schedule, fold_bn=True, inplace=True, device=device, seed=seed)
+    seen: dict[str, tuple] = {}
+    handles = shape_hooks(model, deployed, seen)
+    try:
+        if memory:
+            measured = measure_memory(deployed, x)
+        else:
+            with torch.inference_mode():
+                deployed(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    rows += shape_rows(model, seen)
     if memory:
-        from archcalc.pytorch.memtrack import memory_rows
-
-        rows += memory_rows(model, schedule, device=device, seed=seed)
+        rows += memory_rows(model, deployed.steps, measured)
     return VerifyResult(rows, attribution)
 
 
