@@ -736,17 +736,22 @@ def memory_timelines(out: Path, specs: Path) -> tuple[list[Path], list[str]]:
     return written, []
 
 
-def design_space_figures(out: Path) -> tuple[list[Path], list[str]]:
-    """Figure 5 and the width x resolution contour from the design-space issue, when present."""
-    functions = _optional("archcalc.plots", "figure5", "contour")
-    if functions is None:
-        return [], ["design-space figures: archcalc.plots.figure5/contour not available yet"]
-    written = []
-    for name, make in zip(("figure5", "contour"), functions):
-        path = out / f"{name}.png"
-        make().savefig(path, dpi=110)
-        written.append(path)
-    return written, []
+def design_space_figures(out: Path, specs: Path) -> tuple[list[Path], list[str]]:
+    """Figure 5 (accuracy vs MAdds over the paper's width x resolution grid, Table 4 references)
+    and the iso-MAdds contour, from the design-space library (archcalc.analysis.sweep, archcalc.plots)."""
+    sweep_fns = _optional("archcalc.analysis.sweep", "sweep", "load_accuracy")
+    plot_fns = _optional("archcalc.plots", "frontier_figure", "contour_figure")
+    if sweep_fns is None or plot_fns is None:
+        return [], ["design-space figures: archcalc.analysis.sweep / archcalc.plots not available"]
+    (sweep, load_accuracy), (frontier_figure, contour_figure) = sweep_fns, plot_fns
+    widths, resolutions = [0.35, 0.5, 0.75, 1.0, 1.4], [96, 128, 160, 192, 224]  # Figure 5 caption; slim grid
+    frontier = out / "figure5_frontier_mnv2.png"
+    frontier_figure(sweep(specs / "mnv2.yaml", widths, resolutions), references=load_accuracy()).savefig(frontier, dpi=110)
+    fine_widths = [round(0.35 + 0.05 * i, 2) for i in range(22)]          # 0.35 ... 1.4
+    fine_resolutions = list(range(96, 225, 8))
+    contour = out / "contour_madds_mnv2.png"
+    contour_figure(sweep(specs / "mnv2.yaml", fine_widths, fine_resolutions, accuracy=False)).savefig(contour, dpi=110)
+    return [frontier, contour], []
 
 
 def report(out_dir: str | Path = "reports", specs: str | Path | None = None) -> ReportResult:
@@ -765,7 +770,7 @@ def report(out_dir: str | Path = "reports", specs: str | Path | None = None) -> 
         f"Rows failing (expected to match but do not, or stale explanations): **{len(failing)}**.\n\n"
         + to_markdown(frame), encoding="utf-8")
     written, skipped = [validation], []
-    for produce in (lambda: memory_timelines(out, specs), lambda: design_space_figures(out)):
+    for produce in (lambda: memory_timelines(out, specs), lambda: design_space_figures(out, specs)):
         files, missing = produce()
         written += files
         skipped += missing
