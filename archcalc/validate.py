@@ -220,9 +220,10 @@ def space_to_batch_extra(model: "Model") -> int:
     """Extra MAdds of TensorFlow's dilated convolutions.
 
     TF 1.x runs a conv with ``dilation_rate`` r > 1 through ``with_space_to_batch``
-    (tensorflow/python/ops/nn_ops.py, ``required_space_to_batch_paddings``): the padded input is
-    rounded up to a multiple of r, so a SAME stride-1 conv computes ceil(H/r)*r x ceil(W/r)*r
-    outputs before ``batch_to_space_nd`` crops them back to H x W. Profilers that count the
+    (tensorflow/python/ops/nn_ops.py, ``_WithSpaceToBatch``): SAME becomes VALID with base
+    paddings of (k-1)*r, and ``array_ops.required_space_to_batch_paddings`` pads further to a
+    multiple of r, so a stride-1 conv computes ceil(H/r)*r x ceil(W/r)*r outputs on the
+    ``space_to_batch_nd`` tensor before ``batch_to_space_nd`` crops them back to H x W. Profilers that count the
     Conv2D on the space-to-batch tensor therefore see more MAdds than the H x W output needs.
     """
     extra = 0
