@@ -168,6 +168,8 @@ def numeric_replay(tr: Any, widths: Any, resolutions: Any) -> Any:
     def leaf(recipe: Any) -> Any:
         if recipe.kind == "res":
             return Separable([(1, resolutions)])
+        if recipe.kind == "alpha":
+            return Separable([(widths, 1)])
         value, mode = recipe.args
         factor = SCALE_MODES[mode]
 

@@ -37,7 +37,7 @@ from archcalc.width import SCALE_MODES
 
 class Recipe:
     """One step of a traced computation. ``kind`` is ``scaled`` (a width-scaled channel
-    count: ``args = (value, mode)``), ``res`` (the input resolution: ``args = (axis,)``),
+    count: ``args = (value, mode)``), ``alpha`` (the width multiplier itself), ``res`` (the input resolution: ``args = (axis,)``),
     ``call`` (a spec function such as ``expand``: ``args = (name, *operands)``) or ``op``
     (a Python operator: ``args = (operator name, left, right)``). Operands are recipes or
     plain constants. Recipes are compared by identity, which is what the caches rely on."""
@@ -48,7 +48,7 @@ class Recipe:
         self.kind = kind
         self.args = args
         deps: set[str] = set()
-        if kind == "scaled":
+        if kind in ("scaled", "alpha"):
             deps.add("width")
         elif kind == "res":
             deps.add("resolution")
@@ -180,6 +180,8 @@ class _TracingCompiler(_Compiler):
         self.resolution_h = Traced(spec.resolution, Recipe("res", ("h",)))
         self.resolution_w = Traced(spec.resolution, Recipe("res", ("w",)))
         self.globals["resolution"] = self.resolution_h
+        # a spec may branch on the width itself (``when: ${width > 1}``): trace that too
+        self.globals["width"] = TracedFloat(spec.width, Recipe("alpha", ()))
 
     @staticmethod
     def _traced_call(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -270,7 +272,7 @@ class Replay:
         key = id(value)
         if key in self.cache:
             return self.cache[key]
-        if value.kind in ("scaled", "res"):
+        if value.kind in ("scaled", "res", "alpha"):
             result = self.leaf(value)
         elif value.kind == "call":
             name, *args = value.args
@@ -396,6 +398,8 @@ def sympy_replay(tr: Trace, *, smooth: bool = False, name_channels: bool = True)
     def leaf(recipe: Recipe) -> Any:
         if recipe.kind == "res":
             return rho
+        if recipe.kind == "alpha":
+            return alpha
         value, mode = recipe.args
         return named(channel(replay(value) * SCALE_SYM[mode](alpha)))
 
@@ -452,33 +456,23 @@ class Formula:
 
     alpha: Any
     rho: Any
+    # The exact forms are a small system: MAdds and params in ρ and channel symbols c_i, and
+    # each c_i's exact definition in α (and earlier c_j: a hidden width is the rounded
+    # expansion of its input's). Substituting everything into one expression is possible
+    # but sympy needs ~50 s to build the nested Piecewise products, and it is unreadable.
     madds: Any  # exact, in ρ and the channel symbols c_i
     params: Any  # exact params without BN, in the channel symbols
-    channels: dict  # c_i -> exact expression in α (floor / Piecewise)
+    channels: dict  # c_i -> exact expression in α and earlier c_j (floor / Max / Piecewise)
     madds_smooth: Any  # rounding removed; polynomial in α (Max(1, α) where a layer only grows) and ρ
     params_smooth: Any
     blocks: list[dict]  # per block: name, type, t, c, s, exact madds, Table 1 check
     structure_note: str
-
-    def exact_madds(self) -> Any:
-        """MAdds in α and ρ only (the channel definitions substituted, latest first,
-        since a hidden width is defined from the channel it expands)."""
-        return _substitute_all(self.madds, self.channels)
-
-    def exact_params(self) -> Any:
-        return _substitute_all(self.params, self.channels)
 
     def evaluate(self, width: float, resolution: int) -> dict[str, int]:
         """Exact integer values at one point (α taken as the exact binary value of the float)."""
         values = channel_values(self.channels, self.alpha, width)
         return {"madds": int(self.madds.subs(values).subs(self.rho, resolution)),
                 "params_without_bn": int(self.params.subs(values))}
-
-
-def _substitute_all(expr: Any, channels: dict) -> Any:
-    for symbol, definition in reversed(list(channels.items())):
-        expr = expr.xreplace({symbol: definition})  # xreplace: no re-evaluation (subs takes ~30 s here)
-    return expr
 
 
 def channel_values(channels: dict, alpha: Any, width: float) -> dict:

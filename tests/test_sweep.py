@@ -1,0 +1,109 @@
+"""The closed-form sweep is exact: every row equals a full compile (archcalc cost)."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import archcalc
+from archcalc import Convention
+from archcalc.analysis.sweep import grid_totals, parse_values, sweep
+
+ROOT = Path(__file__).resolve().parent.parent
+MNV2 = ROOT / "specs" / "mnv2.yaml"
+CHECKPOINTS = ROOT / "archcalc" / "reference" / "mnv2_checkpoints.csv"
+COLUMNS = ("madds", "params", "params_without_bn", "flops")
+
+
+def test_published_pairs_equal_archcalc_cost_row_for_row():
+    published = pd.read_csv(CHECKPOINTS)  # the 22 slim checkpoints (source column in the file)
+    widths = sorted(published["width"].unique())
+    resolutions = sorted(published["resolution"].unique())
+    frame = sweep(MNV2, widths, resolutions, classes=1001)
+    table = frame.set_index(["width", "resolution"])
+    for row in published.itertuples():
+        expected = archcalc.load(MNV2, width=row.width, resolution=row.resolution, classes=1001).totals()
+        got = table.loc[(row.width, row.resolution)]
+        assert {c: int(got[c]) for c in COLUMNS} == {c: expected[c] for c in COLUMNS}, row.model
+        # and the slim README's rounding conventions (floor of MAdds/1e6, params without BN)
+        assert int(got["madds"]) // 10**6 == row.macs_millions
+        assert round(int(got["params_without_bn"]) / 1e6, 2) == row.params_millions
+        assert float(got["top1"]) == row.top1  # joined, never estimated
+
+
+def test_unpublished_points_have_no_accuracy():
+    frame = sweep(MNV2, [0.6, 1.0], [200, 224], classes=1001)
+    known = frame.dropna(subset=["top1"])
+    assert list(zip(known["width"], known["resolution"])) == [(1.0, 224)]
+
+
+@pytest.mark.parametrize("bn_params", ["none", "affine", "all"])
+def test_random_grid_equals_full_compiles(bn_params):
+    rng = random.Random(5)
+    widths = sorted({round(rng.uniform(0.2, 1.6), 3) for _ in range(12)})
+    resolutions = sorted({rng.randrange(33, 300) for _ in range(8)})  # odd sizes exercise the floors
+    convention = Convention(bn_params=bn_params)
+    grid = grid_totals(MNV2, widths, resolutions, classes=1000, convention=convention)
+    for _ in range(15):
+        i, j = rng.randrange(len(widths)), rng.randrange(len(resolutions))
+        expected = archcalc.load(MNV2, width=widths[i], resolution=resolutions[j], classes=1000).totals(convention)
+        assert {c: int(grid[c][i, j]) for c in expected} == expected, (widths[i], resolutions[j])
+
+
+BRANCHY = """
+name: branchy
+input: {channels: 3, resolution: 64}
+width: 1.0
+classes: 10
+rounding: {channels: make_divisible, divisor: 8, min_depth: 8}
+defaults: {kernel: 3, activation: relu, norm: batch_norm}
+layers:
+  - {name: stem, block: conv_bn_act, c: 16, s: 2}
+  - {name: extra, block: conv_bn_act, c: 32, when: "${width >= 1}"}
+  - {block: bottleneck, t: 6, c: 24, n: 2, s: 2}
+  - {name: pool, op: global_avg_pool}
+  - {name: flat, op: flatten}
+  - {name: fc, op: linear, out: "${classes}", scale: none}
+"""
+
+
+def test_structure_change_is_retraced(tmp_path):
+    # The extra conv exists only for width >= 1, and the bottleneck's residual depends on
+    # c_in == c: the sweep must notice where the traced structure stops holding.
+    spec = tmp_path / "branchy.yaml"
+    spec.write_text(BRANCHY)
+    widths, resolutions = [0.5, 0.75, 1.0, 1.4], [33, 64, 97]
+    grid = grid_totals(spec, widths, resolutions)
+    assert grid["traces"] == 2
+    for i, w in enumerate(widths):
+        for j, r in enumerate(resolutions):
+            expected = archcalc.load(spec, width=w, resolution=r).totals()
+            assert {c: int(grid[c][i, j]) for c in COLUMNS} == {c: expected[c] for c in COLUMNS}, (w, r)
+
+
+def test_mobilenet_v1_truncation_rule():
+    spec = ROOT / "specs" / "mnv1.yaml"  # channels int(c * w), min 8: another rounding rule
+    widths, resolutions = [0.25, 0.5, 0.75, 1.0], [128, 224]
+    grid = grid_totals(spec, widths, resolutions, classes=1001)
+    for i, w in enumerate(widths):
+        for j, r in enumerate(resolutions):
+            assert int(grid["madds"][i, j]) == archcalc.load(spec, width=w, resolution=r, classes=1001).totals()["madds"]
+
+
+def test_tiny_resolutions_match_the_compiler():
+    # 'same' padding keeps every map at least 1 x 1, so even resolution 1 compiles
+    grid = grid_totals(MNV2, [1.0], [1, 2, 3, 31])
+    for j, r in enumerate([1, 2, 3, 31]):
+        assert int(grid["madds"][0, j]) == archcalc.load(MNV2, resolution=r).totals()["madds"]
+
+
+def test_parse_values():
+    assert parse_values("0.35,0.5,1.0") == [0.35, 0.5, 1.0]
+    assert parse_values("0.3:0.5:0.1") == [0.3, 0.4, 0.5]
+    assert parse_values("96:224:32", int) == [96, 128, 160, 192, 224]
+    with pytest.raises(ValueError):
+        parse_values("96:224", int)
+    with pytest.raises(ValueError):
+        parse_values("1.5", int)
