@@ -84,12 +84,16 @@ class Guard:
     outcome: bool
 
 
-_GUARDS: list[list[Guard]] = []  # stack of active recorders (innermost last)
+_GUARDS: list[tuple[list[Guard], set]] = []  # stack of active recorders (innermost last)
 
 
 def _record(op: str, left: Any, right: Any, outcome: bool) -> bool:
     if _GUARDS and (isinstance(left, Recipe) or isinstance(right, Recipe)):
-        _GUARDS[-1].append(Guard(op, left, right, bool(outcome)))
+        guards, seen = _GUARDS[-1]
+        key = (op, id(left) if isinstance(left, Recipe) else left, id(right) if isinstance(right, Recipe) else right)
+        if key not in seen:  # the same check on the same value (schema, shape) is recorded once
+            seen.add(key)
+            guards.append(Guard(op, left, right, bool(outcome)))
     return outcome
 
 
@@ -227,7 +231,7 @@ def trace(spec: Spec | str, *, width: float | None = None, resolution: int | Non
         spec = with_point(spec, width=width, resolution=resolution, classes=classes)
     compiler = _TracingCompiler(spec)
     guards: list[Guard] = []
-    _GUARDS.append(guards)
+    _GUARDS.append((guards, set()))
     try:
         model = compiler.compile()
     finally:
