@@ -30,7 +30,7 @@ def render_verify(result, title: str) -> None:
     for row in result.rows:
         table.add_row(*(_cell(row[c]) for c in COLUMNS[:-1]), "ok" if row["ok"] else "MISMATCH",
                       style=None if row["ok"] else "bold red")
-    console = Console(width=max(120, Console().width))
+    console = Console(width=max(170, Console().width))  # wide enough for the ok column when piped
     console.print(table)
     if result.attribution:
         # summed by op kind: the whole gap between fvcore's default count and the MAdds
