@@ -778,6 +778,11 @@ def report(out_dir: str | Path = "reports", specs: str | Path | None = None) -> 
     index = out / "index.md"
     lines = ["# archcalc reports", "", "Regenerate with `archcalc report`.", ""]
     lines += [f"- [{p.name}]({p.name})" for p in written]
+    # files other tools put in reports/ (e.g. `archcalc plot`), linked too so the index is complete
+    others = sorted(p for p in out.iterdir() if p.is_file() and p not in written and p != index)
+    if others:
+        lines += ["", "Also in this folder (written by other commands, not regenerated here):", ""]
+        lines += [f"- [{p.name}]({p.name})" for p in others]
     lines += ["", "Not generated:" if skipped else ""] + [f"- {s}" for s in skipped]
     index.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return ReportResult(written=[*written, index], skipped=skipped, failures=len(failing))
