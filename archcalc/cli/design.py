@@ -85,7 +85,8 @@ def register(app: typer.Typer) -> None:
         elif fmt is Format.csv:
             echo(write_csv(records, columns + ["accuracy_source"], notes))
         elif fmt is Format.markdown:
-            echo(write_markdown(records, columns) + "\n" + "\n".join(f"- {n}" for n in notes) + "\n")
+            shown = {c: _cell for c in columns}
+            echo(write_markdown(records, columns, formatters=shown) + "\n" + "\n".join(f"- {n}" for n in notes) + "\n")
         else:
             _table(records, columns, notes)
 
@@ -239,6 +240,15 @@ def _py(value):
     return value.item() if hasattr(value, "item") else value
 
 
+def _cell(value) -> str:
+    """Integers with separators, floats short, missing values empty (never 'None')."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}" if value >= 100 else f"{value:g}"
+    return fmt_int(value)
+
+
 def _table(records: list[dict], columns: list[str], notes: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -247,6 +257,5 @@ def _table(records: list[dict], columns: list[str], notes: list[str]) -> None:
     for column in columns:
         table.add_column(column, justify="right", no_wrap=True)
     for row in records:
-        table.add_row(*("" if row.get(c) is None else fmt_int(row[c]) if not isinstance(row[c], float)
-                        else f"{row[c]:g}" for c in columns))
+        table.add_row(*(_cell(row.get(c)) for c in columns))
     Console(width=max(140, Console().width)).print(table)
