@@ -276,10 +276,17 @@ class _Compiler:
         return [local[r] for r in refs]
 
     # ------------------------------------------------------------------ rows
+    def row_location(self, rows: list, index: int, suffix: str = "") -> Location:
+        """Where layer row ``index`` was written: its own file when it came in by ``include``."""
+        row = rows[index]
+        file = getattr(row, "file", None) or self.spec.files.get("layers", self.spec.path)
+        line = getattr(row, "line", None) or line_of(rows, index)
+        return Location(file, line, f"layers[{index}]{suffix}")
+
     def row_names(self, rows: list) -> list[str]:
         names, auto = [], 0
         for index, row in enumerate(rows):
-            self.row_where = Location(self.spec.files.get("layers", self.spec.path), line_of(rows, index), f"layers[{index}]")
+            self.row_where = self.row_location(rows, index)
             if not isinstance(row, dict):
                 self.fail(f"expected a mapping with op or block, got {row!r}")
             if "name" in row:
@@ -315,7 +322,7 @@ class _Compiler:
         index_of = {name: i for i, name in enumerate(names)}
         needs: dict[int, set[int]] = {index: set() for index in range(len(rows))}
         for index, row in enumerate(rows):
-            self.row_where = Location(self.spec.files.get("layers", self.spec.path), line_of(rows, index), f"layers[{index}]")
+            self.row_where = self.row_location(rows, index)
             needs[index] = {index_of[ref.split(".")[0]] for ref in self.row_refs(row, index, names) if ref != INPUT}
         try:
             graphlib.TopologicalSorter(needs).prepare()
@@ -323,13 +330,13 @@ class _Compiler:
             cycle = exc.args[1][::-1]  # graphlib lists it against the edges
             path = " -> ".join(names[i] for i in cycle)
             first = cycle[0]
-            self.row_where = Location(self.spec.files.get("layers", self.spec.path), line_of(rows, first), f"layers[{first}].from")
+            self.row_where = self.row_location(rows, first, ".from")
             self.fail(f"the layers form a cycle ({path}); a network must be acyclic")
         return _stable_topological_order(needs)
 
     def compile_row(self, index: int, row: dict, name: str, names: list[str]) -> None:
         rows = self.spec.data["layers"]
-        self.row_where = Location(self.spec.files.get("layers", self.spec.path), line_of(rows, index), f"layers[{index}]")
+        self.row_where = self.row_location(rows, index)
         where_of = lambda key: self.row_key_where(row, index, key)  # noqa: E731
         if ("op" in row) == ("block" in row):
             self.fail("each layer row needs exactly one of op or block")

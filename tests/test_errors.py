@@ -101,7 +101,7 @@ def test_cli_exits_2_with_one_line(tmp_path, case, text, line, place, message):
 def test_extends_loop(tmp_path):
     write(tmp_path, "extends: b.yaml\nname: a\n", "a.yaml")
     write(tmp_path, "extends: a.yaml\nname: b\n", "b.yaml")
-    with pytest.raises(archcalc.SpecError, match=r"extends loop: a.yaml -> b.yaml -> a.yaml"):
+    with pytest.raises(archcalc.SpecError, match=r"extends/include loop: a.yaml -> b.yaml -> a.yaml"):
         archcalc.load(tmp_path / "a.yaml")
 
 

@@ -178,3 +178,27 @@ def test_cost_table_dataframe_and_rollup():
     assert int(frame["madds"].sum()) == model.totals()["madds"]
     assert list(frame.index[:3]) == ["stem", "stage1", "stage2"]
     assert "conv+linear" in frame.attrs["convention"]
+
+
+def test_include_reuses_a_backbone_through_a_named_row(tmp_path):
+    head = tmp_path / "det.yaml"
+    head.write_text(f"""
+input: {{channels: 3, resolution: 320}}
+rounding: {{channels: make_divisible}}
+layers:
+  - {{include: {ROOT / 'specs' / 'mnv2.yaml'}, until: head}}
+  - {{name: extra, op: conv2d, out: 16, kernel: 1}}
+""")
+    model = archcalc.load(head)
+    backbone = archcalc.load(ROOT / "specs/mnv2.yaml", resolution=320)
+    stop = backbone.order.index("head.act") + 1
+    assert model.order[:stop] == backbone.order[:stop]  # the same rows, names and shapes
+    assert all(model.node(n)["shape"] == backbone.node(n)["shape"] for n in backbone.order[:stop])
+    assert "pool" not in model.order and model.node("extra")["inputs"] == ["head.act"]
+
+
+def test_include_errors_name_the_row(tmp_path):
+    head = tmp_path / "det.yaml"
+    head.write_text(f"input: {{channels: 3, resolution: 32}}\nlayers:\n  - {{include: {ROOT / 'specs' / 'mnv2.yaml'}, until: neck}}\n")
+    with pytest.raises(archcalc.SpecError, match=r"det.yaml:3: layers\[0\].include: .*mnv2.yaml has no layer named 'neck'"):
+        archcalc.load(head)

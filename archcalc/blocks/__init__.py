@@ -102,7 +102,10 @@ def parse_block_defs(raw: dict, file: str, prefix: str = "blocks") -> dict[str, 
     """Check and convert a mapping of block definitions (built-in or from a spec)."""
     result = {}
     for name, body in raw.items():
-        where = Location(getattr(raw, "file", file) or file, line_of(raw, name), f"{prefix}.{name}")
+        # a block brought in by `include` keeps the file it was written in
+        source = getattr(body, "file", None) or getattr(raw, "file", None) or file
+        where = Location(source, line_of(raw, name) if source == getattr(raw, "file", file) else getattr(body, "line", None),
+                         f"{prefix}.{name}")
         if not isinstance(name, str) or not IDENTIFIER.match(name):
             raise SpecError(where, f"expected a block name (letters, digits, _), got {name!r}")
         if not isinstance(body, dict):

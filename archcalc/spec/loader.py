@@ -98,16 +98,63 @@ def _merge(base: dict, child: dict) -> LocatedDict:
     return merged
 
 
+def _expand_includes(data: dict, path: Path, display: str, seen: tuple[str, ...]) -> None:
+    """Replace each ``{include: other.yaml, until: name}`` row by the other spec's layer rows
+    (through the row named ``until``, or all of them), so that a detection or segmentation
+    spec reuses its backbone's rows instead of repeating them. The included spec's block
+    definitions and defaults come along (the including spec's own win); its rounding does not.
+    Included rows keep their own file and line for error messages."""
+    rows = data.get("layers")
+    if not isinstance(rows, list) or not any(isinstance(r, dict) and "include" in r for r in rows):
+        return
+    expanded = LocatedList()
+    expanded.line, expanded.item_lines, expanded.file = rows.line, [], display
+    for index, row in enumerate(rows):
+        if not (isinstance(row, dict) and "include" in row):
+            expanded.append(row)
+            expanded.item_lines.append(line_of(rows, index))
+            continue
+        where = Location(display, line_of(rows, index), f"layers[{index}].include")
+        unknown = set(row) - {"include", "until"}
+        if unknown:
+            raise SpecError(where, f"unknown key {sorted(unknown)[0]!r} in an include row (expected include, until)")
+        target = row["include"]
+        if not isinstance(target, str) or not (path.parent / target).is_file():
+            raise SpecError(where, f"no spec file {target!r} next to this one")
+        other, _ = _read_chain(path.parent / target, str(Path(display).parent / target), seen)
+        included = list(other.get("layers", []))
+        until = row.get("until")
+        if until is not None:
+            names = [r.get("name") for r in included if isinstance(r, dict)]
+            if until not in names:
+                raise SpecError(where, f"{target} has no layer named {until!r} (named layers: {', '.join(n for n in names if n)})")
+            included = included[: names.index(until) + 1]
+        for other_row in included:
+            expanded.append(other_row)
+            expanded.item_lines.append(getattr(other_row, "line", None))
+        for section in ("blocks", "defaults"):
+            for name, value in other.get(section, {}).items():
+                data.setdefault(section, _empty_located(display)).setdefault(name, value)
+    data["layers"] = expanded
+
+
+def _empty_located(display: str) -> LocatedDict:
+    empty = LocatedDict()
+    empty.line, empty.key_lines, empty.file = None, {}, display
+    return empty
+
+
 def _read_chain(path: Path, display: str, seen: tuple[str, ...]) -> tuple[dict, dict[str, str]]:
     resolved = str(path.resolve())
     if resolved in seen:
         chain = " -> ".join(Path(p).name for p in (*seen, resolved))
-        raise SpecError(Location(display, None, "extends"), f"extends loop: {chain}")
+        raise SpecError(Location(display, None, "extends"), f"extends/include loop: {chain}")
     data = read_yaml(path, display)
     if not isinstance(data, dict):
         raise SpecError(Location(display, getattr(data, "line", None), ""), f"expected a mapping at the top of the spec, got {type(data).__name__}")
     _tag_file(data, display)
     _check_top_level(data, display)
+    _expand_includes(data, path, display, (*seen, resolved))
     files = {key: display for key in data}
     parent_ref = data.get("extends")
     if parent_ref is None:
