@@ -55,6 +55,18 @@ class Problem:
             inside = set(members)
             self.readers[b] = sum(1 << s for m in members for s in self.succs[m] if s not in inside)
         self.member_mask = {b: sum(1 << m for m in ms) for b, ms in self.members.items()}
+        # a buffer stays live while a member is still to write it or a reader still to read it
+        self.pending = {b: self.readers[b] | self.member_mask[b] for b in self.members}
+        # the buffers a step may free: its inputs' and its own
+        self.touched = [tuple(dict.fromkeys([*(self.buf[p] for p in ps), self.buf[v]])) for v, ps in enumerate(self.preds)]
+        # each node with everything downstream of it (for the per-state lower bound)
+        self.below = [0] * n
+        for v in reversed(range(n)):
+            mask = 1 << v
+            for s in self.succs[v]:
+                mask |= self.below[s]
+            self.below[v] = mask
+
 
     def __len__(self) -> int:
         return len(self.names)
@@ -62,7 +74,10 @@ class Problem:
     # -- the set function: bytes live after S, and what one more step costs --------------
     def current(self, b: int, done: int) -> int:
         """Bytes held by buffer ``b`` once the nodes in ``done`` have run (its latest writer's tensor)."""
-        for m in reversed(self.members[b]):
+        members = self.members[b]
+        if len(members) == 1:
+            return self.size[b] if done >> b & 1 else 0
+        for m in reversed(members):
             if done >> m & 1:
                 return self.size[m]
         return 0
@@ -70,7 +85,7 @@ class Problem:
     def alive(self, b: int, done: int) -> bool:
         if not self.member_mask[b] & done:
             return False
-        return b in self.permanent or bool(self.readers[b] & ~done) or bool(self.member_mask[b] & ~done)
+        return b in self.permanent or bool(self.pending[b] & ~done)
 
     def live(self, done: int) -> int:
         return sum(self.current(b, done) for b in self.members if self.alive(b, done))
@@ -79,16 +94,21 @@ class Problem:
         """Run ``v`` after ``done`` (whose live bytes are ``live``): (bytes while v runs,
         live bytes after, buffers freed by it)."""
         b = self.buf[v]
-        before = self.current(b, done) if b != v else 0
-        grow = max(0, self.size[v] - before)  # an in-place op whose output is larger grows its buffer
-        during = live + grow + self.scratch[v]
-        after_done = done | 1 << v
-        after = live - before + self.size[v]
+        size = self.size[v]
+        if b == v:
+            during = live + size + self.scratch[v]
+            after = live + size
+        else:
+            before = self.current(b, done)
+            # an in-place op whose output is larger grows its buffer while it runs
+            during = live + max(0, size - before) + self.scratch[v]
+            after = live - before + size
+        new = done | 1 << v
         freed = []
-        for c in {*(self.buf[p] for p in self.preds[v]), b}:
-            if not self.alive(c, after_done):
+        for c in self.touched[v]:
+            if c not in self.permanent and not self.pending[c] & ~new:
                 freed.append(c)
-                after -= self.current(c, after_done)
+                after -= self.current(c, new)
         return during, after, freed
 
     def local_need(self, v: int) -> int:
@@ -276,6 +296,68 @@ def _dp(problem: Problem, nodes: list[int], start: int, bound: int | None, use_l
     return order[::-1], expanded, True
 
 
+def _best_first(problem: Problem, nodes: list[int], start: int, bound: int | None, lower: int,
+                deadline: float | None, max_states: int | None) -> tuple[list[int] | None, int, bool]:
+    """Bottleneck shortest path over sets of scheduled nodes: states leave a heap in order
+    of their peak so far (never below ``lower``, a bound on any order's peak), so the
+    first complete set to leave it carries an optimal order. States that reach ``bound``
+    are dropped (``None`` then means nothing beats it).
+
+    Reduction: a ready node whose step stays within the state's peak (or ``lower``) and
+    which does not increase the live bytes is run at once, alone. Moving it to the front
+    of any completion lowers (or keeps) the live bytes of every state in between, because
+    what it frees can only grow as more nodes have run, so no peak rises."""
+    import heapq
+
+    target = start
+    for v in nodes:
+        target |= 1 << v
+    best = {start: 0}
+    back: dict[int, tuple[int, int]] = {}
+    live_of = {start: problem.live(start)}
+    heap = [(lower, 0, start)]
+    closed: set[int] = set()
+    expanded = 0
+    while heap:
+        key, _, done = heapq.heappop(heap)
+        if done in closed:
+            continue  # reached again (at a peak no better) after it was expanded
+        closed.add(done)
+        peak = best[done]
+        if done == target:
+            order, state = [], done
+            while state != start:
+                state, v = back[state]
+                order.append(v)
+            return order[::-1], expanded, True
+        expanded += 1
+        if deadline is not None and expanded % 256 == 0 and time.perf_counter() > deadline:
+            return None, expanded, False
+        if max_states is not None and expanded > max_states:
+            return None, expanded, False
+        live = live_of[done]
+        moves = []
+        for v in nodes:
+            if done >> v & 1 or problem.pred_mask[v] & ~done:
+                continue
+            during, after, _ = problem.step(done, live, v)
+            if during <= max(peak, lower) and after <= live:
+                moves = [(v, during, after)]
+                break
+            moves.append((v, during, after))
+        for v, during, after in moves:
+            new_peak = max(peak, during)
+            if bound is not None and new_peak >= bound:
+                continue
+            new = done | 1 << v
+            if new_peak < best.get(new, bound if bound is not None else 1 << 62):
+                best[new] = new_peak
+                live_of[new] = after
+                back[new] = (done, v)
+                heapq.heappush(heap, (new_peak, -(new.bit_count()), new))
+    return None, expanded, True
+
+
 def exact_order(problem: Problem, *, decompose: bool = True, prune: bool = True, time_limit: float | None = None,
                 max_states: int | None = 2_000_000) -> SearchResult:
     """The order with the lowest peak, searched segment by segment between cut points.
@@ -296,8 +378,8 @@ def exact_order(problem: Problem, *, decompose: bool = True, prune: bool = True,
             best = min(candidates, key=lambda o: peak_of(problem, o, start))
             bound = peak_of(problem, best, start)
             seg_lower = max(problem.local_need(v) for v in nodes)
-            found, expanded, finished = ([], 0, True) if seg_lower >= bound else _dp(
-                problem, nodes, start, bound, True, deadline, max_states)
+            found, expanded, finished = ([], 0, True) if seg_lower >= bound else _best_first(
+                problem, nodes, start, bound, seg_lower, deadline, max_states)
         else:
             found, expanded, finished = _dp(problem, nodes, start, None, False, deadline, max_states)
         states += expanded
@@ -315,3 +397,18 @@ def exact_order(problem: Problem, *, decompose: bool = True, prune: bool = True,
         ", cut-point decomposition" if decompose else "") + (", bound+lower-bound pruning" if prune else "")
     return SearchResult(order=order, peak=peak, optimal=proved, lower_bound=peak if proved else lower,
                         segments=len(segments), states=states, method=method)
+
+
+def randwire_dag(nodes: int, k: int = 4, p: float = 0.75, seed: int = 0) -> nx.DiGraph:
+    """A RandWire cell (Xie et al. 2019): an undirected Watts-Strogatz WS(nodes, k, p) graph
+    with every edge oriented from the lower node index to the higher, plus a cell input
+    feeding the nodes without inputs and a cell output reading the nodes without outputs."""
+    ws = nx.watts_strogatz_graph(nodes, k, p, seed=seed)
+    dag = nx.DiGraph()
+    dag.add_nodes_from(range(nodes))
+    dag.add_edges_from((min(a, b), max(a, b)) for a, b in ws.edges)
+    sources = [v for v in range(nodes) if dag.in_degree(v) == 0]
+    sinks = [v for v in range(nodes) if dag.out_degree(v) == 0]
+    dag.add_edges_from(("in", v) for v in sources)
+    dag.add_edges_from((v, "out") for v in sinks)
+    return dag

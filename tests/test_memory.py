@@ -1,0 +1,190 @@
+"""Peak activation memory: published figures, brute force, arena, t-way split."""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import archcalc
+from archcalc.analysis.memory import (
+    CONVENTIONS, MemoryConfig, analyze_memory, arena_overlaps, memory_graph, plan_arena, schedule, simulate,
+    simulate_problem, split_blocks, split_madds,
+)
+from archcalc.analysis.schedule import HEURISTICS, dag_problem, exact_order, heuristic_order, peak_of, randwire_dag
+
+SPECS = Path(__file__).resolve().parents[1] / "specs"
+
+
+@pytest.fixture(scope="module")
+def mnv2():
+    return archcalc.load(SPECS / "mnv2.yaml")
+
+
+# ---------------------------------------------------------------- published figures
+def test_mcunet_figure(mnv2):
+    """MCUNet (Lin et al. 2020, Table/Fig. on MobileNetV2 peak) publishes 1372 KiB for
+    MobileNetV2 1.0/224 in int8 with in-place depthwise. It is the first expansion conv of
+    the t=6 blocks at 112x112: its input (16 ch) plus its output (96 ch), one byte each:
+    112*112*(16+96) = 1,404,928 B = 1372 KiB; the network input is the runtime's buffer,
+    freed once the stem has read it."""
+    result = analyze_memory(mnv2, "program", CONVENTIONS["mcunet"])
+    assert result.peak_bytes == 112 * 112 * (16 + 96) == 1_404_928 == 1372 * 1024
+    assert result.peak_at == "stage2.block1.expand.conv"
+    assert sorted(b for _, b in result.peak_step.live) == [112 * 112 * 16, 112 * 112 * 96]
+
+
+def test_pytorch_convention_peak(mnv2):
+    """fp32, input held: the first stride-2 depthwise conv holds the input image, the 96-ch
+    expanded tensor at 112x112 and its own 96-ch output at 56x56."""
+    result = analyze_memory(mnv2, "program", CONVENTIONS["pytorch"])
+    assert result.peak_bytes == 4 * (3 * 224 * 224 + 96 * 112 * 112 + 96 * 56 * 56) == 6_623_232
+    assert result.peak_at == "stage2.block1.dw.conv"
+
+
+def test_aliasing_is_explicit(mnv2):
+    steps = {s.node: s for s in analyze_memory(mnv2, "program", MemoryConfig()).steps}
+    assert steps["stage2.block1.expand.bn"].alias == "folded_bn"
+    assert steps["stage2.block1.expand.act"].alias == "inplace"
+    assert steps["stage2.block1.expand.act"].buffer == "stage2.block1.expand.conv"
+    assert steps["stage2.block1.dw.conv"].alias is None
+    unfolded = {s.node: s for s in analyze_memory(mnv2, "program", MemoryConfig(fold_bn=False)).steps}
+    assert unfolded["stage2.block1.expand.bn"].alias is None
+    # the residual input is read twice, so nothing may overwrite it
+    assert unfolded["stage2.block2.add"].alias is None
+
+
+def test_int8_is_a_quarter_of_float32(mnv2):
+    fp32 = analyze_memory(mnv2, "program", MemoryConfig(dtype="float32")).peak_bytes
+    assert analyze_memory(mnv2, "program", MemoryConfig(dtype="int8")).peak_bytes * 4 == fp32
+    assert analyze_memory(mnv2, "program", MemoryConfig(batch=3)).peak_bytes == 3 * fp32
+
+
+@pytest.mark.parametrize("bad", [{"dtype": "bf16"}, {"batch": 0}, {"split": 0}, {"alignment": 3}])
+def test_bad_config(bad):
+    with pytest.raises(ValueError):
+        MemoryConfig(**bad)
+
+
+def test_bad_order(mnv2):
+    with pytest.raises(ValueError, match="unknown order"):
+        schedule(mnv2, "fastest")
+    order = list(mnv2.order)
+    order[1], order[2] = order[2], order[1]
+    with pytest.raises(ValueError, match="runs before its input"):
+        simulate(mnv2, order, MemoryConfig())
+
+
+# ---------------------------------------------------------------- brute force
+@st.composite
+def random_dags(draw, max_nodes=9):
+    n = draw(st.integers(2, max_nodes))
+    edges = [(a, b) for a in range(n) for b in range(a + 1, n) if draw(st.booleans())]
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(edges)
+    # one source, as in a network (node 0 plays the input)
+    graph.add_edges_from((0, v) for v in range(1, n) if graph.in_degree(v) == 0)
+    sizes = {v: draw(st.integers(1, 50)) for v in range(n)}
+    return graph, sizes
+
+
+def direct_peak(graph: nx.DiGraph, sizes: dict, order: list, outputs: set) -> int:
+    """Written apart from the library: allocate each output, free a tensor after its last
+    reader (outputs never), the peak is the largest sum while an op runs."""
+    position = {v: i for i, v in enumerate(order)}
+    last_use = {v: max((position[s] for s in graph.successors(v)), default=position[v]) for v in graph}
+    live, peak = set(), 0
+    for i, v in enumerate(order):
+        live.add(v)
+        peak = max(peak, sum(sizes[u] for u in live))
+        live -= {u for u in live if last_use[u] <= i and u not in outputs}
+    return peak
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_dags())
+def test_optimal_is_min_over_all_orders(case):
+    graph, sizes = case
+    sinks = {v for v in graph if graph.out_degree(v) == 0}
+    problem = dag_problem(graph, sizes, list(range(len(graph))), outputs=sinks)
+    brute = min(direct_peak(graph, sizes, list(o), sinks) for o in nx.all_topological_sorts(graph))
+    result = exact_order(problem)
+    assert result.optimal
+    assert result.peak == brute
+    assert direct_peak(graph, sizes, [int(problem.names[i]) for i in result.order], sinks) == brute
+    # the program order's peak equals the independent simulation
+    assert peak_of(problem, range(len(graph))) == direct_peak(graph, sizes, list(range(len(graph))), sinks)
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_dags(max_nodes=10), st.sampled_from([1, 16, 64, 512]), st.randoms(use_true_random=False))
+def test_arena_never_overlaps(case, alignment, rnd):
+    graph, sizes = case
+    problem = dag_problem(graph, sizes, list(range(len(graph))))
+    order = heuristic_order(problem, rnd.choice(sorted(HEURISTICS)))
+    from archcalc.analysis.memory import MemoryGraph
+
+    mg = MemoryGraph(problem=problem, ops=["op"] * len(graph), shapes=[(sizes[v],) for v in range(len(graph))],
+                     alias=[None] * len(graph))
+    steps = simulate_problem(mg, order)
+    plan = plan_arena(steps, alignment)
+    assert arena_overlaps(plan) == []
+    assert plan.arena_bytes >= max(s.bytes for s in steps)
+    assert all(a.offset % alignment == 0 and a.size % alignment == 0 for a in plan.allocations)
+
+
+def test_arena_equals_live_peak_on_mnv2(mnv2):
+    for config in (MemoryConfig(), CONVENTIONS["mcunet"], MemoryConfig(dtype="float16", split=4)):
+        result = analyze_memory(mnv2, "program", config)
+        assert arena_overlaps(result.arena) == []
+        assert result.arena_bytes == result.peak_bytes, config.describe()
+
+
+# ---------------------------------------------------------------- orders
+def test_randwire_exact_never_worse():
+    gains = []
+    for seed in range(6):
+        graph = randwire_dag(32, 4, 0.75, seed=seed)
+        order = ["in", *range(32), "out"]
+        problem = dag_problem(graph, {v: 1 for v in graph}, order, outputs=["out"])
+        result = exact_order(problem, time_limit=60)
+        assert result.optimal
+        for name in HEURISTICS:
+            assert result.peak <= peak_of(problem, heuristic_order(problem, name))
+        gains.append(1 - result.peak / peak_of(problem, range(len(problem))))
+    assert max(gains) > 0  # usually better than the program order
+
+
+def test_mnv2_optimal_matches_program(mnv2):
+    """MobileNetV2 is a chain of blocks: every block output is a cut point."""
+    result = analyze_memory(mnv2, "optimal", MemoryConfig())
+    assert result.search.optimal and result.search.segments > 17
+    assert result.peak_bytes <= analyze_memory(mnv2, "program", MemoryConfig()).peak_bytes
+
+
+# ---------------------------------------------------------------- t-way split
+def test_split_lowers_peak_monotonically(mnv2):
+    peaks = [analyze_memory(mnv2, "program", MemoryConfig(dtype="float16", split=t)).peak_bytes for t in range(1, 9)]
+    assert all(a >= b for a, b in zip(peaks, peaks[1:])), peaks
+    assert peaks[-1] < peaks[0]
+    assert peaks[1] < analyze_memory(mnv2, "program", MemoryConfig(dtype="float16")).peak_bytes
+
+
+@pytest.mark.parametrize("t", [1, 2, 3, 5, 7, 96])
+def test_split_keeps_madds(mnv2, t):
+    for block in split_blocks(mnv2):
+        whole = sum(mnv2.graph.nodes[n]["cost"].madds for n in mnv2.graph if n.startswith(block.name + "."))
+        assert split_madds(mnv2, block, t) == whole
+
+
+def test_split_block_is_input_output_and_a_slice(mnv2):
+    """Section 5.1: |input| + |output| + inner/t, for stage2.block1 (16@112 -> 24@56, 96 inner)."""
+    config = MemoryConfig(dtype="float16", split=4, hold_input=False)
+    steps = {s.node: s for s in analyze_memory(mnv2, "program", config).steps}
+    step = steps["stage2.block1"]
+    inner = 24 * 112 * 112 + 24 * 56 * 56  # ceil(96/4) = 24 channels, before and after the depthwise
+    assert step.bytes == 2 * (16 * 112 * 112 + 24 * 56 * 56 + inner)
