@@ -35,3 +35,25 @@ def test_tracker_attributes_peak_to_step():
         y = torch.zeros(64)
         del x, y
     assert tracker.peak == 32 + 256 and tracker.peak_at == "big"
+
+
+@pytest.mark.parametrize("fold_bn", [True, False])
+@pytest.mark.parametrize("inplace", [True, False])
+@pytest.mark.parametrize("spec", ["mnv2.yaml", "shufflenet_v1.yaml"])
+def test_tracker_matches_analysis_in_every_convention(spec, fold_bn, inplace):
+    """Measured (tracker) == archcalc.analysis.memory == the independent reference, per
+    step, with BN folded or kept and activations in place or not."""
+    from pathlib import Path
+
+    import archcalc
+    from archcalc.analysis.memory import MemoryConfig, simulate
+    from archcalc.pytorch import example_input, materialize
+    from archcalc.pytorch.memtrack import measure_memory, reference_memory, trace_from_result
+
+    model = archcalc.load(Path(__file__).resolve().parents[1] / "specs" / spec, resolution=48)
+    config = MemoryConfig(fold_bn=fold_bn, inplace_activations=inplace)
+    analytic = trace_from_result(simulate(model, model.order, config))
+    measured = measure_memory(materialize(model, fold_bn=fold_bn, inplace=inplace), example_input(model))
+    reference = reference_memory(model, fold_bn=fold_bn, inplace=inplace)
+    assert measured.steps == analytic.steps == reference.steps
+    assert measured.peak_bytes == analytic.peak_bytes == reference.peak_bytes
