@@ -185,9 +185,11 @@ def formula_text(spec: Path, classes: Optional[int], latex: bool, blocks: bool) 
               "## params without BN (exact)", show(f.params), "",
               "## smooth approximation (channel rounding removed; exact in rho when rho is a multiple of 32)",
               f"MAdds ~ {show(f.madds_smooth)}", f"params ~ {show(f.params_smooth)}"]
-    error = smooth_error(f)
+    from archcalc.spec.loader import load_spec
+
+    error = smooth_error(f, load_spec(spec).name)
     if error:
-        lines.append(f"max relative error of the smooth MAdds over the published grid: {error['madds']:.2%} "
+        lines.append(f"max relative error of the smooth MAdds over the published {error['grid']} grid: {error['madds']:.2%} "
                      f"(at width {error['madds_at'][0]:g}, resolution {error['madds_at'][1]}); "
                      f"params: {error['params']:.2%} (at width {error['params_at'][0]:g})")
     if blocks:
@@ -206,17 +208,17 @@ def formula_text(spec: Path, classes: Optional[int], latex: bool, blocks: bool) 
     return "\n".join(lines) + "\n"
 
 
-def smooth_error(f) -> dict:
+def smooth_error(f, network: str) -> dict:
     """Max relative error of the smooth forms against the exact ones over the published
-    (width, resolution) checkpoints of the spec's network (empty when it has none)."""
+    (width, resolution) checkpoints of ``network`` (MobileNetV2's grid when it has none)."""
     import sympy
 
     from archcalc.analysis.sweep import load_accuracy
 
     table = load_accuracy()
-    # any network's checkpoint grid will do for the error bound; the spec's own family when known
     points = table[table.get("kind", "checkpoint") == "checkpoint"].dropna(subset=["width", "resolution"])
-    points = points[points["network"] == "mobilenet_v2"] if len(points) else points
+    own = points[points["network"] == network]
+    points = own if len(own) else points[points["network"] == "mobilenet_v2"]
     worst = {"madds": 0.0, "params": 0.0, "madds_at": None, "params_at": None}
     for w, r in {(float(a), int(b)) for a, b in zip(points["width"], points["resolution"])}:
         exact = f.evaluate(w, r)
@@ -226,6 +228,7 @@ def smooth_error(f) -> dict:
             err = abs(float(smooth.subs(at)) - true) / true
             if err >= worst[key]:
                 worst[key], worst[f"{key}_at"] = err, (w, r)
+    worst["grid"] = network if len(own) else "mobilenet_v2"
     return worst if worst["madds_at"] else {}
 
 
