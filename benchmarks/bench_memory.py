@@ -1,0 +1,57 @@
+"""Exact peak-memory order search: RandWire cells and MobileNetV2 (a benchmark, not a test).
+
+Targets from issue 3: the exact search on a 50-node RandWire cell in <= 2 s and on a 66-node
+cell in <= 60 s on one core; MobileNetV2 (a chain of blocks) in milliseconds. The
+straightforward DP (sets of scheduled nodes, level by level, no bound, no cut points) runs
+in the same process, capped, for the ratio.
+
+    python benchmarks/bench_memory.py [--cap SECONDS] [--seeds N]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import archcalc
+from archcalc.analysis.memory import MemoryConfig, analyze_memory
+from archcalc.analysis.schedule import dag_problem, exact_order, peak_of, randwire_dag
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cell(nodes: int, seed: int):
+    graph = randwire_dag(nodes, 4, 0.75, seed=seed)
+    return dag_problem(graph, {v: 1 for v in graph}, ["in", *range(nodes), "out"], outputs=["out"])
+
+
+def timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cap", type=float, default=120.0, help="seconds per search (exact and straightforward)")
+    parser.add_argument("--seeds", type=int, default=1)
+    args = parser.parse_args()
+    print(f"{'cell':>12} {'exact s':>9} {'proved':>6} {'peak':>5} {'program':>7} {'DP s':>9} {'DP done':>7} {'ratio':>7}")
+    for nodes, target in ((50, 2.0), (66, 60.0)):
+        for seed in range(args.seeds):
+            problem = cell(nodes, seed)
+            fast, t_fast = timed(lambda: exact_order(problem, time_limit=args.cap))
+            plain, t_plain = timed(lambda: exact_order(problem, decompose=False, prune=False, time_limit=args.cap,
+                                                       max_states=None))
+            ratio = f"{t_plain / t_fast:.1f}x" + ("+" if not plain.optimal else "")
+            print(f"WS({nodes},4,.75)#{seed} {t_fast:9.2f} {str(fast.optimal):>6} {fast.peak:5d} "
+                  f"{peak_of(problem, range(len(problem))):7d} {t_plain:9.2f} {str(plain.optimal):>7} {ratio:>7}"
+                  f"   target <= {target:g} s: {'met' if fast.optimal and t_fast <= target else 'NOT met'}")
+    model = archcalc.load(ROOT / "specs" / "mnv2.yaml")
+    result, seconds = timed(lambda: analyze_memory(model, "optimal", MemoryConfig()))
+    print(f"MobileNetV2 1.0/224 optimal order: {seconds * 1000:.1f} ms (with timeline and arena), "
+          f"{result.search.segments} segments, proved {result.search.optimal}, peak {result.peak_bytes:,} B")
+
+
+if __name__ == "__main__":
+    main()
