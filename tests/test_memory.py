@@ -188,3 +188,19 @@ def test_split_block_is_input_output_and_a_slice(mnv2):
     step = steps["stage2.block1"]
     inner = 24 * 112 * 112 + 24 * 56 * 56  # ceil(96/4) = 24 channels, before and after the depthwise
     assert step.bytes == 2 * (16 * 112 * 112 + 24 * 56 * 56 + inner)
+
+
+# ---------------------------------------------------------------- Table 3
+def test_table3_cells_that_follow():
+    """Published cells (paper Table 3, v4) that the named conventions reproduce; the rest
+    are reported by ``table3`` (see docs/memory.md), not asserted."""
+    from archcalc.analysis.memory import table3
+
+    models = [archcalc.load(SPECS / "mnv1.yaml"), archcalc.load(SPECS / "mnv2.yaml")]
+    fits = {(r["model"], r["resolution"]): r["fits"] for r in table3(models)}
+    for res in ("112x112", "56x56", "28x28", "14x14", "1x1"):  # 64@112 x 2 B = 1,605,632 B ~ "1600"
+        assert "tensor" in fits[("mobilenet_v1", res)]
+    assert "tensor" in fits[("mobilenet_v2", "112x112")]  # 16@112 x 2 B = 401,408 ~ "400"
+    for res in ("56x56", "28x28", "14x14"):  # 32@56, 64@28, 160@14: output channels at input resolution
+        assert fits[("mobilenet_v2", res)] == "block-input"
+    assert fits[("mobilenet_v1", "7x7")] == "none"  # 1024/199 is about two 7x7x1024 tensors

@@ -498,3 +498,83 @@ def timeline_figure(result: MemoryResult) -> "Figure":
     ax.set_title(f"{result.model}: {result.convention}", fontsize=8)
     ax.legend(loc="upper right", fontsize=8)
     return fig
+
+
+# ---------------------------------------------------------------------- the paper's Table 3
+# MobileNetV2 paper (arXiv 1801.04381) Table 3, "max number of channels / memory (in Kb)",
+# 16-bit activations; copied from ../shared/paper/mnv2_paper.md (latest version, v4, and the
+# earlier one, whose 112x112 row is "1/O(1)" and whose max row differs).
+TABLE3_PUBLISHED = {
+    "mobilenet_v1": {112: (64, 1600), 56: (128, 800), 28: (256, 400), 14: (512, 200), 7: (1024, 199), 1: (1024, 2)},
+    "mobilenet_v2": {112: (16, 400), 56: (32, 200), 28: (64, 100), 14: (160, 62), 7: (320, 32), 1: (1280, 2)},
+    "shufflenet_v1_g3": {112: (32, 800), 56: (48, 300), 28: (400, 600), 14: (800, 310), 7: (1600, 156), 1: (1600, 3)},
+}
+TABLE3_MAX_KB = {"v4": {"mobilenet_v1": 1600, "mobilenet_v2": 400, "shufflenet_v1_g3": 600},
+                 "earlier": {"mobilenet_v1": 800, "mobilenet_v2": 200, "shufflenet_v1_g3": 600}}
+TABLE3_CONVENTIONS = {
+    "tensor": "largest tensor materialized at each resolution (block view: inverted-residual inner tensors "
+              "never materialized; first layer fused into the next for MobileNetV2 and ShuffleNet), "
+              "channels x H x W x 2 B, KB = 1000 B, floored",
+    "block-input": "each block or layer charged at its INPUT resolution with its OUTPUT channels "
+                   "(a reading that fits MobileNetV2's 56..14 rows), channels x H_in x W_in x 2 B",
+}
+
+
+def table3_cells(model: "Model", convention: str = "tensor") -> dict[int, tuple[int, int]]:
+    """resolution -> (max channels, KB) for one model under a named Table 3 convention."""
+    if convention not in TABLE3_CONVENTIONS:
+        raise ValueError(f"unknown Table 3 convention {convention!r} (known: {', '.join(TABLE3_CONVENTIONS)})")
+    config = MemoryConfig(dtype="float16", split=10**6 if split_blocks(model) else None)
+    mg = memory_graph(model, config)
+    p = mg.problem
+    first = next(v for v in range(len(p)) if mg.ops[v] != "input")
+    fused_first = model.name in ("mobilenet_v2", "shufflenet_v1_g3")  # the caption's first-layer trick
+    cells: dict[int, int] = {}
+    for v in range(len(p)):
+        if mg.alias[v] is not None or mg.ops[v] == "input" or (fused_first and v == p.buf[first]):
+            continue
+        channels = mg.shapes[v][0]
+        if convention == "tensor":
+            res = mg.shapes[v][1] if len(mg.shapes[v]) == 3 else 1
+        else:
+            source = mg.shapes[p.preds[v][0]]
+            res = source[1] if len(source) == 3 else 1
+        cells[res] = max(cells.get(res, 0), channels)
+    return {res: (c, c * res * res * 2 // 1000) for res, c in cells.items()}
+
+
+def table3(models: Sequence["Model"]) -> list[dict]:
+    """Table 3 cell by cell: published (v4) beside both named conventions, and which fit
+    (channels equal and KB within 1 of the printed value)."""
+    rows = []
+    for model in models:
+        published = TABLE3_PUBLISHED.get(model.name, {})
+        computed = {name: table3_cells(model, name) for name in TABLE3_CONVENTIONS}
+        for res, (pub_c, pub_kb) in published.items():
+            row = {"model": model.name, "resolution": f"{res}x{res}", "published": f"{pub_c}/{pub_kb}"}
+            fits = []
+            for name, cells in computed.items():
+                c, kb = cells.get(res, (0, 0))
+                row[name] = f"{c}/{kb}"
+                if c == pub_c and table3_kb_fits(kb, pub_kb):
+                    fits.append(name)
+            row["fits"] = ", ".join(fits) or "none"
+            rows.append(row)
+        for version, rows_used in (("v4", published), ("earlier", [r for r in published if r != 112])):
+            row = {"model": model.name, "resolution": f"max ({version})",
+                   "published": f"{TABLE3_MAX_KB[version].get(model.name, '?')}K"}
+            fits = []
+            for name, cells in computed.items():
+                kb = max((cells.get(r, (0, 0))[1] for r in rows_used), default=0)
+                row[name] = f"{kb}K"
+                if table3_kb_fits(kb, TABLE3_MAX_KB[version].get(model.name, -10)):
+                    fits.append(name)
+            row["fits"] = ", ".join(fits) or "none"
+            rows.append(row)
+    return rows
+
+
+def table3_kb_fits(computed: int, printed: int) -> bool:
+    """The printed cells carry two or three significant digits (1600 for 1,605,632 B), so a
+    cell fits within 1 KB or 1%, whichever is larger."""
+    return abs(computed - printed) <= max(1, printed / 100)
