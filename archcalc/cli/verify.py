@@ -71,6 +71,7 @@ def register(app: typer.Typer) -> None:
         if fmt is Format.json:
             echo(write_json({"spec": str(spec), "name": model.name, "width": model.width,
                              "resolution": model.resolution, "ok": result.ok,
+                             "memory_analysis": result.memory_source,
                              "checks": [{**r, "node": r["name"], "name": f"{r['check']} {r['name']}"} for r in result.rows],
                              "fvcore_default_attribution": result.attribution}))
         elif fmt in (Format.csv, Format.markdown):

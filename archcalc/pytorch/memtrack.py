@@ -181,12 +181,12 @@ def trace_from_result(result) -> MemoryTrace:
     return MemoryTrace(result.peak_bytes, result.peak_at, steps)
 
 
-def memory_rows(model: Model, steps: Sequence[str], measured: MemoryTrace) -> list[dict]:
+def memory_rows(model: Model, steps: Sequence[str], measured: MemoryTrace) -> tuple[list[dict], str]:
     """Peak bytes (float32, BN folded, in-place activations, input held) and every step's
     peak and live-after bytes: the analysis vs the storage tracker's ``measured``."""
     from archcalc.pytorch.verify import row
 
-    analytic, _source = analytic_memory(model, steps)
+    analytic, source = analytic_memory(model, steps)
     rows = [row("memory peak", "total", "", analytic.peak_bytes, measured.peak_bytes),
             row("memory peak at", "total", "", analytic.peak_at, measured.peak_at)]
     by_name = {s["name"]: s for s in measured.steps}
@@ -195,4 +195,4 @@ def memory_rows(model: Model, steps: Sequence[str], measured: MemoryTrace) -> li
         op = model.node(step["name"])["op"] if step["name"] in model.graph else ""
         rows.append(row("memory step peak", step["name"], op, step["peak"], got.get("peak")))
         rows.append(row("memory live after", step["name"], op, step["live_after"], got.get("live_after")))
-    return rows
+    return rows, source

@@ -38,6 +38,7 @@ class VerifyResult:
 
     rows: list[dict]
     attribution: list[dict] = field(default_factory=list)
+    memory_source: str | None = None  # which analysis the memory rows were checked against
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=["check", "name", "op", "analytic", "measured", "ok"])
@@ -165,9 +166,11 @@ def verify(model: Model, *, schedule: Sequence[str] | None = None, device: str =
         for handle in handles:
             handle.remove()
     rows += shape_rows(model, seen)
+    source = None
     if memory:
-        rows += memory_rows(model, deployed.steps, measured)
-    return VerifyResult(rows, attribution)
+        memory_checks, source = memory_rows(model, deployed.steps, measured)
+        rows += memory_checks
+    return VerifyResult(rows, attribution, source)
 
 
 def resolve_device(device: str) -> str:
