@@ -90,6 +90,7 @@ class _Compiler:
         self.nodes: dict[str, dict] = {}
         self.order: list[str] = []
         self.scopes: dict[str, str] = {}  # every name a `from` may use -> node producing it
+        self.removed: set[str] = set()  # layer rows removed by `when`
         self.instances: list[BlockInstance] = []
         # error context: the layer row being compiled and the block trail inside it
         self.row_where: Location | None = None
@@ -226,16 +227,19 @@ class _Compiler:
         for name, raw in block.let:
             env[name] = self.value(raw, env, block.location)
         local = {INPUT: input_node}
+        removed: set[str] = set()
         previous = input_node
         for index, item in enumerate(block.body):
             where = block.item_locations[index]
             self.trail.append(f"{block.name}.body[{index}] at {where.file}:{where.line}")
             name = item["name"]
             full = f"{scope}.{name}"
-            sources = self.local_inputs(item, local, previous, block, full)
+            sources = self.local_inputs(item, local, removed, previous, block, full)
             if "when" in item and not self.value(item["when"], env, where):
-                local[name] = sources[0]  # a removed item stands for its input
-                self.scopes.setdefault(full, sources[0])
+                removed.add(name)
+                if sources:  # a removed item stands for its (first) input
+                    local[name] = sources[0]
+                    self.scopes.setdefault(full, sources[0])
             else:
                 raw = {k: v for k, v in item.items() if k not in ("name", "op", "block", "from", "when")}
                 here = (lambda key, w=where: w)
@@ -260,20 +264,22 @@ class _Compiler:
         ))
         return output
 
-    def local_inputs(self, item: dict, local: dict, previous: str, block: BlockDef, node: str) -> list[str]:
+    def local_inputs(self, item: dict, local: dict, removed: set[str], previous: str, block: BlockDef,
+                     node: str) -> list[str]:
         refs = item.get("from")
         if refs is None:
             return [previous]
         refs = [refs] if isinstance(refs, str) else refs
         if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
             self.fail(f"from: expected an item name or a list of them, got {item.get('from')!r}", node=node)
-        missing = [r for r in refs if r not in local]
+        names = [_strip_optional(r) for r in refs]
+        missing = [r for r in names if r not in local]
         if missing:
             self.fail(
                 f"reads {missing[0]!r}, which is not an earlier item of block {block.name} "
                 f"(available: {', '.join(local)})", node=node,
             )
-        return [local[r] for r in refs]
+        return [local[name] for ref, name in zip(refs, names) if not (ref.endswith("?") and name in removed)]
 
     # ------------------------------------------------------------------ rows
     def row_location(self, rows: list, index: int, suffix: str = "") -> Location:
@@ -312,7 +318,7 @@ class _Compiler:
             self.fail(f"expected a layer name or a list of layer names, got {row.get('from')!r}",
                       self.row_key_where(row, index, "from"))
         for ref in refs:
-            head = ref.split(".")[0]
+            head = _strip_optional(ref).split(".")[0]
             if ref != INPUT and head not in names:
                 self.fail(f"unknown layer {ref!r} (layers: input, {', '.join(names)})", self.row_key_where(row, index, "from"))
         return refs
@@ -323,7 +329,8 @@ class _Compiler:
         needs: dict[int, set[int]] = {index: set() for index in range(len(rows))}
         for index, row in enumerate(rows):
             self.row_where = self.row_location(rows, index)
-            needs[index] = {index_of[ref.split(".")[0]] for ref in self.row_refs(row, index, names) if ref != INPUT}
+            needs[index] = {index_of[_strip_optional(ref).split(".")[0]] for ref in self.row_refs(row, index, names)
+                            if ref != INPUT}
         try:
             graphlib.TopologicalSorter(needs).prepare()
         except graphlib.CycleError as exc:
@@ -346,12 +353,17 @@ class _Compiler:
         refs = self.row_refs(row, index, names)
         sources = []
         for ref in refs:
-            if ref not in self.scopes:
-                self.fail(f"{ref!r} names no tensor (known under {ref.split('.')[0]}: "
-                          f"{', '.join(k for k in self.scopes if k.startswith(ref.split('.')[0]))})", where_of("from"))
-            sources.append(self.scopes[ref])
+            target = _strip_optional(ref)
+            if ref.endswith("?") and target in self.removed:
+                continue  # an optional input whose row was removed by `when`
+            if target not in self.scopes:
+                self.fail(f"{target!r} names no tensor (known under {target.split('.')[0]}: "
+                          f"{', '.join(k for k in self.scopes if k.startswith(target.split('.')[0]))})", where_of("from"))
+            sources.append(self.scopes[target])
         if "when" in row and not self.value(row["when"], self.globals, where_of("when")):
-            self.scopes[name] = sources[0]
+            self.removed.add(name)
+            if sources:  # a removed row stands for its (first) input
+                self.scopes[name] = sources[0]
             return
         raw = {k: v for k, v in row.items() if k not in ROW_KEYS}
         if "op" in row:
@@ -394,6 +406,12 @@ class _Compiler:
 
         annotate_costs(self.nodes)
         return Model(spec=spec, nodes=self.nodes, order=self.order, outputs=outputs, blocks=self.instances, scopes=self.scopes)
+
+
+def _strip_optional(ref: str) -> str:
+    """``"aspp1?"`` in a ``from`` list reads aspp1 if it exists and is dropped from the list
+    when aspp1 was removed by ``when`` (without ``?`` a removed name stands for its input)."""
+    return ref[:-1] if ref.endswith("?") else ref
 
 
 def _stable_topological_order(needs: dict[int, set[int]]) -> list[int]:

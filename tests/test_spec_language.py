@@ -202,3 +202,20 @@ def test_include_errors_name_the_row(tmp_path):
     head.write_text(f"input: {{channels: 3, resolution: 32}}\nlayers:\n  - {{include: {ROOT / 'specs' / 'mnv2.yaml'}, until: neck}}\n")
     with pytest.raises(archcalc.SpecError, match=r"det.yaml:3: layers\[0\].include: .*mnv2.yaml has no layer named 'neck'"):
         archcalc.load(head)
+
+
+def test_optional_inputs_drop_removed_branches(tmp_path):
+    text = """
+input: {{channels: 4, resolution: 8}}
+defaults: {{wide: {wide}}}
+layers:
+  - {{name: a, op: conv2d, out: 2}}
+  - {{name: b, op: conv2d, from: input, out: 3, when: "${{wide}}"}}
+  - {{name: cat, op: concat, from: [a, b?, input]}}
+"""
+    (tmp_path / "net.yaml").write_text(text.format(wide="true"))
+    assert archcalc.load(tmp_path / "net.yaml").node("cat")["inputs"] == ["a", "b", "input"]
+    (tmp_path / "net.yaml").write_text(text.format(wide="false"))
+    narrow = archcalc.load(tmp_path / "net.yaml")
+    # without `?` a removed row would stand for its input (here: input, read twice)
+    assert narrow.node("cat")["inputs"] == ["a", "input"] and narrow.node("cat")["shape"] == (6, 8, 8)
