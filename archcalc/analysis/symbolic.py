@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from archcalc.compiler import _Compiler
 from archcalc.model import Model
-from archcalc.ops import get_op
 from archcalc.spec.loader import Spec, load_spec
-from archcalc.width import SCALE_MODES
 
 # ---------------------------------------------------------------------------- recipes
 
@@ -409,11 +407,8 @@ def sympy_replay(tr: Trace, *, smooth: bool = False, name_channels: bool = True)
 
     def call(name: str, args: list) -> Any:
         result = functions[name](*args)
-        return named(result) if "width" in _deps_of_call(args) else result
-
-    def _deps_of_call(args: list) -> set:
-        free = set().union(*(getattr(a, "free_symbols", set()) for a in args))
-        return {"width"} if (free - {rho}) else set()
+        depends_on_width = set().union(*(getattr(a, "free_symbols", set()) for a in args)) - {rho}
+        return named(result) if depends_on_width else result  # e.g. an expansion's hidden width
 
     def op(name: str, left: Any, right: Any) -> Any:
         if smooth and name == "floordiv" and alpha in getattr(left, "free_symbols", ()):
@@ -568,10 +563,6 @@ def _block_replay(replay: Replay, spatial: tuple, names: tuple) -> Replay:
             local.cache[id(value.recipe)] = name
             local.keep.append(value.recipe)
     return local
-
-
-def iter_traced(values: Iterable[Any]) -> list[Recipe]:
-    return [v.recipe for v in values if isinstance(v, (Traced, TracedFloat))]
 
 
 __all__ = [
