@@ -83,6 +83,38 @@ def test_structure_change_is_retraced(tmp_path):
             assert {c: int(grid[c][i, j]) for c in COLUMNS} == {c: expected[c] for c in COLUMNS}, (w, r)
 
 
+HALVE = """
+name: halve
+input: {channels: 3, resolution: 32}
+width: 1.0
+classes: 10
+rounding: {channels: make_divisible, divisor: 8, min_depth: 8}
+defaults: {kernel: 3, activation: relu, norm: batch_norm}
+blocks:
+  halve:
+    params: {}
+    body:
+      - {name: conv, op: conv2d, out: "${c_in / 2}", kernel: 1}
+layers:
+  - {name: stem, block: conv_bn_act, c: 64, s: 2}
+  - {name: h, block: halve}
+  - {name: pool, op: global_avg_pool}
+  - {name: flat, op: flatten}
+  - {name: fc, op: linear, out: "${classes}", scale: none}
+"""
+
+
+def test_trace_survives_whole_float_to_int(tmp_path):
+    # ${c_in / 2} is a float the compiler turns into an int; the sweep must still follow c_in
+    spec = tmp_path / "halve.yaml"
+    spec.write_text(HALVE)
+    widths = [0.5, 1.0, 1.3, 2.0]
+    grid = grid_totals(spec, widths, [32, 45])
+    for i, w in enumerate(widths):
+        for j, r in enumerate([32, 45]):
+            assert int(grid["madds"][i, j]) == archcalc.load(spec, width=w, resolution=r).totals()["madds"], (w, r)
+
+
 def test_mobilenet_v1_truncation_rule():
     spec = ROOT / "specs" / "mnv1.yaml"  # channels int(c * w), min 8: another rounding rule
     widths, resolutions = [0.25, 0.5, 0.75, 1.0], [128, 224]

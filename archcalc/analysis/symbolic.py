@@ -26,7 +26,9 @@ import operator
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
+import archcalc.compiler as compiler_module
 from archcalc.compiler import _Compiler
+from archcalc.compiler import _integral as _plain_integral
 from archcalc.model import Model
 from archcalc.spec.loader import Spec, load_spec
 
@@ -230,12 +232,27 @@ def trace(spec: Spec | str, *, width: float | None = None, resolution: int | Non
     compiler = _TracingCompiler(spec)
     guards: list[Guard] = []
     _GUARDS.append((guards, set()))
+    original = compiler_module._integral
+    compiler_module._integral = _traced_integral  # see _traced_integral; restored below
     try:
         model = compiler.compile()
     finally:
+        compiler_module._integral = original
         _GUARDS.pop()
     return Trace(model=model, guards=guards, channel_rule=compiler.channel_rule, rule_kwargs=compiler.rule_kwargs,
                  functions=compiler.originals, rounding=dict(spec.data.get("rounding", {})))
+
+
+def _traced_integral(value: Any) -> Any:
+    """The compiler turns a whole float into an int (``${c_in / 2}`` -> 32) with a plain
+    ``int()``, which would drop the trace and make a sweep silently wrong at other widths.
+    While tracing, that conversion keeps the recipe, and whether the value is whole is
+    itself a recorded guard (``value % 1 == 0``)."""
+    if isinstance(value, TracedFloat):
+        if value % 1 == 0:
+            return Traced(int(float(value)), Recipe("call", ("int", value.recipe)))
+        return value
+    return _plain_integral(value)
 
 
 def with_point(spec: Spec, *, width: float | None = None, resolution: int | None = None,
