@@ -183,3 +183,15 @@ def test_bench_reports_latency_and_madds():
     assert stats["madds"] == archcalc.load(ROOT / "specs" / "mnv1.yaml", resolution=32).totals()["madds"]
     assert 0 < stats["min_ms"] <= stats["median_ms"] <= stats["max_ms"]
     assert stats["madds_per_s"] > 0
+
+
+@pytest.mark.parametrize("order", ["greedy_free", "greedy_step"])
+def test_verify_in_a_planned_order(order):
+    """The forward runs the memory planner's order; tracker and analysis still agree per step."""
+    from archcalc.analysis.memory import schedule
+
+    model = archcalc.load(ROOT / "specs" / "shufflenet_v1.yaml", resolution=32)
+    assert schedule(model, order) != model.order  # a genuinely different order
+    result = run_cli("verify", str(ROOT / "specs" / "shufflenet_v1.yaml"), "--resolution", "32", "--order", order,
+                     "--format", "json")
+    assert result.exit_code == 0, result.output[-2000:]

@@ -60,6 +60,8 @@ def register(app: typer.Typer) -> None:
         classes: Optional[int] = typer.Option(None, help="number of classes (overrides the spec)"),
         device: str = typer.Option("auto", help="cpu, cuda, or auto (cuda when present)"),
         memory: bool = typer.Option(True, help="include the peak-memory check"),
+        order: str = typer.Option("program", help="schedule the forward runs: program, optimal, greedy_free, "
+                                                  "greedy_step or depth_first (archcalc.analysis.memory)"),
         fmt: Format = typer.Option(Format.table, "--format", help="table, json, csv or markdown"),
     ) -> None:
         """Check params, MAdds (fvcore), shapes and peak memory against PyTorch; exit 1 on any mismatch."""
@@ -67,7 +69,12 @@ def register(app: typer.Typer) -> None:
         from archcalc.pytorch.verify import resolve_device, verify as run_verify
 
         model = archcalc.load(spec, width=width, resolution=resolution, classes=classes)
-        result = run_verify(model, device=resolve_device(device), memory=memory)
+        schedule = None
+        if order != "program":
+            from archcalc.analysis.memory import schedule as memory_schedule
+
+            schedule = memory_schedule(model, order)
+        result = run_verify(model, schedule=schedule, device=resolve_device(device), memory=memory)
         if fmt is Format.json:
             echo(write_json({"spec": str(spec), "name": model.name, "width": model.width,
                              "resolution": model.resolution, "ok": result.ok,
