@@ -312,9 +312,13 @@ def _best_first(problem: Problem, nodes: list[int], start: int, bound: int | Non
     target = start
     for v in nodes:
         target |= 1 << v
+    segment = target & ~start
     best = {start: 0}
     back: dict[int, tuple[int, int]] = {}
     live_of = {start: problem.live(start)}
+    # ready nodes as a bit mask per state, updated from the successors of the node just run
+    ready_of = {start: sum(1 << v for v in nodes if not problem.pred_mask[v] & ~start)}
+    succ_mask = [sum(1 << s for s in ss) for ss in problem.succs]
     heap = [(lower, 0, start)]
     closed: set[int] = set()
     expanded = 0
@@ -336,10 +340,13 @@ def _best_first(problem: Problem, nodes: list[int], start: int, bound: int | Non
         if max_states is not None and expanded > max_states:
             return None, expanded, False
         live = live_of[done]
+        ready = ready_of[done]
         moves = []
-        for v in nodes:
-            if done >> v & 1 or problem.pred_mask[v] & ~done:
-                continue
+        pending = ready
+        while pending:
+            low = pending & -pending
+            pending ^= low
+            v = low.bit_length() - 1
             during, after, _ = problem.step(done, live, v)
             if during <= max(peak, lower) and after <= live:
                 moves = [(v, during, after)]
@@ -353,6 +360,15 @@ def _best_first(problem: Problem, nodes: list[int], start: int, bound: int | Non
             if new_peak < best.get(new, bound if bound is not None else 1 << 62):
                 best[new] = new_peak
                 live_of[new] = after
+                if new not in ready_of:
+                    now_ready = ready & ~(1 << v)
+                    candidates = succ_mask[v] & segment
+                    while candidates:
+                        low = candidates & -candidates
+                        candidates ^= low
+                        if not problem.pred_mask[low.bit_length() - 1] & ~new:
+                            now_ready |= low
+                    ready_of[new] = now_ready
                 back[new] = (done, v)
                 heapq.heappush(heap, (new_peak, -(new.bit_count()), new))
     return None, expanded, True
