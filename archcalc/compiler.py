@@ -112,12 +112,16 @@ class _Compiler:
         return Location(base.file, line_of(row, key), f"{base.path}.{key}")
 
     # ------------------------------------------------------------------ values
+    # A whole float becomes an int (``${c_in / 2}`` -> 32). A method, so that the symbolic
+    # tracer (analysis/symbolic.py) can keep its recipe through the conversion.
+    integral = staticmethod(_integral)
+
     def value(self, raw: Any, env: Mapping[str, Any], where: Location | None = None) -> Any:
         source = expression_source(raw)
         if source is None:
             return raw
         try:
-            return _integral(evaluate(source, env, self.functions))
+            return self.integral(evaluate(source, env, self.functions))
         except ExpressionError as exc:
             self.fail(f"in expression {raw!r}: {exc}", where)
 
@@ -168,7 +172,7 @@ class _Compiler:
                 self.fail(f"op {op.kind} needs attribute {key!r} ({schema.describe()})", where_of(key), node)
             else:
                 value = schema.default
-            value = _integral(value) if _wants_int(schema) else value
+            value = self.integral(value) if _wants_int(schema) else value
             problem = schema.check(value)
             if problem:
                 self.fail(f"{op.kind}.{key}: expected {problem}, got {value!r}", where_of(key), node)
@@ -192,7 +196,7 @@ class _Compiler:
             else:
                 self.fail(f"block {block.name} needs parameter {key!r} ({param.expected()})", where_of(key), node)
             if param.type in ("int", "channels"):
-                value = _integral(value)
+                value = self.integral(value)
             if not param.check(value):
                 self.fail(f"{block.name}.{key}: expected {param.expected()}, got {value!r}", where_of(key), node)
             values[key] = value

@@ -26,7 +26,6 @@ import operator
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-import archcalc.compiler as compiler_module
 from archcalc.compiler import _Compiler
 from archcalc.compiler import _integral as _plain_integral
 from archcalc.model import Model
@@ -197,6 +196,10 @@ class _TracingCompiler(_Compiler):
 
         return call
 
+    @staticmethod
+    def integral(value: Any) -> Any:
+        return _traced_integral(value)
+
     def scaled(self, value: Any, mode: str, where: Any) -> Any:
         result = super().scaled(plain(value), mode, where)
         if mode == "none" or isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -232,12 +235,9 @@ def trace(spec: Spec | str, *, width: float | None = None, resolution: int | Non
     compiler = _TracingCompiler(spec)
     guards: list[Guard] = []
     _GUARDS.append((guards, set()))
-    original = compiler_module._integral
-    compiler_module._integral = _traced_integral  # see _traced_integral; restored below
     try:
         model = compiler.compile()
     finally:
-        compiler_module._integral = original
         _GUARDS.pop()
     return Trace(model=model, guards=guards, channel_rule=compiler.channel_rule, rule_kwargs=compiler.rule_kwargs,
                  functions=compiler.originals, rounding=dict(spec.data.get("rounding", {})))
