@@ -224,4 +224,54 @@ def save(figure: "Figure", path: str, formats: Sequence[str] = ("png", "svg"), d
     return written
 
 
-__all__ = ["X_AXES", "contour_figure", "fit_accuracy", "frontier_figure", "pareto_front", "save"]
+# The paper's Figure 5 grid: widths 0.35-1.4 (slim also publishes 1.3) at resolutions 96-224.
+FIGURE5_WIDTHS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+FIGURE5_RESOLUTIONS = (96, 128, 160, 192, 224)
+CONTOUR_WIDTHS = tuple(round(0.3 + 0.025 * i, 3) for i in range(49))  # 0.3 ... 1.5
+CONTOUR_RESOLUTIONS = tuple(range(96, 257, 8))
+MEMORY_CONTOUR_WIDTHS = (0.35, 0.5, 0.75, 1.0, 1.25, 1.5)  # memory compiles every point: coarser
+MEMORY_CONTOUR_RESOLUTIONS = (96, 128, 160, 192, 224, 256)
+
+
+def spec_frontier(spec: Any, *, widths: Sequence[float] = FIGURE5_WIDTHS,
+                  resolutions: Sequence[int] = FIGURE5_RESOLUTIONS, classes: int | None = None, x: str = "madds",
+                  accuracy: Any = None, fit: bool = False, progress: Any = None) -> "Figure":
+    """Sweep ``spec`` over the grid and draw its accuracy/cost frontier (``archcalc plot frontier``)."""
+    from archcalc.analysis.sweep import load_accuracy, sweep
+
+    if x not in X_AXES:
+        raise ValueError(f"x must be one of {', '.join(X_AXES)}, got {x!r}")
+    frame = sweep(spec, widths, resolutions, classes=classes, accuracy=accuracy or True,
+                  memory=x == "memory", latency=x == "latency", progress=progress)
+    return frontier_figure(frame, x=x, references=load_accuracy(accuracy), fit=fit)
+
+
+def published_checkpoints(spec: Any) -> "pd.DataFrame":
+    """The packaged accuracy table's checkpoints of the network ``spec`` describes."""
+    from archcalc.analysis.sweep import load_accuracy
+    from archcalc.spec.loader import Spec, load_spec
+
+    table = load_accuracy()
+    name = (spec if isinstance(spec, Spec) else load_spec(spec)).name
+    rows = table[(table["network"] == name) & (table.get("kind", "checkpoint") == "checkpoint")]
+    return rows.dropna(subset=["width", "resolution"])
+
+
+def spec_contour(spec: Any, *, widths: Sequence[float] = CONTOUR_WIDTHS,
+                 resolutions: Sequence[int] = CONTOUR_RESOLUTIONS, classes: int | None = None,
+                 memory: bool = True, memory_widths: Sequence[float] = MEMORY_CONTOUR_WIDTHS,
+                 memory_resolutions: Sequence[int] = MEMORY_CONTOUR_RESOLUTIONS, progress: Any = None) -> "Figure":
+    """Iso-MAdds (and iso-peak-memory) curves of ``spec`` with its checkpoints (``archcalc plot contour``)."""
+    from archcalc.analysis.sweep import sweep
+
+    frame = sweep(spec, widths, resolutions, classes=classes, accuracy=False)
+    memory_frame = None
+    if memory:
+        memory_frame = sweep(spec, memory_widths, memory_resolutions, classes=classes, accuracy=False, memory=True,
+                             progress=progress)
+    return contour_figure(frame, checkpoints=published_checkpoints(spec), memory_frame=memory_frame)
+
+
+__all__ = ["CONTOUR_RESOLUTIONS", "CONTOUR_WIDTHS", "FIGURE5_RESOLUTIONS", "FIGURE5_WIDTHS", "X_AXES",
+           "contour_figure", "fit_accuracy", "frontier_figure", "pareto_front", "published_checkpoints", "save",
+           "spec_contour", "spec_frontier"]

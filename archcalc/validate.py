@@ -738,21 +738,24 @@ def memory_timelines(out: Path, specs: Path) -> tuple[list[Path], list[str]]:
 
 
 def design_space_figures(out: Path, specs: Path) -> tuple[list[Path], list[str]]:
-    """Figure 5 (accuracy vs MAdds over the paper's width x resolution grid, Table 4 references)
-    and the iso-MAdds contour, from the design-space library (archcalc.analysis.sweep, archcalc.plots)."""
-    sweep_fns = _optional("archcalc.analysis.sweep", "sweep", "load_accuracy")
-    plot_fns = _optional("archcalc.plots", "frontier_figure", "contour_figure")
-    if sweep_fns is None or plot_fns is None:
-        return [], ["design-space figures: archcalc.analysis.sweep / archcalc.plots not available"]
-    (sweep, load_accuracy), (frontier_figure, contour_figure) = sweep_fns, plot_fns
-    widths, resolutions = [0.35, 0.5, 0.75, 1.0, 1.4], [96, 128, 160, 192, 224]  # Figure 5 caption; slim grid
-    frontier = out / "figure5_frontier_mnv2.png"
-    frontier_figure(sweep(specs / "mnv2.yaml", widths, resolutions), references=load_accuracy()).savefig(frontier, dpi=110)
-    fine_widths = [round(0.35 + 0.05 * i, 2) for i in range(22)]          # 0.35 ... 1.4
-    fine_resolutions = list(range(96, 225, 8))
-    contour = out / "contour_madds_mnv2.png"
-    contour_figure(sweep(specs / "mnv2.yaml", fine_widths, fine_resolutions, accuracy=False)).savefig(contour, dpi=110)
-    return [frontier, contour], []
+    """The design-space figures, made by the same library calls as ``archcalc plot``:
+    Figure 5 (accuracy vs MAdds, with the labelled fitted prediction), the same against
+    params and peak memory, and the iso-MAdds / iso-memory contour."""
+    functions = _optional("archcalc.plots", "spec_frontier", "spec_contour", "save")
+    if functions is None:
+        return [], ["design-space figures: archcalc.plots not available"]
+    spec_frontier, spec_contour, save = functions
+    mnv2 = specs / "mnv2.yaml"
+    figures = {
+        "figure5.png": lambda: spec_frontier(mnv2, classes=1001, fit=True),
+        "frontier_params.png": lambda: spec_frontier(mnv2, classes=1001, x="params"),
+        "frontier_memory.png": lambda: spec_frontier(mnv2, classes=1001, x="memory"),
+        "contour.png": lambda: spec_contour(mnv2, classes=1001),
+    }
+    written = []
+    for name, make in figures.items():
+        written += [Path(p) for p in save(make(), str(out / name))]
+    return written, []
 
 
 def report(out_dir: str | Path = "reports", specs: str | Path | None = None) -> ReportResult:

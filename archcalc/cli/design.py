@@ -7,8 +7,9 @@ commands, so ``archcalc cost`` never pays for them.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Iterator, Optional
 
 import typer
 
@@ -17,17 +18,19 @@ from archcalc.cli.common import Format, echo, fmt_int, spec_errors, write_csv, w
 PROGRESS_MIN_POINTS = 400  # a closed-form sweep of fewer points is instant
 
 
-def _progress(total: int, enabled: bool):
-    """A rich progress bar (on stderr) and its advance callback, or (None, None)."""
+@contextmanager
+def _progress(total: int, enabled: bool) -> Iterator[Optional[Callable[[int], None]]]:
+    """A rich progress bar on stderr while the block runs; yields its advance callback (or None)."""
     if not enabled:
-        return None, None
+        yield None
+        return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   console=Console(stderr=True), transient=True)
-    task = bar.add_task("sweep", total=total)
-    return bar, (lambda n: bar.advance(task, n))
+    with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("sweep", total=total)
+        yield lambda n: bar.advance(task, n)
 
 
 def run_sweep(spec: Path, widths: str, resolutions: str, classes: Optional[int], bn_params: str,
@@ -37,16 +40,10 @@ def run_sweep(spec: Path, widths: str, resolutions: str, classes: Optional[int],
 
     ws, rs = parse_values(widths, float), parse_values(resolutions, int)
     total = len(ws) * len(rs)
-    bar, advance = _progress(total, not quiet and (memory or latency or total >= PROGRESS_MIN_POINTS))
-    if bar:
-        bar.start()
-    try:
+    with _progress(total, not quiet and (memory or latency or total >= PROGRESS_MIN_POINTS)) as advance:
         return sweep(spec, ws, rs, classes=classes, convention=Convention(bn_params=bn_params),
                      accuracy=accuracy if accuracy else True, memory=memory, dtype=dtype, latency=latency,
                      progress=advance)
-    finally:
-        if bar:
-            bar.stop()
 
 
 WIDTHS_HELP = "widths: a list 0.35,0.5,1.0 or a range start:stop:step (0.3:1.5:0.05)"
@@ -117,15 +114,13 @@ def register(app: typer.Typer) -> None:
         output: Path = typer.Option(Path("reports/figure5.png"), "-o", "--output", help="PNG path; an SVG is written beside it"),
     ) -> None:
         """Accuracy vs cost, a line per width and per resolution, the Pareto frontier, Table 4 references."""
-        from archcalc.analysis.sweep import load_accuracy
-        from archcalc.plots import frontier_figure, save
+        from archcalc.analysis.sweep import parse_values
+        from archcalc.plots import save, spec_frontier
 
-        if x not in ("madds", "params", "memory", "latency"):
-            raise ValueError(f"--x must be madds, params, memory or latency, got {x!r}")
-        frame = run_sweep(spec, widths, resolutions, classes, "affine", x == "memory", "float32", x == "latency",
-                          accuracy)
-        references = load_accuracy(accuracy) if accuracy else load_accuracy()
-        figure = frontier_figure(frame, x=x, references=references, fit=fit)
+        ws, rs = parse_values(widths, float), parse_values(resolutions, int)
+        with _progress(len(ws) * len(rs), x in ("memory", "latency")) as advance:
+            figure = spec_frontier(spec, widths=ws, resolutions=rs, classes=classes, x=x, accuracy=accuracy, fit=fit,
+                                   progress=advance)
         for path in save(figure, str(output)):
             echo(f"wrote {path}\n")
 
@@ -142,26 +137,16 @@ def register(app: typer.Typer) -> None:
         output: Path = typer.Option(Path("reports/contour.png"), "-o", "--output", help="PNG path; an SVG is written beside it"),
     ) -> None:
         """Iso-MAdds (and iso-memory) curves over (width, resolution), published checkpoints marked."""
-        from archcalc.plots import contour_figure, save
+        from archcalc.analysis.sweep import parse_values
+        from archcalc.plots import save, spec_contour
 
-        frame = run_sweep(spec, widths, resolutions, classes, "affine", False, "float32", False, None)
-        mem = None
-        if memory and _memory_available():
-            mem = run_sweep(spec, memory_widths, memory_resolutions, classes, "affine", True, "float32", False, None)
-        checkpoints = _published_points(spec)
-        figure = contour_figure(frame, checkpoints=checkpoints, memory_frame=mem)
+        mws, mrs = parse_values(memory_widths, float), parse_values(memory_resolutions, int)
+        with _progress(len(mws) * len(mrs), memory) as advance:
+            figure = spec_contour(spec, widths=parse_values(widths, float), resolutions=parse_values(resolutions, int),
+                                  classes=classes, memory=memory and _memory_available(), memory_widths=mws,
+                                  memory_resolutions=mrs, progress=advance)
         for path in save(figure, str(output)):
             echo(f"wrote {path}\n")
-
-
-def _published_points(spec: Path):
-    from archcalc.analysis.sweep import load_accuracy
-    from archcalc.spec.loader import load_spec
-
-    table = load_accuracy()
-    name = load_spec(spec).name
-    rows = table[(table["network"] == name) & (table.get("kind", "checkpoint") == "checkpoint")]
-    return rows.dropna(subset=["width", "resolution"])
 
 
 def _memory_available() -> bool:
