@@ -50,7 +50,7 @@ def test_tracker_matches_analysis_in_every_convention(spec, fold_bn, inplace):
     from archcalc.pytorch import example_input, materialize
     from archcalc.pytorch.memtrack import measure_memory, reference_memory, trace_from_result
 
-    model = archcalc.load(Path(__file__).resolve().parents[1] / "specs" / spec, resolution=48)
+    model = archcalc.load(Path(__file__).resolve().parents[1] / "specs" / spec, resolution=32)
     config = MemoryConfig(fold_bn=fold_bn, inplace_activations=inplace)
     analytic = trace_from_result(simulate(model, model.order, config))
     measured = measure_memory(materialize(model, fold_bn=fold_bn, inplace=inplace), example_input(model))
