@@ -46,7 +46,7 @@ def main() -> None:
             ratio = f"{t_plain / t_fast:.1f}x" + ("+" if not plain.optimal else "")
             print(f"WS({nodes},4,.75)#{seed} {t_fast:9.2f} {str(fast.optimal):>6} {fast.peak:5d} "
                   f"{peak_of(problem, range(len(problem))):7d} {t_plain:9.2f} {str(plain.optimal):>7} {ratio:>7}"
-                  f"   target <= {target:g} s: {'met' if fast.optimal and t_fast <= target else 'NOT met'}")
+                  f"   target <= {target:g} s: {'met' if fast.optimal and t_fast <= target else 'NOT met'}", flush=True)
     model = archcalc.load(ROOT / "specs" / "mnv2.yaml")
     result, seconds = timed(lambda: analyze_memory(model, "optimal", MemoryConfig()))
     print(f"MobileNetV2 1.0/224 optimal order: {seconds * 1000:.1f} ms (with timeline and arena), "
