@@ -94,7 +94,7 @@ class _Compiler:
         self.instances: list[BlockInstance] = []
         # error context: the layer row being compiled and the block trail inside it
         self.row_where: Location | None = None
-        self.trail: list[str] = []
+        self.trail: list[tuple[str, int, Location]] = []  # (block, body index, item location)
 
     # ------------------------------------------------------------------ errors
     def fail(self, message: str, where: Location | None = None, node: str | None = None):
@@ -103,9 +103,13 @@ class _Compiler:
         where = self.row_where if (self.trail or where is None) else where
         context = ""
         if node or self.trail:
-            context = (node or "") + (f" ({' > '.join(self.trail)})" if self.trail else "")
+            context = (node or "") + (f" ({self.trail_text()})" if self.trail else "")
             context = context.strip() + ": "
         raise SpecError(where, context + message)
+
+    def trail_text(self) -> str:
+        """The blocks being expanded, formatted only when an error needs them."""
+        return " > ".join(f"{name}.body[{index}] at {where.file}:{where.line}" for name, index, where in self.trail)
 
     def row_key_where(self, row: dict, index: int, key: str) -> Location:
         base = self.row_where
@@ -218,8 +222,8 @@ class _Compiler:
 
     # ------------------------------------------------------------------ blocks
     def expand_block(self, block: BlockDef, params: dict, scope: str, input_node: str, nesting: int) -> str:
-        if any(entry.startswith(f"{block.name}.body[") for entry in self.trail):
-            self.fail(f"block {block.name!r} contains itself ({' > '.join(self.trail)} > {block.name})")
+        if any(entry[0] == block.name for entry in self.trail):
+            self.fail(f"block {block.name!r} contains itself ({self.trail_text()} > {block.name})")
         in_shape = self.nodes[input_node]["shape"]
         env: dict[str, Any] = {
             **self.globals,
@@ -235,7 +239,7 @@ class _Compiler:
         previous = input_node
         for index, item in enumerate(block.body):
             where = block.item_locations[index]
-            self.trail.append(f"{block.name}.body[{index}] at {where.file}:{where.line}")
+            self.trail.append((block.name, index, where))
             name = item["name"]
             full = f"{scope}.{name}"
             sources = self.local_inputs(item, local, removed, previous, block, full)

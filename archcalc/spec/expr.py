@@ -48,11 +48,13 @@ class ExpressionError(ValueError):
 
 def expression_source(value: Any) -> str | None:
     """The expression text inside ``${...}``, or None when ``value`` is a plain literal."""
-    if isinstance(value, str):
-        match = _EXPRESSION.match(value.strip())
-        if match:
-            return match.group(1).strip()
-    return None
+    return _expression_text(value) if isinstance(value, str) else None
+
+
+@lru_cache(maxsize=8192)
+def _expression_text(value: str) -> str | None:
+    match = _EXPRESSION.match(value.strip())
+    return match.group(1).strip() if match else None
 
 
 @lru_cache(maxsize=4096)
@@ -64,9 +66,20 @@ def _parse(source: str) -> ast.expr:
     return tree.body
 
 
+# An expression is translated once into a tree of small closures, each taking the variable
+# and function namespaces; evaluating it again (a block instantiated hundreds of times) is
+# then only function calls, with no AST walking and no string matching.
+_Compiled = Callable[[Mapping[str, Any], Mapping[str, Callable[..., Any]]], Any]
+
+
+@lru_cache(maxsize=4096)
+def _compiled(source: str) -> _Compiled:
+    return _translate(_parse(source))
+
+
 def evaluate(source: str, names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> Any:
     """Evaluate ``source`` with variables ``names`` and callable ``functions``."""
-    return _Interpreter(names, functions).visit(_parse(source))
+    return _compiled(source)(names, functions)
 
 
 def free_names(source: str) -> set[str]:
@@ -76,86 +89,135 @@ def free_names(source: str) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} - called
 
 
-class _Interpreter:
-    def __init__(self, names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]):
-        self.names = names
-        self.functions = functions
+_CONSTANT_NAMES = {"True": True, "False": False, "None": None}
 
-    def visit(self, node: ast.AST) -> Any:
-        method = getattr(self, f"visit_{type(node).__name__}", None)
-        if method is None:
-            raise ExpressionError(f"{type(node).__name__} is not allowed in spec expressions")
-        return method(node)
 
-    def visit_Constant(self, node: ast.Constant) -> Any:
-        if isinstance(node.value, (int, float, str, bool)) or node.value is None:
-            return node.value
-        raise ExpressionError(f"literal {node.value!r} is not allowed")
+def _translate(node: ast.AST) -> _Compiled:
+    """The closure computing ``node``; anything outside the language is rejected here."""
+    translate = _TRANSLATORS.get(type(node))
+    if translate is None:
+        raise ExpressionError(f"{type(node).__name__} is not allowed in spec expressions")
+    return translate(node)
 
-    def visit_Name(self, node: ast.Name) -> Any:
-        if node.id in ("True", "False", "None"):
-            return {"True": True, "False": False, "None": None}[node.id]
-        if node.id not in self.names:
-            known = ", ".join(sorted(self.names)) or "none"
-            raise ExpressionError(f"unknown name {node.id!r} (known: {known})")
-        return self.names[node.id]
 
-    def visit_BinOp(self, node: ast.BinOp) -> Any:
-        op = _BINARY.get(type(node.op))
-        if op is None:
-            raise ExpressionError(f"operator {type(node.op).__name__} is not allowed")
-        left, right = self.visit(node.left), self.visit(node.right)
+def _constant(node: ast.Constant) -> _Compiled:
+    value = node.value
+    if not (isinstance(value, (int, float, str, bool)) or value is None):
+        raise ExpressionError(f"literal {value!r} is not allowed")
+    return lambda names, functions: value
+
+
+def _name(node: ast.Name) -> _Compiled:
+    key = node.id
+    if key in _CONSTANT_NAMES:
+        constant = _CONSTANT_NAMES[key]
+        return lambda names, functions: constant
+
+    def lookup(names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> Any:
         try:
-            return op(left, right)
+            return names[key]
+        except KeyError:
+            known = ", ".join(sorted(names)) or "none"
+            raise ExpressionError(f"unknown name {key!r} (known: {known})") from None
+
+    return lookup
+
+
+def _binop(node: ast.BinOp) -> _Compiled:
+    op = _BINARY.get(type(node.op))
+    if op is None:
+        raise ExpressionError(f"operator {type(node.op).__name__} is not allowed")
+    left, right, text = _translate(node.left), _translate(node.right), ast.unparse(node)
+
+    def binop(names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> Any:
+        a, b = left(names, functions), right(names, functions)
+        try:
+            return op(a, b)
         except (ZeroDivisionError, TypeError, OverflowError) as exc:
-            raise ExpressionError(f"cannot compute {ast.unparse(node)!r}: {exc}") from None
+            raise ExpressionError(f"cannot compute {text!r}: {exc}") from None
 
-    def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
-        op = _UNARY.get(type(node.op))
-        if op is None:
-            raise ExpressionError(f"operator {type(node.op).__name__} is not allowed")
-        return op(self.visit(node.operand))
+    return binop
 
-    def visit_BoolOp(self, node: ast.BoolOp) -> Any:
-        if isinstance(node.op, ast.And):
-            result: Any = True
-            for value in node.values:
-                result = self.visit(value)
-                if not result:
-                    return result
-            return result
-        result = False
-        for value in node.values:
-            result = self.visit(value)
-            if result:
+
+def _unaryop(node: ast.UnaryOp) -> _Compiled:
+    op = _UNARY.get(type(node.op))
+    if op is None:
+        raise ExpressionError(f"operator {type(node.op).__name__} is not allowed")
+    operand = _translate(node.operand)
+    return lambda names, functions: op(operand(names, functions))
+
+
+def _boolop(node: ast.BoolOp) -> _Compiled:
+    values = [_translate(value) for value in node.values]
+    is_and = isinstance(node.op, ast.And)
+
+    def boolop(names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> Any:
+        result: Any = is_and
+        for value in values:  # short-circuit, returning the deciding operand as Python does
+            result = value(names, functions)
+            if bool(result) != is_and:
                 return result
         return result
 
-    def visit_Compare(self, node: ast.Compare) -> Any:
-        left = self.visit(node.left)
-        for op_node, right_node in zip(node.ops, node.comparators):
-            right = self.visit(right_node)
-            if not _COMPARE[type(op_node)](left, right):
+    return boolop
+
+
+def _compare(node: ast.Compare) -> _Compiled:
+    first = _translate(node.left)
+    rest = [(_COMPARE[type(op)], _translate(right)) for op, right in zip(node.ops, node.comparators)]
+
+    def compare(names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> Any:
+        left = first(names, functions)
+        for op, right_fn in rest:
+            right = right_fn(names, functions)
+            if not op(left, right):
                 return False
             left = right
         return True
 
-    def visit_IfExp(self, node: ast.IfExp) -> Any:
-        return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
+    return compare
 
-    def visit_List(self, node: ast.List) -> Any:
-        return [self.visit(item) for item in node.elts]
 
-    visit_Tuple = visit_List
+def _ifexp(node: ast.IfExp) -> _Compiled:
+    test, body, orelse = _translate(node.test), _translate(node.body), _translate(node.orelse)
+    return lambda names, functions: body(names, functions) if test(names, functions) else orelse(names, functions)
 
-    def visit_Call(self, node: ast.Call) -> Any:
-        if not isinstance(node.func, ast.Name) or node.func.id not in self.functions:
-            name = ast.unparse(node.func)
-            known = ", ".join(sorted(self.functions))
-            raise ExpressionError(f"unknown function {name!r} (known: {known})")
-        args = [self.visit(arg) for arg in node.args]
-        kwargs = {kw.arg: self.visit(kw.value) for kw in node.keywords if kw.arg is not None}
+
+def _sequence(node: ast.List | ast.Tuple) -> _Compiled:
+    items = [_translate(item) for item in node.elts]
+    return lambda names, functions: [item(names, functions) for item in items]
+
+
+def _call(node: ast.Call) -> _Compiled:
+    if not isinstance(node.func, ast.Name):
+        raise ExpressionError(f"unknown function {ast.unparse(node.func)!r}")
+    fname, text = node.func.id, ast.unparse(node)
+    args = [_translate(arg) for arg in node.args]
+    kwargs = [(kw.arg, _translate(kw.value)) for kw in node.keywords if kw.arg is not None]
+
+    def call(names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> Any:
+        function = functions.get(fname)
+        if function is None:
+            raise ExpressionError(f"unknown function {fname!r} (known: {', '.join(sorted(functions))})")
+        values = [arg(names, functions) for arg in args]
+        keywords = {key: value(names, functions) for key, value in kwargs}
         try:
-            return self.functions[node.func.id](*args, **kwargs)
+            return function(*values, **keywords)
         except (TypeError, ValueError, ZeroDivisionError) as exc:
-            raise ExpressionError(f"{ast.unparse(node)} failed: {exc}") from None
+            raise ExpressionError(f"{text} failed: {exc}") from None
+
+    return call
+
+
+_TRANSLATORS: dict[type, Callable[[Any], _Compiled]] = {
+    ast.Constant: _constant,
+    ast.Name: _name,
+    ast.BinOp: _binop,
+    ast.UnaryOp: _unaryop,
+    ast.BoolOp: _boolop,
+    ast.Compare: _compare,
+    ast.IfExp: _ifexp,
+    ast.List: _sequence,
+    ast.Tuple: _sequence,
+    ast.Call: _call,
+}
