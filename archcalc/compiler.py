@@ -171,6 +171,7 @@ class _Compiler:
             if key in raw:
                 value = self.value(raw[key], env, where_of(key))
                 if schema.channels and scale_mode is not None:
+                    self.check_before_scaling(op.kind, key, schema.check(value), value, where_of(key), node)
                     value = self.scaled(value, scale_mode, where_of(key))
             elif schema.required:
                 self.fail(f"op {op.kind} needs attribute {key!r} ({schema.describe()})", where_of(key), node)
@@ -183,6 +184,12 @@ class _Compiler:
             attrs[key] = value
         return attrs
 
+    def check_before_scaling(self, owner: str, key: str, problem: str | None, value: Any, where: Location,
+                             node: str) -> None:
+        """A channel count is checked as written: rounding must not turn -1 into 1."""
+        if problem:
+            self.fail(f"{owner}.{key}: expected {problem}, got {value!r}", where, node)
+
     def block_params(self, block: BlockDef, raw: Mapping[str, Any], env: Mapping[str, Any], scale_mode: str | None,
                      where_of: Callable[[str], Location], node: str, repeat: int) -> dict:
         for key in raw:
@@ -194,6 +201,8 @@ class _Compiler:
             if key in raw and not (param.first_only and repeat > 0):
                 value = self.value(raw[key], env, where_of(key))
                 if param.type == "channels" and scale_mode is not None:
+                    problem = None if param.check(value) else param.expected()
+                    self.check_before_scaling(block.name, key, problem, value, where_of(key), node)
                     value = self.scaled(value, scale_mode, where_of(key))
             elif not param.required:
                 value = self.value(param.default, {**self.globals, **values}, where_of(key))

@@ -39,6 +39,8 @@ CASES = [
     ("missing required block parameter", GOOD.replace("t: 6, ", ""), 7, "layers[1]", "needs parameter 't'"),
     ("repeat count not an integer", GOOD.replace("n: 2", "n: 2.5"), 7, "layers[1].n", "expected a repeat count (integer >= 1), got 2.5"),
     ("op attribute of wrong type", GOOD.replace('out: "${classes}"', "out: many"), 10, "layers[4].out", "linear.out: expected an integer >= 1, got 'many'"),
+    ("negative channel count", GOOD.replace("c: 16, s: 2}", "c: -16, s: 2}"), 6, "layers[0].c", "conv_bn_act.c: expected a channel count (integer >= 1), got -16"),
+    ("zero output channels on an op row", GOOD.replace('out: "${classes}", scale: none', "out: 0"), 10, "layers[4].out", "linear.out: expected an integer >= 1, got 0"),
     ("unknown op attribute", GOOD.replace("op: flatten}", "op: flatten, axis: 1}"), 9, "layers[3].axis", "unknown attribute 'axis' for op flatten"),
     ("unknown op", GOOD.replace("op: global_avg_pool", "op: global_pool"), 8, "layers[2]", "unknown op 'global_pool'"),
     ("unknown block", GOOD.replace("block: bottleneck", "block: botleneck"), 7, "layers[1]", "unknown block 'botleneck'"),

@@ -159,7 +159,7 @@ def test_registry_is_closed_and_complete():
         if kind == "linear":
             inputs = [(4,)]
         if kind == "upsample_bilinear":
-            attrs["scale"] = 2
+            attrs["factor"] = 2
         out = op.shape(attrs, inputs)
         free = op.cost(attrs, inputs, out) == Cost() and op.params(attrs, inputs, out) == Params()
         assert free == (op.free_because is not None), kind

@@ -99,24 +99,25 @@ class MaxPool(_WindowPool):
 
 @register
 class UpsampleBilinear(OpDef):
-    """Bilinear resize to ``size`` (square) or by an integer ``scale``: 4 taps per output
+    """Bilinear resize to ``size`` (square) or by an integer ``factor``: 4 taps per output
     element (fvcore's convention for ``upsample_bilinear2d``)."""
 
     kind = "upsample_bilinear"
     attrs = {
-        "size": Attr(int, default=0, min=0, doc="output height and width; 0 = use scale"),
-        "scale": Attr(int, default=0, min=0),
+        "size": Attr(int, default=0, min=0, doc="output height and width; 0 = use factor"),
+        # not "scale": that word is the layer-row key for width scaling
+        "factor": Attr(int, default=0, min=0, doc="integer upsampling factor; 0 = use size"),
         "align_corners": Attr(bool, default=False),
     }
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
         (shape,) = inputs
         require_rank(self.kind, shape, 3)
-        if bool(attrs["size"]) == bool(attrs["scale"]):
-            raise ShapeError("upsample_bilinear needs exactly one of size or scale")
+        if bool(attrs["size"]) == bool(attrs["factor"]):
+            raise ShapeError("upsample_bilinear needs exactly one of size or factor")
         if attrs["size"]:
             return (shape[0], attrs["size"], attrs["size"])
-        return (shape[0], shape[1] * attrs["scale"], shape[2] * attrs["scale"])
+        return (shape[0], shape[1] * attrs["factor"], shape[2] * attrs["factor"])
 
     def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
         return Cost(resize=4 * numel(output))
@@ -126,7 +127,7 @@ class UpsampleBilinear(OpDef):
 
         if attrs["size"]:
             return nn.Upsample(size=attrs["size"], mode="bilinear", align_corners=attrs["align_corners"])
-        return nn.Upsample(scale_factor=attrs["scale"], mode="bilinear", align_corners=attrs["align_corners"])
+        return nn.Upsample(scale_factor=attrs["factor"], mode="bilinear", align_corners=attrs["align_corners"])
 
 
 @register
