@@ -75,12 +75,13 @@ class _Compiler:
             "ceil": math.ceil, "floor": math.floor,
         }
         self.width = spec.width
-        self.globals: dict[str, Any] = {
-            **data.get("defaults", {}),
-            "width": self.width,
-            "resolution": spec.resolution,
-            "classes": spec.classes,
-        }
+        self.globals: dict[str, Any] = {"width": self.width, "resolution": spec.resolution, "classes": spec.classes}
+        # error context: the layer row being compiled and the block trail inside it
+        self.row_where: Location | None = None
+        self.trail: list[tuple[str, int, Location]] = []  # (block, body index, item location)
+        # defaults may be expressions of the settings and of the defaults written before them
+        for key, raw in data.get("defaults", {}).items():
+            self.globals[key] = self.value(raw, self.globals, spec.where("defaults", key, f"defaults.{key}"))
         self.blocks: dict[str, BlockDef] = dict(builtin_blocks())
         if "blocks" in data:
             self.blocks.update(parse_block_defs(data["blocks"], spec.files.get("blocks", spec.path)))
@@ -92,9 +93,6 @@ class _Compiler:
         self.scopes: dict[str, str] = {}  # every name a `from` may use -> node producing it
         self.removed: set[str] = set()  # layer rows removed by `when`
         self.instances: list[BlockInstance] = []
-        # error context: the layer row being compiled and the block trail inside it
-        self.row_where: Location | None = None
-        self.trail: list[tuple[str, int, Location]] = []  # (block, body index, item location)
 
     # ------------------------------------------------------------------ errors
     def fail(self, message: str, where: Location | None = None, node: str | None = None):

@@ -22,7 +22,6 @@ and gets a status:
 * ``paper inconsistency`` - the paper disagrees with itself (19 vs 17 bottlenecks, Table 3's
   two versions, the stride-1 cost formula);
 * ``not computed`` - archcalc has no spec for that network (the row says so);
-* ``pending`` - waits for an analysis that has not landed (Table 3 memory cells).
 
 Every row also states what was *expected*. A row expected to match that does not, or a row
 expected to differ that now matches (its explanation is stale), is a failure:
@@ -56,7 +55,6 @@ CONVENTION_MATCH = "match under a stated convention"
 DIFFERS = "differs"
 INCONSISTENT = "paper inconsistency"
 NOT_COMPUTED = "not computed"
-PENDING = "pending"
 REGRESSION = "REGRESSION: expected to match"
 STALE = "UNEXPECTED MATCH: explanation is stale"
 FAILING = (REGRESSION, STALE)
@@ -111,6 +109,7 @@ RULES: dict[str, Callable] = {
     "truncation": rule_truncation,
     "±1 last digit": rule_last_digit,
     "within 1M": rule_within_one,
+    "Table 3 cell": lambda value, printed: rule_table3_cell(value, printed),
 }
 PAPER_RULES = ("printed rounding", "truncation", "±1 last digit")
 
@@ -145,7 +144,7 @@ def evaluate(check: Check) -> dict:
     row = {k: getattr(check, k) for k in ("id", "table", "row", "quantity", "published", "unit", "spec",
                                           "settings", "source", "expected")}
     row["explanation"] = check.explain
-    if check.expected in (NOT_COMPUTED, PENDING):
+    if check.expected == NOT_COMPUTED:
         row.update(computed="", rule="", convention="", status=check.expected)
         return row
     hit = None
@@ -337,6 +336,96 @@ def _kb(shape: Sequence[int], tensors: int = 1) -> float:
     return tensors * math.prod(shape) * 2 / 1000
 
 
+TABLE3_NETWORKS = ("mobilenet_v1", "mobilenet_v2", "shufflenet")  # the printed column order
+
+
+def rule_table3_cell(value: str, printed: str) -> bool:
+    """A Table 3 cell "channels/kB" fits when the channels are equal and the kB are within 1
+    or 1% (the printed cells carry 2-3 significant digits: 1600 for 1,605,632 B)."""
+    try:
+        if "/" not in printed:  # the max row: "1600K", kB only
+            kb, pub_kb, channels, pub_channels = int(value.rstrip("K")), int(printed.rstrip("K")), 0, 0
+        else:
+            channels, kb = (int(x) for x in value.split("/"))
+            pub_channels, pub_kb = (int(x) for x in printed.rstrip("K").split("/"))
+    except ValueError:
+        return False
+    return channels == pub_channels and abs(kb - pub_kb) <= max(1, pub_kb / 100)
+
+
+def table3_models(ctx: Context) -> dict[str, list[tuple[str, "Model"]]]:
+    """Per printed column, the models whose cells are tried: MobileNetV1 and V2 at 224, and
+    ShuffleNet 2x as the caption says (g = 3) and with g = 2, whose stage widths
+    (2 x 200/400/800) are the channels the column prints."""
+    from archcalc.compiler import compile_spec
+    from archcalc.spec.loader import load_spec
+
+    shufflenets = []
+    for groups in (3, 2):
+        spec = load_spec(ctx.specs / "shufflenet_v1.yaml", width=2.0)
+        spec.data["defaults"]["groups"] = groups
+        shufflenets.append((f"ShuffleNet 2x g={groups}", compile_spec(spec)))
+    return {"mobilenet_v1": [("", ctx.model("mnv1.yaml"))], "mobilenet_v2": [("", ctx.model("mnv2.yaml"))],
+            "shufflenet": shufflenets}
+
+
+# Expected status per (row, column) from the computed cells, with the reason when a cell
+# cannot follow from the architecture; any other cell is expected to match.
+TABLE3_DIFFERENCES = {
+    ("7", "mobilenet_v1"): "1024/199 is about two 7x7x1024 tensors (input + output of a layer, 2 x 100.4 kB); "
+                           "no single tensor is 199 kB.",
+    ("7", "mobilenet_v2"): "The paper puts the 1280-channel layer in the 1x1 row; in Table 2 it runs at 7x7 "
+                           "(1280 x 7 x 7 x 2 B = 125 kB), so the largest 7x7 tensor is 1280 channels, not 320; "
+                           "320 x 7 x 7 x 2 B = 31.36 kB is printed as 32.",
+    ("112", "shufflenet"): "ShuffleNet 2x has a 48-channel first layer at 112x112 (g = 2 or 3), fused away under "
+                           "the caption's first-layer trick; no 32-channel tensor exists at 112x112.",
+    ("28", "shufflenet"): "Printed '400/600K': 400 channels fit g = 2 (2 x 200), but 400 x 28 x 28 x 2 B = 627 kB "
+                          "and 'K' is the max row's unit; the cell looks garbled in both versions.",
+    ("56", "shufflenet"): "48/300 is the 48-channel tensor entering stage 2 after the max pool (48 x 56 x 56 x 2 B = "
+                          "301 kB). The paper leaves out the first unit's inner bottleneck tensor at 56x56 (100 "
+                          "channels with g = 2, 627 kB; 120 with g = 3, 752 kB), which any schedule must hold.",
+    ("max", "shufflenet"): "600K repeats the garbled 28x28 cell; the largest tensor of ShuffleNet 2x is 627 kB (g = 2) "
+                           "or 752 kB (g = 3), both at 56x56 and 28x28.",
+}
+TABLE3_SHUFFLENET_NOTE = ("The caption says ShuffleNet (2x, g = 3), whose stages have 480/960/1920 channels; the "
+                          "printed 400/800/1600 are ShuffleNet 2x with g = 2 (ShuffleNet Table 1: 200/400/800 at 1x).")
+
+
+def table3_cell_checks(ctx: Context, paper: dict) -> list[Check]:
+    """One check per printed cell (row x network), candidates from archcalc.analysis.memory's
+    named Table 3 conventions; ShuffleNet is tried at the caption's g = 3 and at g = 2."""
+    from archcalc.analysis.memory import TABLE3_CONVENTIONS, table3_cells
+
+    models = table3_models(ctx)
+    cells = {net: [(label, name, table3_cells(model, name)) for label, model in entries for name in TABLE3_CONVENTIONS]
+             for net, entries in models.items()}
+    checks = []
+    for res in ("112", "56", "28", "14", "7", "1", "max"):
+        row = paper[f"t3.v4.{res}"]
+        printed = [cell.strip() for cell in row["printed"].split("|")]
+        for net, cell in zip(TABLE3_NETWORKS, printed):
+            candidates = []
+            for label, convention, computed in cells[net]:
+                if res == "max":
+                    kb = max(kb for _, kb in computed.values())
+                    value = f"{kb}K"
+                else:
+                    channels, kb = computed.get(int(res), (0, 0))
+                    value = f"{channels}/{kb}"
+                # convention names are defined in archcalc.analysis.memory.TABLE3_CONVENTIONS (docs/memory.md)
+                candidates.append((f"{label + ', ' if label else ''}Table 3 '{convention}' convention", value))
+            difference = TABLE3_DIFFERENCES.get((res, net))
+            explain = difference or ""
+            if net == "shufflenet":
+                explain = (explain + " " if explain else "") + TABLE3_SHUFFLENET_NOTE
+            checks.append(Check(
+                id=f"t3.v4.{res}.{net}", table=row["table"], row=f"{row['row']} {net}", quantity=row["quantity"],
+                published=cell, unit="", source=row["source"], spec="mnv1.yaml, mnv2.yaml, shufflenet_v1.yaml",
+                settings="fp16 activations, kB = 1000 B", candidates=candidates, rules=("Table 3 cell",),
+                expected=DIFFERS if difference else MATCH, explain=explain))
+    return checks
+
+
 def table3_checks(ctx: Context, paper: dict) -> list[Check]:
     """Table 3 (memory). The memory analysis computes the cells; the paper's own inconsistencies
     (two versions, cells that are not one tensor) are reported here with the arithmetic."""
@@ -344,10 +433,7 @@ def table3_checks(ctx: Context, paper: dict) -> list[Check]:
     v1 = ctx.model("mnv1.yaml", classes=1001)
     v2_7 = v2.node(v2.scopes["stage7"])["shape"]          # 320 x 7 x 7, the largest 7x7 bottleneck tensor
     v1_7 = v1.node(v1.scopes["conv2d_13"])["shape"]       # 1024 x 7 x 7
-    pending = ("Pending: the Table 3 cells are computed by the memory analysis (archcalc.analysis.memory, "
-               "issue on memory); no Table 3 function is exported by it yet.")
-    checks = [_check(paper, id, spec="mnv1.yaml, mnv2.yaml, shufflenet_v1.yaml", expected=PENDING, explain=pending)
-              for id in ("t3.v4.112", "t3.v4.56", "t3.v4.14", "t3.v4.1", "t3.v4.max")]
+    checks = table3_cell_checks(ctx, paper)
     checks.append(_check(
         paper, "t3.v4.7", spec="mnv1.yaml, mnv2.yaml", expected=INCONSISTENT,
         candidates=[("single tensor, fp16, kB = 1000 B", f"{v1_7[0]}/{_kb(v1_7):.1f} | {v2_7[0]}/{_kb(v2_7):.2f}")],
@@ -361,7 +447,8 @@ def table3_checks(ctx: Context, paper: dict) -> list[Check]:
         rules=("exact",),
         explain=("The ShuffleNet cell is printed '400/600K' in both versions: a max-row value ('K') inside a "
                  "per-resolution row; no single tensor is both 400 channels and 600 kB at 28x28 "
-                 "(400 x 28 x 28 x 2 B = 627 kB). The MobileNetV1/V2 cells of this row are left to the memory analysis.")))
+                 "(400 x 28 x 28 x 2 B = 627 kB). Each cell is also checked on its own against the memory analysis "
+                 "(t3.v4.28.*).")))
     checks.append(_check(
         paper, "t3.v1.112", spec="mnv1.yaml, mnv2.yaml", expected=INCONSISTENT, candidates=[("as printed", "-")],
         rules=("exact",),
@@ -652,7 +739,8 @@ def checks(specs: str | Path | None = None) -> list[Check]:
         *table4_checks(ctx, paper), *text_checks(ctx, paper), *table5_checks(ctx, paper),
         *table6_checks(ctx, paper), *table7_checks(ctx, paper), *checkpoint_checks(ctx),
     ]
-    covered = {c.id for c in result}
+    # a published row is covered by a check of its id, or by per-cell checks "<id>.<column>"
+    covered = {c.id for c in result} | {c.id.rsplit(".", 1)[0] for c in result}
     missing = sorted(set(paper) - covered)
     if missing:  # every published row must be accounted for
         raise ValueError(f"published_tables.csv rows without a check: {', '.join(missing)}")
@@ -684,7 +772,7 @@ def to_markdown(frame: "pd.DataFrame") -> str:
     lines = ["| status | rows |", "|---|---|"]
     lines += [f"| {status} | {count} |" for status, count in summary(frame).items()]
     # the rows that are not plain matches, in one place, before the full tables
-    notable = frame[~frame["status"].isin((MATCH, NOT_COMPUTED, PENDING))]
+    notable = frame[~frame["status"].isin((MATCH, NOT_COMPUTED))]
     lines += ["", "## Everything that is not a plain match", "",
               "| id | published | computed | rule | convention | status |", "|---|---|---|---|---|---|"]
     lines += ["| " + " | ".join(_cell(v) for v in (r.id, f"{r.published} {r.unit}", r.computed, r.rule, r.convention,
