@@ -6,7 +6,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from archcalc.analysis.convention import Convention
-from archcalc.analysis.costs import layer_rows, rollup, totals
+from archcalc.analysis.costs import layer_rows, model_totals, rollup
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -74,7 +74,7 @@ class Model:
         return layer_rows(self.nodes, self.order, convention or Convention())
 
     def totals(self, convention: Convention | None = None) -> dict[str, int]:
-        return totals(self.layers(convention))
+        return model_totals(self.nodes, self.order, convention or Convention())
 
     def grouped(self, depth: int, convention: Convention | None = None) -> list[dict]:
         """Rows summed by the first ``depth`` name components (1 = stage, 2 = block, ...)."""

@@ -219,3 +219,12 @@ layers:
     narrow = archcalc.load(tmp_path / "net.yaml")
     # without `?` a removed row would stand for its input (here: input, read twice)
     assert narrow.node("cat")["inputs"] == ["a", "input"] and narrow.node("cat")["shape"] == (6, 8, 8)
+
+
+@pytest.mark.parametrize("spec_name", ["mnv2.yaml", "shufflenet_v1.yaml", "deeplabv3_mnv2.yaml"])
+def test_fast_totals_equal_the_sum_of_the_layer_rows(spec_name):
+    from archcalc.analysis.costs import totals
+
+    model = archcalc.load(ROOT / "specs" / spec_name)
+    for convention in (archcalc.Convention(), archcalc.Convention(batch=3, bn_params="all", flops_terms=("bn",))):
+        assert model.totals(convention) == totals(model.layers(convention))

@@ -5,11 +5,14 @@ Pure Python on purpose: the ``archcalc cost`` path imports neither pandas nor nu
 """
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Iterable
 
 from archcalc.analysis.convention import BN_PARAM_MODES, Convention
 from archcalc.ops import EXTRA_TERMS, Cost, Params, get_op, numel
 
+COST_FIELDS = tuple(f.name for f in fields(Cost))
+PARAM_FIELDS = tuple(f.name for f in fields(Params))
 COLUMNS = ("madds", "params", "params_without_bn", *EXTRA_TERMS, "flops", "activations")
 
 
@@ -83,10 +86,30 @@ def rollup(rows: list[dict], depth: int) -> list[dict]:
     return list(groups.values())
 
 
+def model_totals(nodes: dict[str, dict], order: Iterable[str], convention: Convention) -> dict[str, int]:
+    """The same numbers as ``totals(layer_rows(...))``, summed straight from the records
+    (no per-node dicts): this is the hot path of "count one variant"."""
+    cost_terms = [0] * len(COST_FIELDS)
+    param_terms = [0] * len(PARAM_FIELDS)
+    activations = 0
+    for name in order:
+        data = nodes[name]
+        if data["op"] == "input":
+            continue
+        cost, params = data["cost"], data["params"]
+        for i, field in enumerate(COST_FIELDS):
+            cost_terms[i] += getattr(cost, field)
+        for i, field in enumerate(PARAM_FIELDS):
+            param_terms[i] += getattr(params, field)
+        activations += numel(data["shape"])
+    return row_values(Cost(*cost_terms), Params(*param_terms), activations, convention)
+
+
 def totals(rows: list[dict]) -> dict[str, int]:
     result = {column: sum(row[column] for row in rows) for column in COLUMNS if column != "activations"}
     result["activations"] = sum(row["activations"] for row in rows)
     return result
 
 
-__all__ = ["COLUMNS", "BN_PARAM_MODES", "annotate_costs", "layer_rows", "params_total", "rollup", "row_values", "totals"]
+__all__ = ["COLUMNS", "BN_PARAM_MODES", "annotate_costs", "layer_rows", "model_totals", "params_total", "rollup",
+           "row_values", "totals"]
