@@ -10,11 +10,19 @@ import io
 import json
 import sys
 from enum import Enum
-from typing import Any, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Callable, Iterable, Optional, Sequence
 
 import typer
 
 from archcalc.errors import SpecError
+
+
+# The arguments every command shares, declared once.
+SpecArgument = Annotated[Path, typer.Argument(help="YAML spec file")]
+WidthOption = Annotated[Optional[float], typer.Option(help="width multiplier (overrides the spec)")]
+ResolutionOption = Annotated[Optional[int], typer.Option(help="input resolution (overrides the spec)")]
+ClassesOption = Annotated[Optional[int], typer.Option(help="number of classes (overrides the spec)")]
 
 
 class Format(str, Enum):

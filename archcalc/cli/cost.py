@@ -1,14 +1,16 @@
 """``archcalc cost``: MAdds, parameters and the other terms, by stage, block and layer."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
 from archcalc.analysis.convention import Convention
 from archcalc.analysis.costs import COLUMNS
-from archcalc.cli.common import Format, echo, fmt_int, spec_errors, write_csv, write_json, write_markdown
+from archcalc.cli.common import (
+    ClassesOption, Format, ResolutionOption, SpecArgument, WidthOption, echo, fmt_int, spec_errors,
+    write_csv, write_json, write_markdown,
+)
 from archcalc.model import Model
 
 TABLE_COLUMNS = ("name", "type", "output", "madds", "params", "params_without_bn", "flops")
@@ -102,10 +104,10 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @spec_errors
     def cost(
-        spec: Path = typer.Argument(..., help="YAML spec file"),
-        width: Optional[float] = typer.Option(None, help="width multiplier (overrides the spec)"),
-        resolution: Optional[int] = typer.Option(None, help="input resolution (overrides the spec)"),
-        classes: Optional[int] = typer.Option(None, help="number of classes (overrides the spec)"),
+        spec: SpecArgument,
+        width: WidthOption = None,
+        resolution: ResolutionOption = None,
+        classes: ClassesOption = None,
         depth: int = typer.Option(2, min=1, help="table depth: 1 stages, 2 blocks, 3 block parts, 4+ ops"),
         fmt: Format = typer.Option(Format.table, "--format", help="table, csv, json or markdown"),
         batch: int = typer.Option(1, min=1, help="batch size (multiplies every op count)"),

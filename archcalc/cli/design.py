@@ -13,7 +13,9 @@ from typing import Callable, Iterator, Optional
 
 import typer
 
-from archcalc.cli.common import Format, echo, fmt_int, spec_errors, write_csv, write_json, write_markdown
+from archcalc.cli.common import (
+    ClassesOption, Format, SpecArgument, echo, fmt_int, spec_errors, write_csv, write_json, write_markdown,
+)
 
 PROGRESS_MIN_POINTS = 400  # a closed-form sweep of fewer points is instant
 
@@ -54,10 +56,10 @@ def register(app: typer.Typer) -> None:
     @app.command("sweep")
     @spec_errors
     def sweep_command(
-        spec: Path = typer.Argument(..., help="YAML spec file"),
+        spec: SpecArgument,
         widths: str = typer.Option("0.35,0.5,0.75,1.0,1.4", help=WIDTHS_HELP),
         resolutions: str = typer.Option("96,128,160,192,224", help=RES_HELP),
-        classes: Optional[int] = typer.Option(None, help="number of classes (overrides the spec)"),
+        classes: ClassesOption = None,
         bn_params: str = typer.Option("affine", help="BN params counted in 'params': none, affine or all"),
         memory: bool = typer.Option(False, "--memory", help="add peak activation memory (compiles every point)"),
         dtype: str = typer.Option("float32", help="activation dtype for --memory"),
@@ -90,8 +92,8 @@ def register(app: typer.Typer) -> None:
     @app.command("formula")
     @spec_errors
     def formula_command(
-        spec: Path = typer.Argument(..., help="YAML spec file"),
-        classes: Optional[int] = typer.Option(None, help="number of classes (overrides the spec)"),
+        spec: SpecArgument,
+        classes: ClassesOption = None,
         latex: bool = typer.Option(False, "--latex", help="print LaTeX instead of plain text"),
         blocks: bool = typer.Option(True, help="also print the per-block expressions and the Table 1 check"),
     ) -> None:
@@ -104,10 +106,10 @@ def register(app: typer.Typer) -> None:
     @plot.command("frontier")
     @spec_errors
     def frontier_command(
-        spec: Path = typer.Argument(..., help="YAML spec file"),
+        spec: SpecArgument,
         widths: str = typer.Option("0.35,0.5,0.75,1.0,1.3,1.4", help=WIDTHS_HELP),
         resolutions: str = typer.Option("96,128,160,192,224", help=RES_HELP),
-        classes: Optional[int] = typer.Option(None, help="number of classes (overrides the spec)"),
+        classes: ClassesOption = None,
         accuracy: Optional[Path] = typer.Option(None, help="accuracy CSV (default: the packaged one)"),
         x: str = typer.Option("madds", help="cost axis: madds, params, memory or latency"),
         fit: bool = typer.Option(False, "--fit", help="draw a fitted accuracy for unpublished points (a prediction)"),
@@ -127,10 +129,10 @@ def register(app: typer.Typer) -> None:
     @plot.command("contour")
     @spec_errors
     def contour_command(
-        spec: Path = typer.Argument(..., help="YAML spec file"),
+        spec: SpecArgument,
         widths: str = typer.Option("0.3:1.5:0.025", help=WIDTHS_HELP),
         resolutions: str = typer.Option("96:256:8", help=RES_HELP),
-        classes: Optional[int] = typer.Option(None, help="number of classes (overrides the spec)"),
+        classes: ClassesOption = None,
         memory: bool = typer.Option(True, help="also draw iso-peak-memory curves (compiled on a coarser grid)"),
         memory_widths: str = typer.Option("0.35,0.5,0.75,1.0,1.25,1.5", help="grid for the memory curves"),
         memory_resolutions: str = typer.Option("96,128,160,192,224,256", help="grid for the memory curves"),

@@ -6,7 +6,9 @@ from typing import Optional
 
 import typer
 
-from archcalc.cli.common import Format, echo, spec_errors, write_csv, write_json
+from archcalc.cli.common import (
+    Format, ResolutionOption, SpecArgument, WidthOption, echo, spec_errors, write_csv, write_json,
+)
 
 TIMELINE_COLUMNS = ("index", "node", "op", "shape", "bytes", "live_after", "out_bytes", "scratch_bytes", "buffer",
                     "alias", "freed")
@@ -36,9 +38,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @spec_errors
     def memory(
-        spec: Path = typer.Argument(..., help="YAML spec file"),
-        width: Optional[float] = typer.Option(None, help="width multiplier (overrides the spec)"),
-        resolution: Optional[int] = typer.Option(None, help="input resolution (overrides the spec)"),
+        spec: SpecArgument,
+        width: WidthOption = None,
+        resolution: ResolutionOption = None,
         dtype: str = typer.Option("float32", help="element type: float32, float16 or int8"),
         order: str = typer.Option("program", help="program, optimal, greedy_free, greedy_step or depth_first"),
         split: Optional[int] = typer.Option(None, help="t-way split of every inverted-residual block (Section 5.1)"),

@@ -4,12 +4,14 @@ Both import torch only when run, so ``archcalc cost`` never pays for it.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 import typer
 
-from archcalc.cli.common import Format, echo, fmt_int, spec_errors, write_csv, write_json
+from archcalc.cli.common import (
+    ClassesOption, Format, ResolutionOption, SpecArgument, WidthOption, echo, fmt_int, spec_errors,
+    write_csv, write_json,
+)
 
 COLUMNS = ("check", "name", "op", "analytic", "measured", "ok")
 
@@ -54,10 +56,10 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @spec_errors
     def verify(
-        spec: Path = typer.Argument(..., help="YAML spec file"),
-        width: Optional[float] = typer.Option(None, help="width multiplier (overrides the spec)"),
-        resolution: Optional[int] = typer.Option(None, help="input resolution (overrides the spec)"),
-        classes: Optional[int] = typer.Option(None, help="number of classes (overrides the spec)"),
+        spec: SpecArgument,
+        width: WidthOption = None,
+        resolution: ResolutionOption = None,
+        classes: ClassesOption = None,
         device: str = typer.Option("auto", help="cpu, cuda, or auto (cuda when present)"),
         memory: bool = typer.Option(True, help="include the peak-memory check"),
         order: str = typer.Option("program", help="schedule the forward runs: program, optimal, greedy_free, "
@@ -91,9 +93,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @spec_errors
     def bench(
-        spec: Path = typer.Argument(..., help="YAML spec file"),
-        width: Optional[float] = typer.Option(None, help="width multiplier (overrides the spec)"),
-        resolution: Optional[int] = typer.Option(None, help="input resolution (overrides the spec)"),
+        spec: SpecArgument,
+        width: WidthOption = None,
+        resolution: ResolutionOption = None,
         threads: Optional[int] = typer.Option(None, min=1, help="torch intra-op threads"),
         device: str = typer.Option("cpu", help="cpu or cuda"),
         repeats: int = typer.Option(30, min=1, help="timed forward passes"),

@@ -25,8 +25,8 @@ from torch.utils._pytree import tree_flatten
 
 from archcalc.model import Model
 from archcalc.ops import numel
-from archcalc.pytorch.materialize import INPUT, Network, example_input, foldable_bns, inplace_activations, \
-    last_readers, materialize
+from archcalc.pytorch.materialize import INPUT, Network, foldable_bns, inplace_activations, \
+    last_readers
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 
