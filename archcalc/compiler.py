@@ -127,6 +127,13 @@ class _Compiler:
         except ExpressionError as exc:
             self.fail(f"in expression {raw!r}: {exc}", where)
 
+    def condition(self, raw: Any, env: Mapping[str, Any], where: Location, node: str) -> bool:
+        """A `when:` value must be a boolean (a quoted "false" is a non-empty string, not false)."""
+        value = self.value(raw, env, where)
+        if not isinstance(value, bool):
+            self.fail(f"when: expected true or false (or an expression giving one), got {value!r}", where, node)
+        return value
+
     def scaled(self, value: Any, mode: str, where: Location) -> Any:
         """Apply the width multiplier and the spec's channel-rounding rule."""
         if mode == "none" or isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -250,7 +257,7 @@ class _Compiler:
             name = item["name"]
             full = f"{scope}.{name}"
             sources = self.local_inputs(item, local, removed, previous, block, full)
-            if "when" in item and not self.value(item["when"], env, where):
+            if "when" in item and not self.condition(item["when"], env, where, full):
                 removed.add(name)
                 if sources:  # a removed item stands for its (first) input
                     local[name] = sources[0]
@@ -375,7 +382,7 @@ class _Compiler:
                 self.fail(f"{target!r} names no tensor (known under {target.split('.')[0]}: "
                           f"{', '.join(k for k in self.scopes if k.startswith(target.split('.')[0]))})", where_of("from"))
             sources.append(self.scopes[target])
-        if "when" in row and not self.value(row["when"], self.globals, where_of("when")):
+        if "when" in row and not self.condition(row["when"], self.globals, where_of("when"), name):
             self.removed.add(name)
             if sources:  # a removed row stands for its (first) input
                 self.scopes[name] = sources[0]
@@ -401,6 +408,16 @@ class _Compiler:
             current = self.expand_block(block, params, instance, current, 0)
         self.scopes[name] = current
 
+    def check_reachable(self, outputs: list[str]) -> None:
+        """Work whose result reaches no output would still be counted and held in memory:
+        that is a spec error, not a silent extra (list the tensor under `outputs` if wanted)."""
+        used = _reachable_from(self.nodes, outputs)
+        for name in self.order:
+            if name not in used and name != INPUT:
+                self.row_where, self.trail = self.nodes[name]["origin"], []
+                self.fail(f"{name} reaches no output (outputs: {', '.join(outputs)}); remove it, or list it under "
+                          "`outputs` to keep it")
+
     def compile(self) -> "Model":
         spec, data = self.spec, self.spec.data
         channels, resolution = data["input"]["channels"], data["input"]["resolution"]
@@ -417,10 +434,21 @@ class _Compiler:
             if ref not in self.scopes:
                 raise SpecError(spec.where("outputs", index, f"outputs[{index}]"), f"{ref!r} names no layer or tensor")
             outputs.append(self.scopes[ref])
+        self.check_reachable(outputs)
         from archcalc.analysis.costs import annotate_costs
 
         annotate_costs(self.nodes)
         return Model(spec=spec, nodes=self.nodes, order=self.order, outputs=outputs, blocks=self.instances, scopes=self.scopes)
+
+
+def _reachable_from(nodes: dict[str, dict], outputs: list[str]) -> set[str]:
+    seen, stack = set(), list(outputs)
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(nodes[name]["inputs"])
+    return seen
 
 
 def _strip_optional(ref: str) -> str:

@@ -29,7 +29,7 @@ layers:
 CASES = [
     ("unknown top-level key", GOOD + "colour: blue\n", 11, "colour", "unknown key 'colour'"),
     ("wrong type at top level", GOOD.replace("classes: 10", "classes: ten"), 3, "classes", "expected an integer >= 1, got 'ten'"),
-    ("width out of range", GOOD + "width: -0.5\n", 11, "width", "expected a width multiplier > 0, got -0.5"),
+    ("width out of range", GOOD + "width: -0.5\n", 11, "width", "expected a finite width multiplier > 0, got -0.5"),
     ("unknown input key", GOOD.replace("resolution: 32}", "resolution: 32, depth: 4}"), 2, "input.depth", "unknown key 'depth'"),
     ("resolution not an integer", GOOD.replace("resolution: 32", "resolution: 32.5"), 2, "input.resolution", "expected an integer >= 1, got 32.5"),
     ("unknown rounding rule", GOOD + "rounding: {channels: ceil}\n", 11, "rounding.channels", "expected one of nearest, make_divisible, truncate, exact, got 'ceil'"),
@@ -59,6 +59,12 @@ CASES = [
     ("linear on a feature map", GOOD.replace("  - {name: flat, op: flatten}\n", ""), 9, "layers[3]", "linear expects a flat vector (add a flatten op first)"),
     ("unknown output", GOOD + "outputs: [logits]\n", 11, "outputs[0]", "'logits' names no layer or tensor"),
     ("missing layers", "input: {channels: 3, resolution: 32}\n", None, "layers", "missing required key 'layers'"),
+    ("infinite width", GOOD + "width: .inf\n", 11, "width", "expected a finite width multiplier > 0, got inf"),
+    ("quoted false in when", GOOD.replace("{name: flat, op: flatten}", '{name: flat, op: flatten, when: "false"}'), 9, "layers[3].when", "when: expected true or false"),
+    ("identity comparison in an expression", GOOD.replace('"${classes}"', '"${10 if classes is 10 else 5}"'), 10, "layers[4].out", "operator Is is not allowed"),
+    ("type error in an expression", GOOD.replace('"${classes}"', '"${classes < \'a\'}"'), 10, "layers[4].out", "cannot compute"),
+    ("runaway power in an expression", GOOD.replace('"${classes}"', '"${9 ** 9 ** 9}"'), 10, "layers[4].out", "exponent 387420489 is larger than 64"),
+    ("work that reaches no output", GOOD + "outputs: [stem]\n", 7, "layers[1]", "stage1.block1.expand.conv reaches no output (outputs: stem.act)"),
     ("top level not a mapping", "- 1\n- 2\n", 1, "", "expected a mapping at the top of the spec"),
 ]
 
@@ -131,7 +137,7 @@ def test_block_that_contains_itself(tmp_path):
 
 
 def test_bad_overrides_name_the_command_line():
-    with pytest.raises(archcalc.SpecError, match=r"command line: --width: expected a width multiplier > 0, got 0"):
+    with pytest.raises(archcalc.SpecError, match=r"command line: --width: expected a finite width multiplier > 0, got 0"):
         archcalc.load(Path(__file__).parents[1] / "specs/mnv2.yaml", width=0)
 
 

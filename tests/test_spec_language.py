@@ -127,9 +127,10 @@ layers:
   - {name: sum, op: add, from: [left, right]}
   - {name: left, op: conv2d, from: input, out: 4}
   - {name: right, op: conv2d, from: input, out: 4}
+outputs: [sum]
 """)
     assert model.order == ["input", "left", "right", "sum"]
-    assert model.outputs == ["right"]  # the last row by default
+    assert model.outputs == ["sum"]
 
 
 def test_expressions_are_interpreted_not_evaluated():
@@ -228,3 +229,28 @@ def test_fast_totals_equal_the_sum_of_the_layer_rows(spec_name):
     model = archcalc.load(ROOT / "specs" / spec_name)
     for convention in (archcalc.Convention(), archcalc.Convention(batch=3, bn_params="all", flops_terms=("bn",))):
         assert model.totals(convention) == totals(model.layers(convention))
+
+
+def test_a_child_spec_replaces_a_block_definition_whole(tmp_path):
+    (tmp_path / "parent.yaml").write_text("""
+input: {channels: 4, resolution: 8}
+blocks:
+  unit:
+    params: {c: {type: channels}}
+    output: a
+    body:
+      - {name: a, op: conv2d, out: "${c}"}
+layers:
+  - {name: u, block: unit, c: 8}
+""")
+    (tmp_path / "child.yaml").write_text("""
+extends: parent.yaml
+blocks:
+  unit:
+    params: {c: {type: channels}}
+    body:
+      - {name: a, op: conv2d, out: "${c}"}
+      - {name: b, op: relu}
+""")
+    # the parent's `output: a` must not leak into the child's definition of the block
+    assert archcalc.load(tmp_path / "child.yaml").outputs == ["u.b"]

@@ -88,6 +88,13 @@ def _param(block: str, name: str, raw: Any, where: Location) -> ParamDef:
     if kind not in PARAM_TYPES:
         raise SpecError(where, f"parameter {name!r}: type must be one of {', '.join(PARAM_TYPES)}, got {kind!r}")
     choices = raw.get("choices")
+    if choices is not None and not isinstance(choices, list):
+        raise SpecError(where, f"parameter {name!r}: choices must be a list, got {choices!r}")
+    minimum = raw.get("min")
+    if minimum is not None and (isinstance(minimum, bool) or not isinstance(minimum, (int, float))):
+        raise SpecError(where, f"parameter {name!r}: min must be a number, got {minimum!r}")
+    if not isinstance(raw.get("first_only", False), bool):
+        raise SpecError(where, f"parameter {name!r}: first_only must be true or false, got {raw['first_only']!r}")
     return ParamDef(
         name=name,
         type=kind,

@@ -131,6 +131,7 @@ def _binop(node: ast.BinOp) -> _Compiled:
 
     def binop(names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> Any:
         a, b = left(names, functions), right(names, functions)
+        _check_size(op, a, b, text)
         try:
             return op(a, b)
         except (ZeroDivisionError, TypeError, OverflowError) as exc:
@@ -139,12 +140,34 @@ def _binop(node: ast.BinOp) -> _Compiled:
     return binop
 
 
+# Spec arithmetic is about channel counts and sizes: a huge power or a repeated string can
+# only be a mistake (or an attack), and would hang or exhaust memory if computed.
+MAX_EXPONENT = 64
+MAX_REPEAT = 10_000
+
+
+def _check_size(op: Callable[[Any, Any], Any], a: Any, b: Any, text: str) -> None:
+    if op is operator.pow and isinstance(b, (int, float)) and abs(b) > MAX_EXPONENT:
+        raise ExpressionError(f"cannot compute {text!r}: exponent {b} is larger than {MAX_EXPONENT}")
+    if op is operator.mul and (isinstance(a, (str, list)) or isinstance(b, (str, list))):
+        count = b if isinstance(a, (str, list)) else a
+        if isinstance(count, int) and count > MAX_REPEAT:
+            raise ExpressionError(f"cannot compute {text!r}: repeat count {count} is larger than {MAX_REPEAT}")
+
+
 def _unaryop(node: ast.UnaryOp) -> _Compiled:
     op = _UNARY.get(type(node.op))
     if op is None:
         raise ExpressionError(f"operator {type(node.op).__name__} is not allowed")
-    operand = _translate(node.operand)
-    return lambda names, functions: op(operand(names, functions))
+    operand, text = _translate(node.operand), ast.unparse(node)
+
+    def unaryop(names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> Any:
+        try:
+            return op(operand(names, functions))
+        except TypeError as exc:
+            raise ExpressionError(f"cannot compute {text!r}: {exc}") from None
+
+    return unaryop
 
 
 def _boolop(node: ast.BoolOp) -> _Compiled:
@@ -163,15 +186,21 @@ def _boolop(node: ast.BoolOp) -> _Compiled:
 
 
 def _compare(node: ast.Compare) -> _Compiled:
-    first = _translate(node.left)
+    first, text = _translate(node.left), ast.unparse(node)
+    for op in node.ops:
+        if type(op) not in _COMPARE:
+            raise ExpressionError(f"operator {type(op).__name__} is not allowed (use == or !=)")
     rest = [(_COMPARE[type(op)], _translate(right)) for op, right in zip(node.ops, node.comparators)]
 
     def compare(names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> Any:
         left = first(names, functions)
         for op, right_fn in rest:
             right = right_fn(names, functions)
-            if not op(left, right):
-                return False
+            try:
+                if not op(left, right):
+                    return False
+            except TypeError as exc:
+                raise ExpressionError(f"cannot compute {text!r}: {exc}") from None
             left = right
         return True
 

@@ -5,6 +5,7 @@ later error can name the file, line and spec path it comes from.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,8 +83,13 @@ def _tag_file(value: Any, name: str) -> None:
             _tag_file(child, name)
 
 
-def _merge(base: dict, child: dict) -> LocatedDict:
-    """Child keys win; mappings merge key by key (one level for blocks/defaults/rounding/input)."""
+MERGED_BY_KEY = ("input", "rounding", "defaults", "blocks")
+
+
+def _merge(base: dict, child: dict, depth: int = 0) -> LocatedDict:
+    """Child keys win. The top-level mappings in MERGED_BY_KEY merge one level deep: a child
+    adds or replaces single defaults or whole block definitions (a redefined block replaces
+    the parent's, never mixes with it); everything else, lists included, is replaced."""
     merged = LocatedDict()
     merged.line = getattr(child, "line", None)
     merged.key_lines = {}
@@ -91,8 +97,8 @@ def _merge(base: dict, child: dict) -> LocatedDict:
     for source in (base, child):
         for key, value in source.items():
             previous = merged.get(key)
-            if isinstance(previous, dict) and isinstance(value, dict) and key != "layers":
-                value = _merge(previous, value)
+            if depth == 0 and key in MERGED_BY_KEY and isinstance(previous, dict) and isinstance(value, dict):
+                value = _merge(previous, value, depth + 1)
             merged[key] = value
             merged.key_lines[key] = line_of(source, key)
     return merged
@@ -181,8 +187,9 @@ def _check_top_level(data: dict, name: str) -> None:
 
 def _check_value(spec: Spec, key: str, value: Any, sub: str | None = None) -> None:
     where = spec.where(key, sub, f"{key}.{sub}" if sub else key)
-    if key == "width" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
-        raise SpecError(where, f"expected a width multiplier > 0, got {value!r}")
+    if key == "width" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0
+                           or not math.isfinite(value)):
+        raise SpecError(where, f"expected a finite width multiplier > 0, got {value!r}")
     if key == "classes" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise SpecError(where, f"expected a class count >= 1, got {value!r}")
     if key == "resolution" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
