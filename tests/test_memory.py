@@ -120,6 +120,42 @@ def test_optimal_is_min_over_all_orders(case):
     assert peak_of(problem, range(len(graph))) == direct_peak(graph, sizes, list(range(len(graph))), sinks)
 
 
+@settings(max_examples=150, deadline=None)
+@given(random_dags(max_nodes=11), st.data())
+def test_search_matches_brute_force_with_scratch_and_outputs(case, data):
+    """The pruned best-first search (node bounds, forced moves, forced pairs) against all
+    topological orders, on larger DAGs with scratch, unit or mixed sizes and several
+    permanent outputs."""
+    graph, sizes = case
+    n = len(graph)
+    if data.draw(st.booleans()):
+        sizes = {v: 3 for v in graph}  # the unit-size fast path
+    scratch = [data.draw(st.integers(0, 20)) if data.draw(st.booleans()) else 0 for _ in range(n)]
+    outputs = {v for v in graph if graph.out_degree(v) == 0 or data.draw(st.integers(0, 5)) == 0}
+    problem = dag_problem(graph, sizes, list(range(n)), outputs=outputs)
+    problem.scratch = scratch
+    orders = list(itertools.islice(nx.all_topological_sorts(graph), 20000))
+    brute = min(peak_of(problem, o) for o in orders)
+    result = exact_order(problem)
+    assert result.optimal
+    assert peak_of(problem, result.order) == result.peak
+    if len(orders) < 20000:  # every order seen
+        assert result.peak == brute
+    else:
+        assert result.peak <= brute
+
+
+@pytest.mark.parametrize("nodes,seed", [(16, 0), (20, 1), (24, 2), (24, 3)])
+def test_randwire_exact_equals_straightforward_dp(nodes, seed):
+    graph = randwire_dag(nodes, 4, 0.75, seed=seed)
+    problem = dag_problem(graph, {v: 1 + (hash(str(v)) % 3 if seed % 2 else 0) for v in graph},
+                          ["in", *range(nodes), "out"], outputs=["out"])
+    fast = exact_order(problem, time_limit=60)
+    plain = exact_order(problem, decompose=False, prune=False, max_states=None)
+    assert fast.optimal and plain.optimal
+    assert fast.peak == plain.peak == peak_of(problem, plain.order)
+
+
 @settings(max_examples=60, deadline=None)
 @given(random_dags(max_nodes=10), st.sampled_from([1, 16, 64, 512]), st.randoms(use_true_random=False))
 def test_arena_never_overlaps(case, alignment, rnd):

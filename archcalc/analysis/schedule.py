@@ -215,8 +215,13 @@ class SearchResult:
 
 def cut_points(problem: Problem) -> list[int]:
     """Positions ``i`` of the program order after which exactly one buffer is live, the
-    one node ``i`` wrote (the held input aside). Every order can be rearranged to run all
-    nodes up to ``i`` first without raising its peak, so the search splits there."""
+    one node ``i`` wrote (the held input aside), every later node depends on ``i``, and
+    every buffer still live there was written by ``i`` or its ancestors. Every order can
+    then be rearranged to run all nodes up to ``i`` first without raising its peak (the
+    steps up to ``i`` hold no more than before; every later step already ran after ``i``
+    and its ancestors, so it held the buffers live at the cut anyway), so the search
+    splits there. (Without the last two conditions a permanent output nothing reads, or
+    a held input that is not a source of everything, would be made live too early.)"""
     n = len(problem)
     last_need = {}  # buffer -> last position that writes or reads it
     for v in range(n):
@@ -231,7 +236,8 @@ def cut_points(problem: Problem) -> list[int]:
         for c in [c for c, e in opened.items() if e <= i]:
             del opened[c]
         crossing = {c for c in opened if not (c in problem.permanent and problem.members[c][0] == 0)}
-        if i < n - 1 and crossing == {b}:
+        if i < n - 1 and crossing == {b} and problem.below[i] >> (i + 1) == (1 << (n - i - 1)) - 1 and all(
+                problem.below[m] >> i & 1 for c in opened for m in problem.members[c] if m <= i):
             cuts.append(i)
     return cuts
 
@@ -296,38 +302,184 @@ def _dp(problem: Problem, nodes: list[int], start: int, bound: int | None, use_l
     return order[::-1], expanded, True
 
 
+def _weigher(size: Sequence[int]) -> Callable[[int], int]:
+    """``mask -> total size of the nodes in it``: one popcount when all sizes agree, else
+    byte-wise table look-ups."""
+    if len(set(size)) <= 1:
+        unit = size[0] if size else 0
+        return lambda mask: mask.bit_count() * unit
+    tables = []
+    for base in range(0, len(size), 8):
+        chunk = size[base:base + 8]
+        table = [0] * 256
+        for byte in range(1, 256):
+            low = (byte & -byte).bit_length() - 1
+            table[byte] = table[byte & (byte - 1)] + (chunk[low] if low < len(chunk) else 0)
+        tables.append(table)
+
+    def weigh(mask: int) -> int:
+        total = 0
+        for table in tables:
+            if not mask:
+                break
+            total += table[mask & 255]
+            mask >>= 8
+        return total
+    return weigh
+
+
+def _node_bounds(problem: Problem, nodes: list[int]) -> list[tuple[int, int, int, int]]:
+    """For a problem without aliasing, per node ``u`` of the segment: (bit of u, ``base_u``,
+    a mask ``V_u``) such that, after any set S
+    of scheduled nodes without u, u's step needs at least ``base_u + weight(V_u & S)``.
+
+    Why: a tensor t (t != u) is live while u runs if t has run before u and one of t's
+    readers runs at u or after it. Both hold, whatever the order, when t is an ancestor of
+    u or already in S, and a reader of t is u or one of u's descendants (those all run at
+    u or later). Permanent tensors are live from their producer on. So with
+    M_u = {t != u : t permanent, or t has a reader in u's descendants-or-self}, the step of
+    u holds at least size(u) + scratch(u) + weight(M_u & (S | ancestors(u))); the part in
+    ancestors(u) is fixed (``base_u``), the rest is ``V_u = M_u & ~ancestors(u)``.
+    """
+    n = len(problem)
+    above = [0] * n  # strict ancestors
+    for v in range(n):
+        mask = 0
+        for p in problem.preds[v]:
+            mask |= above[p] | 1 << p
+        above[v] = mask
+    perm = 0
+    for t in problem.permanent:
+        perm |= 1 << t
+    weigh = _weigher(problem.size)
+    out = []
+    for u in nodes:
+        down = problem.below[u]
+        m = perm
+        # the readers of t in `down`: t is a predecessor of some node in `down`
+        d = down
+        while d:
+            low = d & -d
+            d ^= low
+            m |= problem.pred_mask[low.bit_length() - 1]
+        m &= ~(1 << u)
+        base = problem.size[u] + problem.scratch[u] + weigh(m & above[u])
+        out.append((1 << u, base, m & ~above[u], m & above[u]))
+    return out
+
+
 def _best_first(problem: Problem, nodes: list[int], start: int, bound: int | None, lower: int,
                 deadline: float | None, max_states: int | None) -> tuple[list[int] | None, int, bool]:
-    """Bottleneck shortest path over sets of scheduled nodes: states leave a heap in order
-    of their peak so far (never below ``lower``, a bound on any order's peak), so the
-    first complete set to leave it carries an optimal order. States that reach ``bound``
-    are dropped (``None`` then means nothing beats it).
+    """Bottleneck shortest path over sets of scheduled nodes (A*-style). A state S carries
+    ``f(S)``: the smallest, over the ways found to reach S, of the largest of (a) the peak of
+    the steps so far and (b) ``h`` of every state on the way, where ``h(T)`` is a lower
+    bound on the peak of any completion of T (``lower``; for problems without aliasing also
+    the per-node bound of :func:`_node_bounds` and "live bytes + the smallest next step").
+    Since ``h`` of a state on an order never exceeds that order's peak from it, the largest
+    ``h`` along an order is at most its peak, so the bottleneck cost of a complete order is
+    exactly its peak; all edge costs are "max" costs, so Dijkstra's argument holds and the
+    first complete set to leave the heap carries an optimal order. Only states with
+    ``f < optimum`` (and some at it) are expanded; ``f`` grows monotonically along orders,
+    and states whose ``f`` reaches ``bound`` are dropped (``None`` then means nothing beats
+    it). Keeping one (smallest) ``f`` per set is exact: the cost of a completion is
+    ``max(f(S), cost of the rest)``, and the rest depends only on S.
 
-    Reduction: a ready node whose step stays within the state's peak (or ``lower``) and
-    which does not increase the live bytes is run at once, alone. Moving it to the front
-    of any completion lowers (or keeps) the live bytes of every state in between, because
-    what it frees can only grow as more nodes have run, so no peak rises."""
+    Reduction (forced move): a ready node v whose step stays within ``f(S)`` and which does
+    not increase the live bytes is run at once, alone. Take any completion of S and move v
+    to its front. Every state in between gains v: its live bytes change by size(v) minus
+    what v frees there, and what v frees can only grow as more nodes have run (an input of
+    v is freed once all its readers have run), so no live count and no later step rises;
+    v's own step is within f(S) <= the cost of any completion through S; and the ``h`` of
+    each new state is at most the peak of the rearranged rest, itself at most the original
+    cost. So some optimal completion of S starts with v."""
     import heapq
 
     target = start
     for v in nodes:
         target |= 1 << v
     segment = target & ~start
-    best = {start: 0}
-    back: dict[int, tuple[int, int]] = {}
-    live_of = {start: problem.live(start)}
-    # ready nodes as a bit mask per state, updated from the successors of the node just run
-    ready_of = {start: sum(1 << v for v in nodes if not problem.pred_mask[v] & ~start)}
+    n = len(problem)
+    plain = all(problem.buf[v] == v for v in range(n))
     succ_mask = [sum(1 << s for s in ss) for ss in problem.succs]
-    heap = [(lower, 0, start)]
-    closed: set[int] = set()
+    if plain:
+        bounds = _node_bounds(problem, nodes)
+        weigh = _weigher(problem.size)
+        unit = len(set(problem.size)) <= 1 and not any(problem.scratch)
+        unit_size = problem.size[0]
+        first_step = [problem.size[v] + problem.scratch[v] for v in range(n)]
+        # what v's step may free: (the nodes the tensor waits for, its size)
+        frees = []
+        for v in range(n):
+            items = []
+            for c in problem.touched[v]:
+                if c not in problem.permanent:
+                    items.append((problem.pending[c], problem.size[c]))
+            frees.append(items)
+        size, scratch = problem.size, problem.scratch
+        # most promising first, so that the scan can stop once no node can beat the bound
+        bounds.sort(key=lambda item: -(item[1] + weigh(item[2])))
+        bounds = [(bit, base, var, base + weigh(var)) for bit, base, var, _ in bounds]
+    else:
+        bounds = []
+
+    def estimate(new: int, after: int, ready: int, floor: int) -> int:
+        """h(new), a lower bound on the peak of any completion of ``new``, or any value
+        <= ``floor`` when h(new) <= ``floor``."""
+        h = max(lower, floor)
+        if not plain:
+            return h
+        if ready:  # the next step holds everything live now plus its own output
+            if unit:
+                x = after + size[0]
+            else:
+                x = None
+                r = ready
+                while r:
+                    low = r & -r
+                    r ^= low
+                    s = first_step[low.bit_length() - 1]
+                    if x is None or s < x:
+                        x = s
+                x += after
+            if x > h:
+                h = x
+        for bit, base, var, most in bounds:
+            if most <= h:
+                break  # sorted by ``most``: no later node can raise h
+            if not new & bit:
+                x = base + ((var & new).bit_count() * unit_size if unit else weigh(var & new))
+                if x > h:
+                    h = x
+        return h
+
+    best = {start: lower}
+    back: dict[int, tuple[int, int]] = {}
+    # per state: [live bytes, ready nodes as a bit mask (updated from the successors of the
+    # nodes just run), h (None until the state is first popped)]
+    start_live = problem.live(start)
+    start_ready = sum(1 << v for v in nodes if not problem.pred_mask[v] & ~start)
+    info = {start: [start_live, start_ready, None]}
+    best[start] = estimate(start, start_live, start_ready, lower)
+    pred_mask = problem.pred_mask
+    limit = bound if bound is not None else 1 << 62
+    heap = [(best[start], 0, start)]
+    closed = -1  # best[state] once it is expanded
     expanded = 0
     while heap:
         key, _, done = heapq.heappop(heap)
-        if done in closed:
-            continue  # reached again (at a peak no better) after it was expanded
-        closed.add(done)
-        peak = best[done]
+        if key != best[done]:
+            continue  # stale (best[done] is the key of the state's latest push) or expanded
+        state_info = info[done]
+        live, ready, h = state_info
+        if plain and h is None:
+            # h, or any value <= key when h is no larger (the state is then expanded now)
+            h = state_info[2] = estimate(done, live, ready, key)
+            if h > key:  # not yet at its turn: back on the heap at its bound
+                best[done] = h
+                if h < limit:
+                    heapq.heappush(heap, (h, -(done.bit_count()), done))
+                continue
+        best[done] = closed
         if done == target:
             order, state = [], done
             while state != start:
@@ -339,38 +491,52 @@ def _best_first(problem: Problem, nodes: list[int], start: int, bound: int | Non
             return None, expanded, False
         if max_states is not None and expanded > max_states:
             return None, expanded, False
-        live = live_of[done]
-        ready = ready_of[done]
-        moves = []
+        moves = []  # (node, its step, live bytes after it)
         pending = ready
         while pending:
             low = pending & -pending
             pending ^= low
             v = low.bit_length() - 1
-            during, after, _ = problem.step(done, live, v)
-            if during <= max(peak, lower) and after <= live:
+            if plain:
+                during = live + size[v] + scratch[v]
+                after = live + size[v]
+                new = done | low
+                for waits, s in frees[v]:
+                    if not waits & ~new:
+                        after -= s
+            else:
+                during, after, _ = problem.step(done, live, v)
+            if during <= key and after <= live:
                 moves = [(v, during, after)]
                 break
             moves.append((v, during, after))
         for v, during, after in moves:
-            new_peak = max(peak, during)
-            if bound is not None and new_peak >= bound:
+            new_key = key if during <= key else during
+            if new_key >= limit:
                 continue
             new = done | 1 << v
-            if new_peak < best.get(new, bound if bound is not None else 1 << 62):
-                best[new] = new_peak
-                live_of[new] = after
-                if new not in ready_of:
-                    now_ready = ready & ~(1 << v)
-                    candidates = succ_mask[v] & segment
-                    while candidates:
-                        low = candidates & -candidates
-                        candidates ^= low
-                        if not problem.pred_mask[low.bit_length() - 1] & ~new:
-                            now_ready |= low
-                    ready_of[new] = now_ready
-                back[new] = (done, v)
-                heapq.heappush(heap, (new_peak, -(new.bit_count()), new))
+            if new_key >= best.get(new, limit):
+                continue  # no better than before, or already expanded
+            new_info = info.get(new)
+            if new_info is None:
+                now_ready = ready & ~new
+                candidates = succ_mask[v] & segment
+                while candidates:
+                    low = candidates & -candidates
+                    candidates ^= low
+                    if not pred_mask[low.bit_length() - 1] & ~new:
+                        now_ready |= low
+                info[new] = [after, now_ready, None]
+                h = None
+            else:
+                h = new_info[2]  # worked out when the state is first popped
+            if h is not None and h > new_key:
+                new_key = h
+                if new_key >= limit or new_key >= best.get(new, limit):
+                    continue
+            best[new] = new_key
+            back[new] = (done, v)
+            heapq.heappush(heap, (new_key, -(new.bit_count()), new))
     return None, expanded, True
 
 
