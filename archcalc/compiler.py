@@ -24,7 +24,7 @@ from archcalc.ops import Attr, OpDef, ShapeError, UnknownOpError, get_op
 from archcalc.spec.expr import ExpressionError, evaluate, expression_source
 from archcalc.spec.loader import IDENTIFIER, Spec
 from archcalc.spec.yamlio import line_of
-from archcalc.width import CHANNEL_RULES, EXPANSION_RULES, SCALE_MODES, make_divisible, truncate_depth
+from archcalc.width import SCALE_MODES, channel_rule, expansion_rule, make_divisible, truncate_depth
 
 INPUT = "input"
 
@@ -43,10 +43,6 @@ class BlockInstance:
     nesting: int  # 0 for a block written as a layer row, 1 for a block inside it, ...
 
 
-class _Fail(Exception):
-    """Internal: a message awaiting the location the compiler knows."""
-
-
 def _integral(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -58,19 +54,11 @@ class _Compiler:
         self.spec = spec
         data = spec.data
         rounding = data.get("rounding", {})
-        rule = rounding.get("channels", "nearest")
-        self.channel_rule = CHANNEL_RULES[rule]
-        self.rule_kwargs = {
-            "make_divisible": {"divisor": rounding.get("divisor", 8), "min_value": rounding.get("min_depth", 8)},
-            "truncate": {"min_depth": rounding.get("min_depth", 8)},
-            "nearest": {"min_depth": rounding.get("min_depth", 1)},
-            "exact": {},
-        }[rule]
-        expansion_rule = EXPANSION_RULES[rounding.get("expansion", "make_divisible")]
+        self.channel_rule_name, self.channel_rule, self.rule_kwargs = channel_rule(rounding)
         self.functions: dict[str, Callable[..., Any]] = {
             "make_divisible": make_divisible,
             "truncate_depth": truncate_depth,
-            "expand": lambda c, t: expansion_rule(c, t),
+            "expand": expansion_rule(rounding),
             "min": min, "max": max, "int": int, "round": round, "abs": abs,
             "ceil": math.ceil, "floor": math.floor,
         }

@@ -92,6 +92,3 @@ class Model:
         frame = pd.DataFrame(rows).set_index("name")
         frame.attrs["convention"] = convention.describe()
         return frame
-
-    def max_depth(self) -> int:
-        return max(len(name.split(".")) for name in self.order)

@@ -110,6 +110,30 @@ EXPANSION_RULES: dict[str, Callable[..., int]] = {
     "make_divisible": expand_make_divisible,
     "round": expand_round,
 }
+DEFAULT_CHANNEL_RULE = "nearest"
+DEFAULT_EXPANSION_RULE = "make_divisible"
+
+
+def channel_rule(rounding: dict) -> tuple[str, Callable[..., int], dict]:
+    """The spec's ``rounding:`` section -> (rule name, rule, its keyword arguments).
+
+    The one place where the spec keys ``divisor`` and ``min_depth`` meet each rule's own
+    parameters and defaults (slim: divisor 8, min_depth 8; ``nearest``: min_depth 1).
+    """
+    name = rounding.get("channels", DEFAULT_CHANNEL_RULE)
+    kwargs = {
+        "make_divisible": {"divisor": rounding.get("divisor", 8), "min_value": rounding.get("min_depth", 8)},
+        "truncate": {"min_depth": rounding.get("min_depth", 8)},
+        "nearest": {"min_depth": rounding.get("min_depth", 1)},
+        "exact": {},
+    }[name]
+    return name, CHANNEL_RULES[name], kwargs
+
+
+def expansion_rule(rounding: dict) -> Callable[..., int]:
+    return EXPANSION_RULES[rounding.get("expansion", DEFAULT_EXPANSION_RULE)]
+
+
 SCALE_MODES: dict[str, Callable[[float], float]] = {
     "width": scale_width,
     "grow_only": scale_grow_only,

@@ -5,7 +5,12 @@ from dataclasses import asdict, dataclass
 
 from archcalc.ops.base import EXTRA_TERMS
 
-BN_PARAM_MODES = {"none": 0, "affine": 2, "all": 4}
+# bn_params mode -> (its description, the Params fields it counts)
+BN_PARAM_MODES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "none": ("no BN", ()),
+    "affine": ("BN gamma+beta (2/channel)", ("bn_affine",)),
+    "all": ("BN gamma+beta+mean+var (4/channel)", ("bn_affine", "bn_stats")),
+}
 
 
 @dataclass(frozen=True)
@@ -42,11 +47,10 @@ class Convention:
 
     def describe(self) -> str:
         terms = " + ".join(self.flops_terms) if self.flops_terms else "nothing else"
-        bn = {"none": "no BN", "affine": "BN gamma+beta (2/channel)", "all": "BN gamma+beta+mean+var (4/channel)"}
         return (
             f"MAdds = conv+linear multiply-adds (1 multiply-add = 1); "
             f"FLOPs = {self.flops_per_madd} x MAdds + {terms}; "
-            f"params = weights + biases + {bn[self.bn_params]}; batch {self.batch}"
+            f"params = weights + biases + {BN_PARAM_MODES[self.bn_params][0]}; batch {self.batch}"
         )
 
     def as_dict(self) -> dict:

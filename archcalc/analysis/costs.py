@@ -25,8 +25,8 @@ def annotate_costs(nodes: dict[str, dict]) -> None:
 
 
 def params_total(params: Params, convention: Convention) -> int:
-    bn = {"none": 0, "affine": params.bn_affine, "all": params.bn_affine + params.bn_stats}[convention.bn_params]
-    return params.weights + params.bias + bn
+    counted = BN_PARAM_MODES[convention.bn_params][1]
+    return params.weights + params.bias + sum(getattr(params, field) for field in counted)
 
 
 def row_values(cost: Cost, params: Params, activations: int, convention: Convention) -> dict[str, int]:

@@ -30,6 +30,7 @@ from archcalc.compiler import _Compiler
 from archcalc.compiler import _integral as _plain_integral
 from archcalc.model import Model
 from archcalc.spec.loader import Spec, load_spec
+from archcalc.width import channel_rule, expand_make_divisible, expansion_rule
 
 # ---------------------------------------------------------------------------- recipes
 
@@ -331,23 +332,23 @@ def _sym_rules(tr: Trace, smooth: bool) -> tuple[Callable[..., Any], dict[str, C
     """Symbolic versions of the spec's rounding rules (or the identity when ``smooth``)."""
     import sympy
 
-    rounding = tr.rounding
-    rule = rounding.get("channels", "nearest")  # the compiler's default
+    rounding, kwargs = tr.rounding, tr.rule_kwargs  # the compiler's rule and parameters (width.channel_rule)
+    rule = channel_rule(rounding)[0]
     if smooth:
         channel = lambda v: v  # noqa: E731
     elif rule == "make_divisible":
-        channel = lambda v: make_divisible_sym(v, rounding.get("divisor", 8), rounding.get("min_depth", 8))  # noqa: E731
+        channel = lambda v: make_divisible_sym(v, kwargs["divisor"], kwargs["min_value"])  # noqa: E731
     elif rule == "truncate":
-        channel = lambda v: truncate_depth_sym(v, rounding.get("min_depth", 8))  # noqa: E731
+        channel = lambda v: truncate_depth_sym(v, kwargs["min_depth"])  # noqa: E731
     elif rule == "nearest":  # width.nearest_channels: max(int(v + 0.5), min_depth)
-        channel = lambda v: sympy.Max(sympy.floor(v + sympy.Rational(1, 2)), rounding.get("min_depth", 1))  # noqa: E731
+        channel = lambda v: sympy.Max(sympy.floor(v + sympy.Rational(1, 2)), kwargs["min_depth"])  # noqa: E731
     else:
         channel = lambda v: v  # noqa: E731  ("exact": the scaled value is already whole)
 
     def expand(c: Any, t: Any) -> Any:
         if smooth or t == 1:
             return c * t
-        if rounding.get("expansion", "make_divisible") == "make_divisible":
+        if expansion_rule(rounding) is expand_make_divisible:
             return make_divisible_sym(c * t, 8)
         return sympy.floor(c * t + sympy.Rational(1, 2))  # torchvision's round (ties differ: see width.py)
 

@@ -42,8 +42,11 @@ def spec_errors(fn: Callable) -> Callable:
         except SpecError as exc:
             typer.echo(f"archcalc: error: {exc}", err=True)
             raise typer.Exit(2) from None
-        except ValueError as exc:  # invalid option combinations from the library
+        except ValueError as exc:  # invalid option values, as the library reports them
             typer.echo(f"archcalc: error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except OSError as exc:  # an input file that cannot be read, an output that cannot be written
+            typer.echo(f"archcalc: error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
             raise typer.Exit(2) from None
 
     return wrapper

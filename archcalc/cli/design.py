@@ -40,6 +40,9 @@ def run_sweep(spec: Path, widths: str, resolutions: str, classes: Optional[int],
     from archcalc.analysis.convention import Convention
     from archcalc.analysis.sweep import parse_values, sweep
 
+    from archcalc.analysis.memory import MemoryConfig
+
+    MemoryConfig(dtype=dtype)  # checks the dtype even when --memory is off
     ws, rs = parse_values(widths, float), parse_values(resolutions, int)
     total = len(ws) * len(rs)
     with _progress(total, not quiet and (memory or latency or total >= PROGRESS_MIN_POINTS)) as advance:
@@ -145,16 +148,10 @@ def register(app: typer.Typer) -> None:
         mws, mrs = parse_values(memory_widths, float), parse_values(memory_resolutions, int)
         with _progress(len(mws) * len(mrs), memory) as advance:
             figure = spec_contour(spec, widths=parse_values(widths, float), resolutions=parse_values(resolutions, int),
-                                  classes=classes, memory=memory and _memory_available(), memory_widths=mws,
+                                  classes=classes, memory=memory, memory_widths=mws,
                                   memory_resolutions=mrs, progress=advance)
         for path in save(figure, str(output)):
             echo(f"wrote {path}\n")
-
-
-def _memory_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("archcalc.analysis.memory") is not None
 
 
 def formula_text(spec: Path, classes: Optional[int], latex: bool, blocks: bool) -> str:

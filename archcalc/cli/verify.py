@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
         width: WidthOption = None,
         resolution: ResolutionOption = None,
         threads: Optional[int] = typer.Option(None, min=1, help="torch intra-op threads"),
-        device: str = typer.Option("cpu", help="cpu or cuda"),
+        device: str = typer.Option("cpu", help="cpu, cuda or auto (cuda when present)"),
         repeats: int = typer.Option(30, min=1, help="timed forward passes"),
         warmup: int = typer.Option(5, min=0, help="untimed forward passes first"),
         fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
@@ -105,6 +105,9 @@ def register(app: typer.Typer) -> None:
         """Forward latency (batch 1, inference mode): median and spread, next to MAdds and MAdds/s."""
         import archcalc
         from archcalc.pytorch.bench import bench as run_bench
+
+        if fmt not in (Format.table, Format.json):
+            raise ValueError(f"bench prints --format table or json, got {fmt.value}")
 
         model = archcalc.load(spec, width=width, resolution=resolution)
         stats = run_bench(model, device=device, threads=threads, repeats=repeats, warmup=warmup)

@@ -8,6 +8,7 @@ import torch
 
 from archcalc.model import Model
 from archcalc.pytorch.materialize import example_input, materialize
+from archcalc.pytorch.verify import resolve_device
 
 
 def _sync(device: str) -> None:
@@ -24,8 +25,7 @@ def bench(model: Model, *, device: str = "cpu", threads: int | None = None, repe
     """
     if repeats < 1 or warmup < 0:
         raise ValueError("repeats must be >= 1 and warmup >= 0")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("device cuda requested but torch.cuda.is_available() is False")
+    device = resolve_device(device)
     previous = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)

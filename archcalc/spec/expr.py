@@ -82,13 +82,6 @@ def evaluate(source: str, names: Mapping[str, Any], functions: Mapping[str, Call
     return _compiled(source)(names, functions)
 
 
-def free_names(source: str) -> set[str]:
-    """The variable names an expression reads (function names excluded)."""
-    tree = _parse(source)
-    called = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} - called
-
-
 _CONSTANT_NAMES = {"True": True, "False": False, "None": None}
 
 

@@ -32,11 +32,12 @@ TOP_LEVEL: dict[str, tuple[tuple[type, ...], str]] = {
     "layers": ((list,), "a list of layer rows"),
     "outputs": ((list,), "a list of layer names"),
 }
+# allowed values of the rounding keys (their defaults live with the rules: width.channel_rule)
 ROUNDING_KEYS = {
-    "channels": (tuple(CHANNEL_RULES), "nearest"),
-    "divisor": (int, 8),
-    "min_depth": (int, 8),
-    "expansion": (tuple(EXPANSION_RULES), "make_divisible"),
+    "channels": tuple(CHANNEL_RULES),
+    "divisor": int,
+    "min_depth": int,
+    "expansion": tuple(EXPANSION_RULES),
 }
 OVERRIDABLE = ("width", "resolution", "classes")
 
@@ -218,7 +219,7 @@ def _validate(spec: Spec) -> None:
     for key, value in rounding.items():
         if key not in ROUNDING_KEYS:
             raise SpecError(spec.where("rounding", key, f"rounding.{key}"), f"unknown key {key!r} (expected {', '.join(ROUNDING_KEYS)})")
-        kind, _ = ROUNDING_KEYS[key]
+        kind = ROUNDING_KEYS[key]
         if isinstance(kind, tuple):
             if value not in kind:
                 raise SpecError(spec.where("rounding", key, f"rounding.{key}"), f"expected one of {', '.join(kind)}, got {value!r}")
