@@ -122,3 +122,16 @@ def test_mnv1_paper_0_75_224_is_325():
     # arXiv 1704.04861 Table 6: 0.75 MobileNet-224 has 325 million mult-adds (rounded)
     madds = archcalc.load(ROOT / "specs/mnv1.yaml", width=0.75).totals()["madds"]
     assert round(madds / 1e6) == 325
+
+
+def test_accuracy_table_agrees_with_the_checkpoint_tables():
+    # archcalc/reference/accuracy.csv (the sweep/plot join) repeats the slim checkpoint rows:
+    # they must not drift from mnv2_checkpoints.csv / mnv1_checkpoints.csv
+    accuracy = {(r["model"]): r for r in read_csv("accuracy.csv") if r["kind"] == "checkpoint"}
+    sources = [r for r in MNV2_CHECKPOINTS] + [r for r in MNV1_CHECKPOINTS]
+    assert len(accuracy) == len(sources)
+    for row in sources:
+        mirrored = accuracy[row["model"]]
+        for key, source_key in (("width", "width"), ("resolution", "resolution"), ("madds_millions", "macs_millions"),
+                                ("params_millions", "params_millions"), ("top1", "top1"), ("top5", "top5")):
+            assert float(mirrored[key]) == float(row[source_key]), (row["model"], key)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Sequence
 
 from archcalc.analysis.schedule import HEURISTICS, Problem, SearchResult, check_order, exact_order, heuristic_order
@@ -502,15 +503,29 @@ def timeline_figure(result: MemoryResult) -> "Figure":
 
 # ---------------------------------------------------------------------- the paper's Table 3
 # MobileNetV2 paper (arXiv 1801.04381) Table 3, "max number of channels / memory (in Kb)",
-# 16-bit activations; copied from ../shared/paper/mnv2_paper.md (latest version, v4, and the
-# earlier one, whose 112x112 row is "1/O(1)" and whose max row differs).
-TABLE3_PUBLISHED = {
-    "mobilenet_v1": {112: (64, 1600), 56: (128, 800), 28: (256, 400), 14: (512, 200), 7: (1024, 199), 1: (1024, 2)},
-    "mobilenet_v2": {112: (16, 400), 56: (32, 200), 28: (64, 100), 14: (160, 62), 7: (320, 32), 1: (1280, 2)},
-    "shufflenet_v1_g3": {112: (32, 800), 56: (48, 300), 28: (400, 600), 14: (800, 310), 7: (1600, 156), 1: (1600, 3)},
-}
-TABLE3_MAX_KB = {"v4": {"mobilenet_v1": 1600, "mobilenet_v2": 400, "shufflenet_v1_g3": 600},
-                 "earlier": {"mobilenet_v1": 800, "mobilenet_v2": 200, "shufflenet_v1_g3": 600}}
+# 16-bit activations, read from the one copy of the published tables
+# (archcalc/reference/published_tables.csv, rows t3.*: the v4 cells and both max rows).
+TABLE3_NETWORKS = ("mobilenet_v1", "mobilenet_v2", "shufflenet_v1_g3")  # the printed column order
+
+
+@lru_cache(maxsize=1)
+def published_table3() -> tuple[dict[str, dict[int, tuple[int, int]]], dict[str, dict[str, int]]]:
+    """(network -> resolution -> (channels, kB), version -> network -> max kB) as printed."""
+    import csv
+    from importlib import resources
+
+    text = resources.files("archcalc").joinpath("reference/published_tables.csv").read_text(encoding="utf-8")
+    rows = {row["id"]: row["printed"] for row in csv.DictReader(text.splitlines())}
+    cells: dict[str, dict[int, tuple[int, int]]] = {net: {} for net in TABLE3_NETWORKS}
+    for res in (112, 56, 28, 14, 7, 1):
+        for net, cell in zip(TABLE3_NETWORKS, rows[f"t3.v4.{res}"].split("|")):
+            channels, kb = cell.strip().rstrip("K").split("/")  # "400/600K" is printed so
+            cells[net][res] = (int(channels), int(kb))
+    max_kb = {version: {net: int(cell.strip().rstrip("K")) for net, cell in zip(TABLE3_NETWORKS, rows[row].split("|"))}
+              for version, row in (("v4", "t3.v4.max"), ("earlier", "t3.v1.max"))}
+    return cells, max_kb
+
+
 TABLE3_CONVENTIONS = {
     "tensor": "largest tensor materialized at each resolution (block view: inverted-residual inner tensors "
               "never materialized; first layer fused into the next for MobileNetV2 and ShuffleNet), "
@@ -547,8 +562,9 @@ def table3(models: Sequence["Model"]) -> list[dict]:
     """Table 3 cell by cell: published (v4) beside both named conventions, and which fit
     (channels equal and KB within 1 of the printed value)."""
     rows = []
+    table, max_kb = published_table3()
     for model in models:
-        published = TABLE3_PUBLISHED.get(model.name, {})
+        published = table.get(model.name, {})
         computed = {name: table3_cells(model, name) for name in TABLE3_CONVENTIONS}
         for res, (pub_c, pub_kb) in published.items():
             row = {"model": model.name, "resolution": f"{res}x{res}", "published": f"{pub_c}/{pub_kb}"}
@@ -562,12 +578,12 @@ def table3(models: Sequence["Model"]) -> list[dict]:
             rows.append(row)
         for version, rows_used in (("v4", published), ("earlier", [r for r in published if r != 112])):
             row = {"model": model.name, "resolution": f"max ({version})",
-                   "published": f"{TABLE3_MAX_KB[version].get(model.name, '?')}K"}
+                   "published": f"{max_kb[version].get(model.name, '?')}K"}
             fits = []
             for name, cells in computed.items():
                 kb = max((cells.get(r, (0, 0))[1] for r in rows_used), default=0)
                 row[name] = f"{kb}K"
-                if table3_kb_fits(kb, TABLE3_MAX_KB[version].get(model.name, -10)):
+                if table3_kb_fits(kb, max_kb[version].get(model.name, -10)):
                     fits.append(name)
             row["fits"] = ", ".join(fits) or "none"
             rows.append(row)
