@@ -72,14 +72,38 @@ def test_ssdlite_is_separable_and_ssd_is_not():
     assert full.node("box0.conv")["attrs"]["kernel"] == 3 and lite.node("box0.conv")["attrs"]["kernel"] == 1
 
 
+def ssd_head_madds(lite: bool, classes: int) -> int:
+    """SSD / SSDLite head multiply-adds on MobileNetV2 at 320, written out from the TF OD API
+    layout (independently of the specs): maps 576@20x20 (layer_15 expansion) and 1280@10x10,
+    extra maps of depth 512/256/256/128 (1x1 to half the depth, then 3x3 stride 2), and per map a
+    3x3 box (anchors x 4) and class (anchors x (classes + 1)) predictor; SSDLite makes every 3x3
+    a depthwise 3x3 followed by a 1x1."""
+    maps = [(576, 20), (1280, 10)]
+    extras = 0
+    for depth in (512, 256, 256, 128):
+        c_in, size = maps[-1]
+        half, out = depth // 2, (size + 1) // 2                        # SAME, stride 2: ceil(size / 2)
+        extras += size * size * c_in * half                              # 1x1 reduce
+        extras += out * out * 9 * half + out * out * half * depth if lite else out * out * 9 * half * depth
+        maps.append((depth, out))
+    predictors = 0
+    for index, (channels, size) in enumerate(maps):
+        outputs = (3 if index == 0 else 6) * (4 + classes + 1)            # box + class convs of one map
+        per_position = (9 * channels * 2 + channels * outputs) if lite else 9 * channels * outputs
+        predictors += size * size * per_position
+    return extras + predictors
+
+
 def test_table5_heads_80_classes():
     """Table 5: SSD 14.8M / 1.25B, SSDLite 2.1M / 0.35B (computed: 14.78M / 1.259B, 2.11M / 0.178B)."""
     heads = ("extra", "box", "cls")
     ssd, lite = load("ssd_mnv2.yaml", classes=80), load("ssdlite_mnv2.yaml", classes=80)
     assert round(part(ssd, heads, "params", TRAINABLE) / 1e6, 1) == 14.8
-    assert part(ssd, heads, "madds") == 1_259_068_672
+    assert part(ssd, heads, "madds") == ssd_head_madds(lite=False, classes=80)
+    assert round(part(ssd, heads, "madds") / 1e9, 2) == 1.26     # the paper prints 1.25 (truncated)
     assert round(part(lite, heads, "params", TRAINABLE) / 1e6, 1) == 2.1
-    assert part(lite, heads, "madds") == 177_617_344     # about half of the printed 0.35B (see validation)
+    assert part(lite, heads, "madds") == ssd_head_madds(lite=True, classes=80)
+    assert round(part(lite, heads, "madds") / 1e9, 2) == 0.18    # about half of the printed 0.35B (see validation)
 
 
 def test_table6_whole_networks_80_classes():
