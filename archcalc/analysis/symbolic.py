@@ -499,7 +499,10 @@ def channel_values(channels: dict, alpha: Any, width: float) -> dict:
 
     values: dict = {alpha: sympy.Rational(width)}
     for symbol, definition in channels.items():
-        values[symbol] = sympy.Integer(definition.subs(values))
+        value = sympy.nsimplify(definition.subs(values))
+        if not value.is_integer:  # the "exact" rule: the compiler refuses such a width too
+            raise ValueError(f"width {width:g} gives {symbol} = {float(value):g} channels, not a whole number")
+        values[symbol] = sympy.Integer(value)
     del values[alpha]
     return values
 

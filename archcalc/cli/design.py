@@ -171,8 +171,11 @@ def formula_text(spec: Path, classes: Optional[int], latex: bool, blocks: bool) 
               f"MAdds ~ {show(f.madds_smooth)}", f"params ~ {show(f.params_smooth)}"]
     from archcalc.spec.loader import load_spec
 
-    error = smooth_error(f, load_spec(spec).name)
-    if error:
+    name = load_spec(spec).name
+    error = smooth_error(f, name)
+    if not error:
+        lines.append(f"(no published (width, resolution) grid for {name}: the smooth forms' error is not stated)")
+    else:
         lines.append(f"max relative error of the smooth MAdds over the published {error['grid']} grid: {error['madds']:.2%} "
                      f"(at width {error['madds_at'][0]:g}, resolution {error['madds_at'][1]}); "
                      f"params: {error['params']:.2%} (at width {error['params_at'][0]:g})")
@@ -194,15 +197,15 @@ def formula_text(spec: Path, classes: Optional[int], latex: bool, blocks: bool) 
 
 def smooth_error(f, network: str) -> dict:
     """Max relative error of the smooth forms against the exact ones over the published
-    (width, resolution) checkpoints of ``network`` (MobileNetV2's grid when it has none)."""
+    (width, resolution) checkpoints of ``network``; empty when it has none (no other
+    network's grid stands in for it)."""
     import sympy
 
     from archcalc.analysis.sweep import load_accuracy
 
     table = load_accuracy()
     points = table[table.get("kind", "checkpoint") == "checkpoint"].dropna(subset=["width", "resolution"])
-    own = points[points["network"] == network]
-    points = own if len(own) else points[points["network"] == "mobilenet_v2"]
+    points = points[points["network"] == network]
     worst = {"madds": 0.0, "params": 0.0, "madds_at": None, "params_at": None}
     for w, r in {(float(a), int(b)) for a, b in zip(points["width"], points["resolution"])}:
         exact = f.evaluate(w, r)
@@ -212,7 +215,7 @@ def smooth_error(f, network: str) -> dict:
             err = abs(float(smooth.subs(at)) - true) / true
             if err >= worst[key]:
                 worst[key], worst[f"{key}_at"] = err, (w, r)
-    worst["grid"] = network if len(own) else "mobilenet_v2"
+    worst["grid"] = network
     return worst if worst["madds_at"] else {}
 
 
