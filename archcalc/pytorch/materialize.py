@@ -17,16 +17,6 @@ from archcalc.model import Model
 from archcalc.ops import get_op
 
 INPUT = "input"
-_FOLDABLE = ("conv2d", "depthwise_conv2d")
-
-
-def consumers(model: Model) -> dict[str, list[str]]:
-    """Readers of each node's output, from the ordered ``inputs`` (edges collapse x + x)."""
-    readers: dict[str, list[str]] = {name: [] for name in model.order}
-    for name in model.order:
-        for producer in model.node(name)["inputs"]:
-            readers[producer].append(name)
-    return readers
 
 
 def check_schedule(model: Model, schedule: Sequence[str]) -> list[str]:
@@ -53,52 +43,29 @@ def last_readers(model: Model, steps: Sequence[str]) -> dict[str, int]:
     return last
 
 
+def buffer_plan(model: Model, *, fold_bn: bool, inplace: bool) -> dict[str, str]:
+    """Node -> how it reuses its input's buffer ("folded_bn", "inplace", "view"). Decided in one
+    place, the memory planner (:func:`archcalc.analysis.memory.memory_graph`), so that the
+    forward allocates exactly the buffers the analysis counts: a BN folds only into a conv it
+    alone reads, and an element-wise op overwrites its input only when nothing else reads
+    that buffer and it is neither the caller's input nor a network output."""
+    from archcalc.analysis.memory import MemoryConfig, memory_graph
+
+    graph = memory_graph(model, MemoryConfig(fold_bn=fold_bn, inplace_activations=inplace))
+    return {graph.problem.names[v]: kind for v, kind in enumerate(graph.alias) if kind}
+
+
 def foldable_bns(model: Model) -> dict[str, str]:
-    """batch_norm node -> the conv it folds into: the BN must be that conv's only reader,
-    and the conv's output must not be a network output (it would change value)."""
-    readers = consumers(model)
-    pairs = {}
-    for name in model.order:
-        data = model.node(name)
-        if data["op"] != "batch_norm":
-            continue
-        (producer,) = data["inputs"]
-        if (model.node(producer)["op"] in _FOLDABLE and readers[producer] == [name]
-                and producer not in model.outputs):
-            pairs[name] = producer
-    return pairs
+    """batch_norm node -> the conv it folds into."""
+    plan = buffer_plan(model, fold_bn=True, inplace=False)
+    return {name: model.node(name)["inputs"][0] for name, kind in plan.items() if kind == "folded_bn"}
 
 
 def inplace_activations(model: Model, folded: set[str]) -> set[str]:
-    """Element-wise nodes that may overwrite their input buffer: they are its only reader
-    (a buffer is a tensor plus the folded BNs, in-place ops and views that alias it),
-    and it is neither the caller's input nor a network output. Independent of the
-    schedule, so any topological order is safe."""
-    readers = consumers(model)
-    root: dict[str, str] = {INPUT: INPUT}
-    members: dict[str, list[str]] = {INPUT: [INPUT]}
-    chosen = set()
-    for name in model.order:
-        if name == INPUT:
-            continue
-        data = model.node(name)
-        op = get_op(data["op"])
-        source = data["inputs"][0]
-        aliases = name in folded or getattr(op, "aliases_input", False) or data["op"] in _VIEWS
-        if not aliases and op.elementwise_inplace and data["op"] != "batch_norm":
-            group = members[root[source]]
-            safe = (root[source] != INPUT and not any(m in model.outputs for m in group)
-                    and all(r == name or r in group for m in group for r in readers[m]))
-            if safe:
-                chosen.add(name)
-                aliases = True
-        root[name] = root[source] if aliases else name
-        members.setdefault(root[name], []).append(name)
-    return chosen
-
-
-# ops whose output is their input's storage (a view, or the identity at inference)
-_VIEWS = ("flatten", "dropout", "identity")
+    """Element-wise nodes that may overwrite their input buffer (given the folded BNs);
+    independent of the schedule, so any topological order is safe."""
+    plan = buffer_plan(model, fold_bn=bool(folded), inplace=True)
+    return {name for name, kind in plan.items() if kind == "inplace"}
 
 
 class Network(nn.Module):
