@@ -82,6 +82,30 @@ def write_markdown(rows: Sequence[dict], columns: Sequence[str], headers: Sequen
     return "\n".join(lines) + "\n"
 
 
+def write_text_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], footer: Sequence[str],
+                     right: Sequence[bool]) -> str:
+    """A boxed, aligned text table (the look of rich's default table).
+
+    ``archcalc cost`` prints its table with this rather than rich: rich takes longer to
+    import and lay out a 40-row table than archcalc takes to compile the network, and the
+    cold-start budget of the main command is a benchmark target (benchmarks/bench_cost.py).
+    """
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, footer, *rows)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = (str(c).rjust(w) if r else str(c).ljust(w) for c, w, r in zip(cells, widths, right))
+        return "│ " + " │ ".join(padded) + " │"
+
+    def rule(left: str, middle: str, end: str) -> str:
+        return left + middle.join("─" * (w + 2) for w in widths) + end
+
+    width = len(rule("┌", "┬", "┐"))
+    out = [title.center(width).rstrip(), rule("┌", "┬", "┐"), line(headers), rule("├", "┼", "┤")]
+    out += [line(row) for row in rows]
+    out += [rule("├", "┼", "┤"), line(footer), rule("└", "┴", "┘")]
+    return "\n".join(out) + "\n"
+
+
 def write_json(payload: Any) -> str:
     return json.dumps(payload, indent=2, default=_json_default) + "\n"
 

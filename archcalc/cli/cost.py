@@ -9,7 +9,7 @@ from archcalc.analysis.convention import Convention
 from archcalc.analysis.costs import COLUMNS
 from archcalc.cli.common import (
     ClassesOption, Format, ResolutionOption, SpecArgument, WidthOption, echo, fmt_int, spec_errors,
-    write_csv, write_json, write_markdown,
+    write_csv, write_json, write_markdown, write_text_table,
 )
 from archcalc.model import Model
 
@@ -67,29 +67,20 @@ def cost_payload(model: Model, convention: Convention) -> dict:
     }
 
 
-def render_table(model: Model, rows: list[dict], convention: Convention) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
+def render_table(model: Model, rows: list[dict], convention: Convention) -> str:
+    """The table of ``archcalc cost``: one line per scope, children indented under parents."""
     totals = model.totals(convention)
     title = f"{model.name}  width {model.width:g}  resolution {model.resolution}  classes {model.classes}"
-    table = Table(title=title, caption=f"convention: {convention.describe()}", show_footer=True)
-    footer = {
-        "name": "total", "type": "", "output": "",
-        **{c: fmt_int(totals[c]) for c in ("madds", "params", "params_without_bn", "flops")},
-    }
-    for column, header in zip(TABLE_COLUMNS, TABLE_HEADERS):
-        numeric = column in COLUMNS
-        table.add_column(header, footer=footer[column], justify="right" if numeric else "left", no_wrap=True)
-    for row in rows:
-        indent = "  " * (row["level"] - 1)
-        style = "bold" if row["level"] == 1 else None
-        table.add_row(indent + row["name"].split(".")[-1] if row["level"] > 1 else row["name"],
-                      row["type"], row["output"], *(fmt_int(row[c]) for c in TABLE_COLUMNS[3:]), style=style)
-    console = Console(width=max(150, Console().width))
-    console.print(table)
-    console.print(f"MAdds {totals['madds'] / 1e6:,.2f}M   params {totals['params'] / 1e6:,.3f}M "
-                  f"(without BN {totals['params_without_bn'] / 1e6:,.3f}M)   FLOPs {totals['flops'] / 1e6:,.2f}M")
+    cells = [
+        [("  " * (row["level"] - 1) + row["name"].split(".")[-1]) if row["level"] > 1 else row["name"],
+         row["type"], row["output"], *(fmt_int(row[c]) for c in TABLE_COLUMNS[3:])]
+        for row in rows
+    ]
+    footer = ["total", "", "", *(fmt_int(totals[c]) for c in TABLE_COLUMNS[3:])]
+    table = write_text_table(title, TABLE_HEADERS, cells, footer, [c in COLUMNS for c in TABLE_COLUMNS])
+    return (table + f"convention: {convention.describe()}\n"
+            f"MAdds {totals['madds'] / 1e6:,.2f}M   params {totals['params'] / 1e6:,.3f}M "
+            f"(without BN {totals['params_without_bn'] / 1e6:,.3f}M)   FLOPs {totals['flops'] / 1e6:,.2f}M\n")
 
 
 def convention_from_options(batch: int, bn_params: str, flops_per_madd: int, flops_terms: Optional[str]) -> Convention:
@@ -136,4 +127,4 @@ def register(app: typer.Typer) -> None:
             echo(write_markdown([*rows, totals], TABLE_COLUMNS, TABLE_HEADERS)
                  + f"\nConvention: {convention.describe()}\n")
             return
-        render_table(model, rows, convention)
+        echo(render_table(model, rows, convention))
