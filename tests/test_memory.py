@@ -14,7 +14,9 @@ from archcalc.analysis.memory import (
     CONVENTIONS, MemoryConfig, analyze_memory, arena_overlaps, memory_graph, plan_arena, schedule, simulate,
     simulate_problem, split_blocks, split_madds,
 )
-from archcalc.analysis.schedule import HEURISTICS, dag_problem, exact_order, heuristic_order, peak_of, randwire_dag
+from archcalc.analysis.schedule import (
+    HEURISTICS, check_order, dag_problem, exact_order, heuristic_order, peak_of, randwire_dag,
+)
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"
 
@@ -154,6 +156,70 @@ def test_randwire_exact_equals_straightforward_dp(nodes, seed):
     plain = exact_order(problem, decompose=False, prune=False, max_states=None)
     assert fast.optimal and plain.optimal
     assert fast.peak == plain.peak == peak_of(problem, plain.order)
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_dags(max_nodes=11), st.data())
+def test_vectorized_search_matches_brute_force(case, data):
+    """The NumPy search (feasibility checks, bisection on the budget, forced moves, node
+    bounds), forced on for every segment, against all topological orders and against the
+    best-first search: unit or mixed sizes, scratch, several permanent outputs."""
+    graph, sizes = case
+    n = len(graph)
+    if data.draw(st.booleans()):
+        sizes = {v: 3 for v in graph}
+    scratch = [data.draw(st.integers(0, 20)) if data.draw(st.booleans()) else 0 for _ in range(n)]
+    outputs = {v for v in graph if graph.out_degree(v) == 0 or data.draw(st.integers(0, 5)) == 0}
+    problem = dag_problem(graph, sizes, list(range(n)), outputs=outputs)
+    problem.scratch = scratch
+    orders = list(itertools.islice(nx.all_topological_sorts(graph), 20000))
+    brute = min(peak_of(problem, o) for o in orders)
+    decompose = data.draw(st.booleans())
+    fast = exact_order(problem, vectorized=True, decompose=decompose)
+    other = exact_order(problem, vectorized=False, decompose=decompose)
+    assert fast.optimal and other.optimal
+    check_order(problem, fast.order)
+    assert peak_of(problem, fast.order) == fast.peak == other.peak
+    if len(orders) < 20000:  # every order seen
+        assert fast.peak == brute
+    else:
+        assert fast.peak <= brute
+
+
+@pytest.mark.parametrize("nodes,seed,mixed", [(20, 0, False), (24, 1, True), (28, 3, False), (32, 2, True),
+                                              (36, 1, False), (40, 1, False)])
+def test_randwire_vectorized_equals_best_first(nodes, seed, mixed):
+    """RandWire cells: the vectorized search, the best-first search and the default (which
+    hands over to the vectorized search) agree; small cells also against the DP."""
+    import random
+
+    rnd = random.Random(seed)
+    graph = randwire_dag(nodes, 4, 0.75, seed=seed)
+    sizes = {v: rnd.randint(1, 9) if mixed else 1 for v in graph}
+    problem = dag_problem(graph, sizes, ["in", *range(nodes), "out"], outputs=["out"])
+    if mixed:
+        problem.scratch = [rnd.choice([0, 0, rnd.randint(1, 6)]) for _ in range(len(problem))]
+    results = [exact_order(problem, time_limit=60, vectorized=v) for v in (True, False, None)]
+    assert all(r.optimal for r in results)
+    assert len({r.peak for r in results}) == 1
+    for r in results:
+        check_order(problem, r.order)
+        assert peak_of(problem, r.order) == r.peak
+    if nodes <= 24:
+        plain = exact_order(problem, decompose=False, prune=False, max_states=None)
+        assert plain.optimal and plain.peak == results[0].peak
+
+
+def test_vectorized_search_is_used_only_where_it_applies(mnv2):
+    """Aliasing (MobileNetV2) or more than 64 nodes: the best-first search, same result."""
+    from archcalc.analysis.schedule_vectorized import applicable
+
+    graph = randwire_dag(70, 4, 0.75, seed=0)
+    big = dag_problem(graph, {v: 1 for v in graph}, ["in", *range(70), "out"], outputs=["out"])
+    assert not applicable(big, list(range(len(big))))
+    problem = memory_graph(mnv2, MemoryConfig()).problem
+    assert not applicable(problem, list(range(len(problem))))
+    assert exact_order(problem, vectorized=True).peak == exact_order(problem, vectorized=False).peak
 
 
 @settings(max_examples=60, deadline=None)

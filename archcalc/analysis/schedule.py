@@ -540,15 +540,33 @@ def _best_first(problem: Problem, nodes: list[int], start: int, bound: int | Non
     return None, expanded, True
 
 
+QUICK_STATES = 4000  # best-first states tried before the vectorized search takes over
+VECTOR_STATES_PER_STATE = 16  # vectorized sets allowed per best-first state of ``max_states``
+
+
 def exact_order(problem: Problem, *, decompose: bool = True, prune: bool = True, time_limit: float | None = None,
-                max_states: int | None = 2_000_000) -> SearchResult:
+                max_states: int | None = 2_000_000, vectorized: bool | None = None) -> SearchResult:
     """The order with the lowest peak, searched segment by segment between cut points.
 
     ``prune`` seeds each segment with the best heuristic's peak as the bound and drops
     states by a lower bound; without it this is the straightforward DP. A segment that
     runs out of ``time_limit`` or ``max_states`` keeps the best heuristic order, and the
     result is then not proved optimal (``lower_bound`` and ``gap`` say how far it may be).
+
+    ``vectorized`` (with ``prune``) picks the search of each segment; both are exact:
+    * ``None`` (default): for plain problems (no aliasing) of at most 64 nodes whose sizes
+      are all equal (and scratch a multiple of it), :func:`_best_first` gets
+      ``QUICK_STATES`` states and, if it does not finish in them, the segment is searched
+      by :func:`archcalc.analysis.schedule_vectorized.vectorized_search` (NumPy, level by
+      level, bisection on a budget); everything else by :func:`_best_first`. (With mixed
+      sizes the budgets take many values and the best-first search is faster.)
+    * ``True``: the vectorized search for every plain segment of at most 64 nodes.
+    * ``False``: :func:`_best_first` only.
+    The vectorized search counts every set of every budget it tries, each far cheaper than
+    a best-first state, so its limit is ``max_states * VECTOR_STATES_PER_STATE``.
     """
+    from archcalc.analysis.schedule_vectorized import applicable, vectorized_search, worthwhile
+
     deadline = None if time_limit is None else time.perf_counter() + time_limit
     order: list[int] = []
     start, proved, states, segments = 0, True, 0, _segments(problem, decompose)
@@ -560,8 +578,21 @@ def exact_order(problem: Problem, *, decompose: bool = True, prune: bool = True,
             best = min(candidates, key=lambda o: peak_of(problem, o, start))
             bound = peak_of(problem, best, start)
             seg_lower = max(problem.local_need(v) for v in nodes)
-            found, expanded, finished = ([], 0, True) if seg_lower >= bound else _best_first(
-                problem, nodes, start, bound, seg_lower, deadline, max_states)
+            if seg_lower >= bound:
+                found, expanded, finished = [], 0, True
+            elif vectorized is False or not applicable(problem, nodes) or (
+                    vectorized is None and not worthwhile(problem)):
+                found, expanded, finished = _best_first(problem, nodes, start, bound, seg_lower, deadline, max_states)
+            else:
+                found, expanded, finished = None, 0, False
+                if vectorized is None:  # small searches finish sooner without NumPy's per-call cost
+                    quick = QUICK_STATES if max_states is None else min(max_states, QUICK_STATES)
+                    found, expanded, finished = _best_first(problem, nodes, start, bound, seg_lower, deadline, quick)
+                if not finished and (deadline is None or time.perf_counter() <= deadline):
+                    found, more, finished = vectorized_search(
+                        problem, nodes, start, bound, seg_lower, deadline,
+                        None if max_states is None else max_states * VECTOR_STATES_PER_STATE)
+                    expanded += more
         else:
             found, expanded, finished = _dp(problem, nodes, start, None, False, deadline, max_states)
         states += expanded
