@@ -499,7 +499,7 @@ def channel_values(channels: dict, alpha: Any, width: float) -> dict:
 
     values: dict = {alpha: sympy.Rational(width)}
     for symbol, definition in channels.items():
-        value = sympy.nsimplify(definition.subs(values))
+        value = definition.subs(values)  # exact: alpha is a Rational
         if not value.is_integer:  # the "exact" rule: the compiler refuses such a width too
             raise ValueError(f"width {width:g} gives {symbol} = {float(value):g} channels, not a whole number")
         values[symbol] = sympy.Integer(value)

@@ -92,7 +92,7 @@ class Network(nn.Module):
         self.fold_bn = fold_bn
         self.model_ref = model
         randomize_bn(self, model, seed)
-        self.eval()
+        self.train(False)  # inference mode (what nn.Module.eval() does)
         if fold_bn:
             self.fold()
         self.inplace_nodes = inplace_activations(model, set(self.folded)) if inplace else set()
@@ -182,7 +182,7 @@ def materialize(model: Model, schedule: Sequence[str] | None = None, *, fold_bn:
     """
     torch.manual_seed(seed)
     net = Network(model, schedule, fold_bn=fold_bn, inplace=inplace, seed=seed)
-    return net.to(device).eval()
+    return net.to(device).train(False)
 
 
 def example_input(model: Model, batch: int = 1, device: str | torch.device = "cpu", seed: int = 0) -> torch.Tensor:
