@@ -122,13 +122,10 @@ def test_optimal_is_min_over_all_orders(case):
     assert peak_of(problem, range(len(graph))) == direct_peak(graph, sizes, list(range(len(graph))), sinks)
 
 
-@settings(max_examples=150, deadline=None)
-@given(random_dags(max_nodes=11), st.data())
-def test_search_matches_brute_force_with_scratch_and_outputs(case, data):
-    """The pruned best-first search (node bounds, forced moves, forced pairs) against all
-    topological orders, on larger DAGs with scratch, unit or mixed sizes and several
-    permanent outputs."""
-    graph, sizes = case
+def scratch_problem_and_brute_force(data, graph, sizes):
+    """A problem drawn from ``graph`` with random scratch, unit or given sizes and extra
+    permanent outputs; the least peak over its first 20,000 topological orders; and whether
+    those were all of them (then that least peak is the optimum)."""
     n = len(graph)
     if data.draw(st.booleans()):
         sizes = {v: 3 for v in graph}  # the unit-size fast path
@@ -137,11 +134,21 @@ def test_search_matches_brute_force_with_scratch_and_outputs(case, data):
     problem = dag_problem(graph, sizes, list(range(n)), outputs=outputs)
     problem.scratch = scratch
     orders = list(itertools.islice(nx.all_topological_sorts(graph), 20000))
-    brute = min(peak_of(problem, o) for o in orders)
+    return problem, min(peak_of(problem, o) for o in orders), len(orders) < 20000
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_dags(max_nodes=11), st.data())
+def test_search_matches_brute_force_with_scratch_and_outputs(case, data):
+    """The pruned best-first search (node bounds, forced moves, forced pairs) against all
+    topological orders, on larger DAGs with scratch, unit or mixed sizes and several
+    permanent outputs."""
+    graph, sizes = case
+    problem, brute, all_orders_seen = scratch_problem_and_brute_force(data, graph, sizes)
     result = exact_order(problem)
     assert result.optimal
     assert peak_of(problem, result.order) == result.peak
-    if len(orders) < 20000:  # every order seen
+    if all_orders_seen:
         assert result.peak == brute
     else:
         assert result.peak <= brute
@@ -165,22 +172,14 @@ def test_vectorized_search_matches_brute_force(case, data):
     bounds), forced on for every segment, against all topological orders and against the
     best-first search: unit or mixed sizes, scratch, several permanent outputs."""
     graph, sizes = case
-    n = len(graph)
-    if data.draw(st.booleans()):
-        sizes = {v: 3 for v in graph}
-    scratch = [data.draw(st.integers(0, 20)) if data.draw(st.booleans()) else 0 for _ in range(n)]
-    outputs = {v for v in graph if graph.out_degree(v) == 0 or data.draw(st.integers(0, 5)) == 0}
-    problem = dag_problem(graph, sizes, list(range(n)), outputs=outputs)
-    problem.scratch = scratch
-    orders = list(itertools.islice(nx.all_topological_sorts(graph), 20000))
-    brute = min(peak_of(problem, o) for o in orders)
+    problem, brute, all_orders_seen = scratch_problem_and_brute_force(data, graph, sizes)
     decompose = data.draw(st.booleans())
     fast = exact_order(problem, vectorized=True, decompose=decompose)
     other = exact_order(problem, vectorized=False, decompose=decompose)
     assert fast.optimal and other.optimal
     check_order(problem, fast.order)
     assert peak_of(problem, fast.order) == fast.peak == other.peak
-    if len(orders) < 20000:  # every order seen
+    if all_orders_seen:
         assert fast.peak == brute
     else:
         assert fast.peak <= brute
