@@ -59,7 +59,9 @@ class _Compiler:
             "make_divisible": make_divisible,
             "truncate_depth": truncate_depth,
             "expand": expansion_rule(rounding),
-            "min": min, "max": max, "int": int, "round": round, "abs": abs,
+            # round() in a spec rounds halves up (as channel arithmetic expects, and as the
+            # symbolic replay does), not to even as Python's round does
+            "min": min, "max": max, "int": int, "round": _round_half_up, "abs": abs,
             "ceil": math.ceil, "floor": math.floor,
         }
         self.width = spec.width
@@ -427,6 +429,10 @@ class _Compiler:
 
         annotate_costs(self.nodes)
         return Model(spec=spec, nodes=self.nodes, order=self.order, outputs=outputs, blocks=self.instances, scopes=self.scopes)
+
+
+def _round_half_up(value: float) -> int:
+    return math.floor(value + 0.5)
 
 
 def _reachable_from(nodes: dict[str, dict], outputs: list[str]) -> set[str]:

@@ -254,3 +254,14 @@ blocks:
 """)
     # the parent's `output: a` must not leak into the child's definition of the block
     assert archcalc.load(tmp_path / "child.yaml").outputs == ["u.b"]
+
+
+def test_round_in_expressions_rounds_halves_up(tmp_path):
+    # Python's round(2.5) is 2 (to even); a spec's round(2.5) is 3, as the symbolic replay assumes
+    model = spec(tmp_path, """
+input: {channels: 4, resolution: 8}
+layers:
+  - {name: a, op: conv2d, out: "${round(2.5)}"}
+  - {name: b, op: conv2d, out: "${round(3.5) + round(2.4)}"}
+""")
+    assert model.node("a")["shape"][0] == 3 and model.node("b")["shape"][0] == 4 + 2
