@@ -69,6 +69,14 @@ layers:
 """
 
 
+def assert_grid_equals_compiles(grid, spec, widths, resolutions, **load_options):
+    """Every grid cell equals a full compile at that point (MAdds, params with and without BN, FLOPs)."""
+    for i, w in enumerate(widths):
+        for j, r in enumerate(resolutions):
+            expected = archcalc.load(spec, width=w, resolution=r, **load_options).totals()
+            assert {c: int(grid[c][i, j]) for c in COLUMNS} == {c: expected[c] for c in COLUMNS}, (w, r)
+
+
 def test_structure_change_is_retraced(tmp_path):
     # The extra conv exists only for width >= 1, and the bottleneck's residual depends on
     # c_in == c: the sweep must notice where the traced structure stops holding.
@@ -77,10 +85,7 @@ def test_structure_change_is_retraced(tmp_path):
     widths, resolutions = [0.5, 0.75, 1.0, 1.4], [33, 64, 97]
     grid = grid_totals(spec, widths, resolutions)
     assert grid["traces"] == 2
-    for i, w in enumerate(widths):
-        for j, r in enumerate(resolutions):
-            expected = archcalc.load(spec, width=w, resolution=r).totals()
-            assert {c: int(grid[c][i, j]) for c in COLUMNS} == {c: expected[c] for c in COLUMNS}, (w, r)
+    assert_grid_equals_compiles(grid, spec, widths, resolutions)
 
 
 HALVE = """
@@ -109,26 +114,19 @@ def test_trace_survives_whole_float_to_int(tmp_path):
     spec = tmp_path / "halve.yaml"
     spec.write_text(HALVE)
     widths = [0.5, 1.0, 1.3, 2.0]
-    grid = grid_totals(spec, widths, [32, 45])
-    for i, w in enumerate(widths):
-        for j, r in enumerate([32, 45]):
-            assert int(grid["madds"][i, j]) == archcalc.load(spec, width=w, resolution=r).totals()["madds"], (w, r)
+    assert_grid_equals_compiles(grid_totals(spec, widths, [32, 45]), spec, widths, [32, 45])
 
 
 def test_mobilenet_v1_truncation_rule():
     spec = ROOT / "specs" / "mnv1.yaml"  # channels int(c * w), min 8: another rounding rule
     widths, resolutions = [0.25, 0.5, 0.75, 1.0], [128, 224]
     grid = grid_totals(spec, widths, resolutions, classes=1001)
-    for i, w in enumerate(widths):
-        for j, r in enumerate(resolutions):
-            assert int(grid["madds"][i, j]) == archcalc.load(spec, width=w, resolution=r, classes=1001).totals()["madds"]
+    assert_grid_equals_compiles(grid, spec, widths, resolutions, classes=1001)
 
 
 def test_tiny_resolutions_match_the_compiler():
     # 'same' padding keeps every map at least 1 x 1, so even resolution 1 compiles
-    grid = grid_totals(MNV2, [1.0], [1, 2, 3, 31])
-    for j, r in enumerate([1, 2, 3, 31]):
-        assert int(grid["madds"][0, j]) == archcalc.load(MNV2, resolution=r).totals()["madds"]
+    assert_grid_equals_compiles(grid_totals(MNV2, [1.0], [1, 2, 3, 31]), MNV2, [1.0], [1, 2, 3, 31])
 
 
 def test_parse_values():
