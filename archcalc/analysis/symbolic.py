@@ -146,28 +146,27 @@ def _install(cls: type) -> type:
     return cls
 
 
+class _Remembers:
+    """Mixin: a number built with a :class:`Recipe` it keeps (``int``/``float`` below)."""
+
+    def __new__(cls, value: Any, recipe: Recipe):
+        obj = super().__new__(cls, value)
+        obj.recipe = recipe
+        return obj
+
+
 @_install
-class Traced(int):
+class Traced(_Remembers, int):
     """An int that remembers its :class:`Recipe`."""
 
     __hash__ = int.__hash__
 
-    def __new__(cls, value: int, recipe: Recipe):
-        obj = super().__new__(cls, value)
-        obj.recipe = recipe
-        return obj
-
 
 @_install
-class TracedFloat(float):
+class TracedFloat(_Remembers, float):
     """A float that remembers its :class:`Recipe` (e.g. ``c_in / r``)."""
 
     __hash__ = float.__hash__
-
-    def __new__(cls, value: float, recipe: Recipe):
-        obj = super().__new__(cls, value)
-        obj.recipe = recipe
-        return obj
 
 
 # ---------------------------------------------------------------------------- tracing
