@@ -105,7 +105,11 @@ def compare(network: str, resolution: int, width: float) -> dict:
                      None)
     if reference is None:
         raise KeyError(f"no torchvision reference for {network} at {resolution} px, width {width}")
-    model = archcalc.load(spec_path(network), width=width, resolution=resolution, classes=1000)
+    # ``width`` is torchvision's width_mult (MobileNetV3); a builder without one (mnasnet0_5 is
+    # its own builder) is listed at 1.0 and runs at its spec's own width
+    has_width_mult = len({row["width"] for row in points(network)}) > 1
+    model = archcalc.load(spec_path(network), width=width if has_width_mult else None, resolution=resolution,
+                          classes=1000)
     totals = model.totals()
     expected_shapes = reference_shapes(network, resolution, width)
     got_shapes = model_shapes(model)
