@@ -166,4 +166,5 @@ def zoo_table(names: Iterable[str] | None = None) -> "pd.DataFrame":
             f"{r['resolution']}@{r['width']}: {', '.join(c for c in CHECKS if not r[f'{c}_ok'])}"
             for r in results if not r["ok"])
         rows.append(entry)
-    return pd.DataFrame(rows).set_index("network")
+    table = pd.DataFrame(rows).set_index("network")
+    return table.astype({"params": "Int64", "madds_224": "Int64"})  # integers, with <NA> where no spec compiled
