@@ -146,8 +146,12 @@ def zoo_table(names: Iterable[str] | None = None) -> "pd.DataFrame":
 
     from archcalc.errors import SpecError
 
+    names = list(names) if names is not None else networks()
+    unknown = [name for name in names if not points(name)]
+    if unknown:
+        raise ValueError(f"no torchvision reference for {unknown[0]!r} (zoo networks: {', '.join(networks())})")
     rows = []
-    for name in (list(names) if names is not None else networks()):
+    for name in names:
         entry = {"network": name, "params": None, "madds_224": None, "points": len(points(name)),
                  "exact": False, "failing": ""}
         if not spec_path(name).exists():

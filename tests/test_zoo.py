@@ -185,3 +185,23 @@ def test_materialized_spec_computes_torchvision_function(network):
         got = ours(x)
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
     assert expected.abs().max() > 1e-3  # a network that outputs ~0 would compare equal to anything
+
+
+# --------------------------------------------------------------------------- the command
+def test_zoo_command():
+    import json
+
+    from typer.testing import CliRunner
+
+    from archcalc.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["zoo", "resnet18", "squeezenet1_1", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [(r["network"], r["params"], r["exact"]) for r in rows] == [
+        ("resnet18", 11_689_512, True), ("squeezenet1_1", 1_235_496, True)]  # torchvision's documented counts
+    table = runner.invoke(app, ["zoo", "resnet18"])
+    assert table.exit_code == 0 and "resnet18" in table.output and "1,814,073,344" in table.output
+    unknown = runner.invoke(app, ["zoo", "resnet19"])
+    assert unknown.exit_code == 2 and "no torchvision reference for 'resnet19'" in unknown.output
