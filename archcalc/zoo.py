@@ -37,6 +37,34 @@ SHAPE_KINDS = {"conv2d": "conv/linear", "depthwise_conv2d": "conv/linear", "line
 _REFERENCE_KINDS = {"conv": "conv/linear", "linear": "conv/linear", "norm": "norm"}
 CHECKS = ("params", "params_no_norm", "madds", "output", "shapes")
 
+# The zoo (issue 9): torchvision builder names, 1000 classes, no auxiliary heads. The reference
+# script builds exactly these, at COMMON_RESOLUTIONS and each network's native resolution.
+NETWORKS = (
+    "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small",
+    "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4",
+    "efficientnet_v2_s", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3",
+    "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
+    "resnet18", "resnet34", "resnet50", "resnet101", "resnext50_32x4d", "wide_resnet50_2",
+    "regnet_x_400mf", "regnet_y_400mf", "densenet121", "googlenet", "inception_v3",
+    "squeezenet1_0", "squeezenet1_1", "vgg16", "vgg16_bn", "alexnet", "convnext_tiny",
+)
+COMMON_RESOLUTIONS = (160, 224, 227, 256)
+# The resolution each network was designed / trained at, where it is not 224: Inception-v3
+# (Szegedy et al. 2016) 299; EfficientNet B1-B4 (Tan & Le 2019) 240/260/300/380;
+# EfficientNetV2-S (Tan & Le 2021; torchvision's eval size) 384.
+NATIVE_RESOLUTION = {"inception_v3": 299, "efficientnet_b1": 240, "efficientnet_b2": 260, "efficientnet_b3": 300,
+                     "efficientnet_b4": 380, "efficientnet_v2_s": 384}
+MOBILENET_V3_WIDTHS = (0.5, 0.75, 1.0, 1.25)  # torchvision's width_mult, the specs' --width
+
+
+def listed_resolutions(network: str) -> list[int]:
+    """160, 224, 227, 256 px and the network's native resolution."""
+    return sorted({*COMMON_RESOLUTIONS, NATIVE_RESOLUTION.get(network, 224)})
+
+
+def listed_widths(network: str) -> tuple[float, ...]:
+    return MOBILENET_V3_WIDTHS if network.startswith("mobilenet_v3") else (1.0,)
+
 
 @lru_cache(maxsize=1)
 def reference_rows() -> tuple[dict, ...]:

@@ -41,38 +41,16 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from archcalc.pytorch.tv import import_torchvision
+# the list of networks, resolutions and widths only (the numbers never come from archcalc)
+from archcalc.zoo import NETWORKS, listed_resolutions, listed_widths
 
 REFERENCE = Path(__file__).resolve().parent.parent / "archcalc" / "reference"
 CSV_PATH = REFERENCE / "zoo_torchvision.csv"
 SHAPES_PATH = REFERENCE / "zoo_torchvision_shapes.json"
 
-COMMON_RESOLUTIONS = (160, 224, 227, 256)
-# The resolution each network was designed / trained at, where it is not 224: Inception-v3
-# (Szegedy et al. 2016) 299; EfficientNet B1-B4 (Tan & Le 2019, Table 1 note) 240/260/300/380;
-# EfficientNetV2-S (Tan & Le 2021; torchvision's eval size) 384.
-NATIVE = {"inception_v3": 299, "efficientnet_b1": 240, "efficientnet_b2": 260, "efficientnet_b3": 300,
-          "efficientnet_b4": 380, "efficientnet_v2_s": 384}
-MOBILENET_V3_WIDTHS = (0.5, 0.75, 1.0, 1.25)
-NETWORKS = (
-    "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small",
-    "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4",
-    "efficientnet_v2_s", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3",
-    "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
-    "resnet18", "resnet34", "resnet50", "resnet101", "resnext50_32x4d", "wide_resnet50_2",
-    "regnet_x_400mf", "regnet_y_400mf", "densenet121", "googlenet", "inception_v3",
-    "squeezenet1_0", "squeezenet1_1", "vgg16", "vgg16_bn", "alexnet", "convnext_tiny",
-)
 COUNTED = {"convolution", "addmm", "mm", "bmm"}
 NORMS = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm)
 COLUMNS = ("network", "resolution", "width", "params", "params_no_norm", "madds", "output", "shapes_sha256")
-
-
-def resolutions(network: str) -> list[int]:
-    return sorted({*COMMON_RESOLUTIONS, NATIVE.get(network, 224)})
-
-
-def widths(network: str) -> tuple[float, ...]:
-    return MOBILENET_V3_WIDTHS if network.startswith("mobilenet_v3") else (1.0,)
 
 
 def build(network: str, width: float) -> nn.Module:
@@ -141,10 +119,10 @@ def measure(model: nn.Module, resolution: int) -> dict:
 
 def rows(networks: list[str]):
     for network in networks:
-        for width in widths(network):
+        for width in listed_widths(network):
             model = build(network, width)
             total, without_norm = params(model)
-            for resolution in resolutions(network):
+            for resolution in listed_resolutions(network):
                 measured = measure(model, resolution)
                 yield {"network": network, "resolution": resolution, "width": width, "params": total,
                        "params_no_norm": without_norm, **measured}

@@ -18,19 +18,7 @@ from archcalc import zoo
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# issue 9: torchvision builder names, 1000 classes, no auxiliary heads
-ZOO = (
-    "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small",
-    "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4",
-    "efficientnet_v2_s", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3",
-    "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
-    "resnet18", "resnet34", "resnet50", "resnet101", "resnext50_32x4d", "wide_resnet50_2",
-    "regnet_x_400mf", "regnet_y_400mf", "densenet121", "googlenet", "inception_v3",
-    "squeezenet1_0", "squeezenet1_1", "vgg16", "vgg16_bn", "alexnet", "convnext_tiny",
-)
-# each network's native resolution where it is not 224 (papers; torchvision's eval size for V2-S)
-NATIVE = {"inception_v3": 299, "efficientnet_b1": 240, "efficientnet_b2": 260, "efficientnet_b3": 300,
-          "efficientnet_b4": 380, "efficientnet_v2_s": 384}
+ZOO = zoo.NETWORKS
 # function-equality: torchvision's weights copied in, outputs compared (issue 9 item 4, plus more)
 SAME_FUNCTION = ("mobilenet_v3_large", "efficientnet_b0", "shufflenet_v2_x1_0", "inception_v3", "squeezenet1_0",
                  "densenet121", "mobilenet_v3_small", "resnet50", "regnet_y_400mf", "googlenet", "efficientnet_v2_s",
@@ -50,11 +38,13 @@ def torchvision_or_skip():
 
 # --------------------------------------------------------------------------- coverage
 def test_reference_covers_every_network_resolution_and_width():
-    assert zoo.networks() == list(ZOO)
+    """Issue 9's list: 160/224/227/256 px and the native resolution; MobileNetV3 also at 4 widths."""
+    assert zoo.networks() == list(ZOO) and len(ZOO) == 34
+    assert zoo.NATIVE_RESOLUTION["inception_v3"] == 299 and zoo.NATIVE_RESOLUTION["efficientnet_v2_s"] == 384
     for network in ZOO:
         listed = {(row["resolution"], row["width"]) for row in zoo.points(network)}
+        resolutions = {160, 224, 227, 256, zoo.NATIVE_RESOLUTION.get(network, 224)}
         widths = (0.5, 0.75, 1.0, 1.25) if network.startswith("mobilenet_v3") else (1.0,)
-        resolutions = {160, 224, 227, 256, NATIVE.get(network, 224)}
         assert listed == {(r, w) for r in resolutions for w in widths}, network
 
 
