@@ -198,7 +198,8 @@ class _Compiler:
                 value = self.integral(value) if _wants_int(schema) else value
             problem = schema.check(value)
             if problem:
-                self.fail(f"{op.kind}.{key}: expected {problem}, got {value!r}", where_of(key), node)
+                self.fail(f"{op.kind}.{key}: expected {problem}, got {value!r}{_yaml_number_hint(value)}", where_of(key),
+                          node)
             attrs[key] = tuple(value) if isinstance(value, list) else value
         return attrs
 
@@ -236,7 +237,8 @@ class _Compiler:
             if param.type in ("int", "channels", "size"):
                 value = list(map(self.integral, value)) if isinstance(value, (list, tuple)) else self.integral(value)
             if not param.check(value):
-                self.fail(f"{block.name}.{key}: expected {param.expected()}, got {value!r}", where_of(key), node)
+                self.fail(f"{block.name}.{key}: expected {param.expected()}, got {value!r}{_yaml_number_hint(value)}",
+                          where_of(key), node)
             values[key] = tuple(value) if param.type == "size" and isinstance(value, list) else value
         return values
 
@@ -483,6 +485,17 @@ class _Compiler:
 
         annotate_costs(self.nodes)
         return Model(spec=spec, nodes=self.nodes, order=self.order, outputs=outputs, blocks=self.instances, scopes=self.scopes)
+
+
+def _yaml_number_hint(value: Any) -> str:
+    """YAML 1.1 reads ``1e-5`` (no dot) as text; say so where a number was expected."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return ""
+        return f" (YAML reads {value} as text; write it with a dot, e.g. 1.0e-5)"
+    return ""
 
 
 def _via(raw: Any) -> str:
