@@ -21,7 +21,6 @@ from typing import Any, Callable, Mapping
 from archcalc.blocks import ROW_KEYS, BlockDef, builtin_blocks, parse_block_defs
 from archcalc.errors import Location, SpecError
 from archcalc.ops import Attr, OpDef, ShapeError, UnknownOpError, get_op, get_user_op
-from archcalc.ops.pointwise import BatchNorm
 from archcalc.spec.expr import ExpressionError, evaluate, expression_source, names_used
 from archcalc.spec.loader import IDENTIFIER, Spec
 from archcalc.spec.yamlio import line_of
@@ -69,9 +68,7 @@ class _Compiler:
         }
         self.width = spec.width
         self.globals: dict[str, Any] = {"width": self.width, "resolution": spec.resolution, "classes": spec.classes,
-                                        "depth": spec.depth,
-                                        # batch norm's eps, read by the built-in blocks; `defaults:` may set it
-                                        "bn_eps": BatchNorm.attrs["eps"].default}
+                                        "depth": spec.depth}
         # error context: the layer row being compiled and the block trail inside it
         self.row_where: Location | None = None
         self.trail: list[tuple[str, int, Location]] = []  # (block, body index, item location)

@@ -74,8 +74,8 @@ CASES = [
     ("the graph input is not an op", row("{name: flat, op: input}"), 9, "layers[3]", "unknown op 'input'"),
     ("exponent without a dot is text in YAML", row("{name: flat, op: layer_norm, eps: 1e-5}"), 9, "layers[3].eps",
      "layer_norm.eps: expected a number >= 0, got '1e-5' (YAML reads 1e-5 as text; write it with a dot, e.g. 1.0e-5)"),
-    ("block eps without a dot", GOOD.replace("c: 16, s: 2}", "c: 16, s: 2, bn_eps: 1e-5}"), 6, "layers[0].bn_eps",
-     "conv_bn_act.bn_eps: expected a number >= 0, got '1e-5' (YAML reads 1e-5 as text"),
+    ("block parameter exponent without a dot", GOOD.replace("t: 6,", "t: 6e0,"), 7, "layers[1].t",
+     "bottleneck.t: expected a number >= 1, got '6e0' (YAML reads 6e0 as text"),
 ]
 
 

@@ -429,7 +429,7 @@ layers:
 # ------------------------------------------------------------------ block parameters for absolute widths
 MBV3 = """
 input: {channels: 3, resolution: 16}
-defaults: {kernel: 3, activation: hardswish, norm: batch_norm, bn_eps: 0.001}
+defaults: {kernel: 3, activation: hardswish, norm: batch_norm}
 rounding: {channels: make_divisible, divisor: 8}
 blocks:
   mbv3:   # torchvision's MobileNetV3 InvertedResidual with SE
@@ -476,16 +476,7 @@ def test_squeeze_excite_and_bottleneck_take_absolute_widths(tmp_path):
     assert model.node("b4.se.reduce")["shape"][0] == 6 and model.node("b4.se.act")["op"] == "silu"
     assert model.node("b4.se.expand")["shape"][0] == 144
     assert model.node("head.conv")["shape"][0] == 6 * 40
-    assert model.node("stem.bn")["attrs"]["eps"] == 0.001
     verify_ok(model)
-
-
-def test_bn_eps_setting_reaches_the_built_in_blocks(tmp_path):
-    model = spec(tmp_path, MBV3.replace("bn_eps: 0.001", "bn_eps: 0.00001"))
-    eps = {model.node(n)["attrs"]["eps"] for n in model.order if model.node(n)["op"] == "batch_norm"}
-    assert eps == {0.00001}
-    plain = spec(tmp_path, MBV3.replace(", bn_eps: 0.001", ""))  # the batch_norm op's own default
-    assert {plain.node(n)["attrs"]["eps"] for n in plain.order if plain.node(n)["op"] == "batch_norm"} == {1e-3}
 
 
 def test_sweep_command_takes_the_depth_multiplier(tmp_path):
