@@ -180,7 +180,11 @@ class LayerNorm(OpDef):
         return Cost(bn=self.OPS_PER_ELEMENT * numel(output))
 
     def scratch(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> int:
-        return numel(output) if len(output) == 3 else 0  # the channels-last result before the copy
+        # the channels-last result before the copy; none when permuting it back is already
+        # contiguous (one channel, or a 1x1 map such as ConvNeXt's head after pooling)
+        if len(output) != 3 or output[0] == 1 or output[1] * output[2] == 1:
+            return 0
+        return numel(output)
 
     def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
         from archcalc.pytorch.modules import ChannelLayerNorm
