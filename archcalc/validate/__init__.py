@@ -2,26 +2,20 @@
 
 The published values are data (``archcalc/reference/published_tables.csv`` for the paper's
 Tables 1-7 and its text; ``mnv2_checkpoints.csv`` and ``mnv1_checkpoints.csv`` for the TF-slim
-checkpoint tables and the MobileNetV1 paper), each with its source. Every computed value comes
-from a spec in ``specs/`` compiled by archcalc. Each row is compared by a named rule:
+checkpoint tables and the MobileNetV1 paper), each with its source named in the row; a published value is always the source's own
+number (or formula), never archcalc's. Every computed value comes from a spec in ``specs/``
+compiled by archcalc.
 
-* ``exact`` - equal (shapes, counts, formulas);
-* ``printed rounding`` - the computed value rounded (half up) to the printed digits;
-* ``truncation`` - the computed value truncated to the printed digits (slim's MobileNetV2
-  table truncates MACs; CONVENTIONS.md §1);
-* ``±1 last digit`` - within one unit of the last printed digit;
-* ``within 1M`` - |computed - published| < 1 million (slim's V1 table rounds, V2 truncates).
+One comparison rule (docs/validation.md): the printed digits decide the tolerance. A value
+matches when it rounds (half up) to the printed digits, or truncates to them where the source
+truncates; within one unit of the last printed digit it is a *near miss*, labelled so. Each rule
+is tried across all of a row's counting conventions before the next (looser) one.
 
-and gets a status:
-
-* ``match`` - the row's first rule holds under its first counting convention;
-* ``match under a stated convention`` - another stated rule or convention holds (the row says
-  which: truncation, TF's space-to-batch atrous convolution, ...);
-* ``differs`` - no rule holds, and the row explains what the architecture has and what would
-  have to differ;
-* ``paper inconsistency`` - the paper disagrees with itself (19 vs 17 bottlenecks, Table 3's
-  two versions, the stride-1 cost formula);
-* ``not computed`` - archcalc has no spec for that network (the row says so);
+Statuses: ``match`` (the row's own convention, rounding); ``match under a stated convention``
+(another stated convention or the truncating reading); ``match under a derived convention`` (a
+convention fitted to these numbers); ``near miss``; ``differs`` (the row says what the network
+has and what would have to differ); ``paper inconsistency`` (the sources disagree with
+themselves); ``not computed`` (no spec; none at present).
 
 Every row also states what was *expected*. A row expected to match that does not, or a row
 expected to differ that now matches (its explanation is stale), is a failure:
@@ -43,10 +37,10 @@ from typing import TYPE_CHECKING
 from archcalc.validate import mnv1_paper, paper, slim
 from archcalc.validate.conventions import (MF_SCALES, mf_madds, mf_resolutions, params_slim_v1,
                                            space_to_batch_extra)
-from archcalc.validate.core import (COLUMNS, CONVENTION_MATCH, DEFAULT_SPECS, DIFFERS, FAILING, INCONSISTENT, MATCH,
-                                    NO_BN, NOT_COMPUTED, PAPER_RULES, REFERENCE, REGRESSION, RULES, STALE, TRAINABLE,
+from archcalc.validate.core import (COLUMNS, CONVENTION_MATCH, DEFAULT_SPECS, DERIVED_MATCH, DIFFERS, FAILING, INCONSISTENT, MATCH,
+                                    MATCHING, NEAR_MISS, NO_BN, NOT_COMPUTED, PAPER_RULES, REFERENCE, REGRESSION, RULES, STALE, TRAINABLE,
                                     Check, Context, evaluate, failures, paper_rows, part, rule_exact, rule_last_digit,
-                                    rule_printed_rounding, rule_truncation, rule_within_one, summary, total)
+                                    rule_printed_rounding, rule_truncation, summary, total)
 from archcalc.validate.report import ReportResult, report, to_markdown
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,11 +50,11 @@ if TYPE_CHECKING:  # pragma: no cover
 SOURCES = (paper, slim, mnv1_paper)
 
 __all__ = [
-    "COLUMNS", "CONVENTION_MATCH", "DEFAULT_SPECS", "DIFFERS", "FAILING", "INCONSISTENT", "MATCH", "MF_SCALES",
-    "NO_BN", "NOT_COMPUTED", "PAPER_RULES", "REFERENCE", "REGRESSION", "RULES", "SOURCES", "STALE", "TRAINABLE",
+    "COLUMNS", "CONVENTION_MATCH", "DEFAULT_SPECS", "DERIVED_MATCH", "DIFFERS", "FAILING", "INCONSISTENT", "MATCH", "MF_SCALES",
+    "MATCHING", "NEAR_MISS", "NO_BN", "NOT_COMPUTED", "PAPER_RULES", "REFERENCE", "REGRESSION", "RULES", "SOURCES", "STALE", "TRAINABLE",
     "Check", "Context", "ReportResult", "checks", "evaluate", "failures", "mf_madds", "mf_resolutions",
     "params_slim_v1", "part", "report", "rule_exact", "rule_last_digit", "rule_printed_rounding", "rule_truncation",
-    "rule_within_one", "space_to_batch_extra", "summary", "to_markdown", "total", "validate",
+    "space_to_batch_extra", "summary", "to_markdown", "total", "validate",
 ]
 
 

@@ -2,7 +2,7 @@
 ``mnv1_checkpoints.csv``)."""
 from __future__ import annotations
 
-from archcalc.validate.core import NOT_COMPUTED, PAPER_RULES, Check, Context, _in, read_reference, total
+from archcalc.validate.core import NOT_COMPUTED, PAPER_RULES, ROUNDED_RULES, Check, Context, _in, read_reference, total
 from archcalc.validate.slim import V1_TABLE
 
 
@@ -35,5 +35,5 @@ def checks(ctx: Context, paper: dict) -> list[Check]:
                             rules=PAPER_RULES, **base))
         checks.append(Check(id=f"v1.{name}.params", quantity="params", published=row["params_millions"], unit="M",
                             candidates=[("weights + biases, no BN", _in(total(model, "params"), "M"))],
-                            rules=("printed rounding",), **base))
+                            rules=ROUNDED_RULES, **base))
     return checks
