@@ -276,9 +276,13 @@ def table4_checks(ctx: Context, paper: dict) -> list[Check]:
                              candidates=[("weights + biases, no BN", _in(total(model, "params"), "M"))]))
         checks.append(_check(paper, f"t4.{key}.madds", spec="shufflenet_v1.yaml", settings=settings,
                              candidates=[("conv + FC multiply-adds", _in(total(model, "madds"), "M"))]))
-    for quantity in ("params", "madds"):
-        checks.append(_check(paper, f"t4.nasnet.{quantity}", expected=NOT_COMPUTED,
-                             explain="No NASNet-A spec in archcalc (a cell-based search space, outside this paper)."))
+    nasnet = ctx.model("nasnet_a_mobile.yaml")
+    settings = "mobile config: 12 cells, 44 filters, 224, 1001 classes, no auxiliary head"
+    checks.append(_check(paper, "t4.nasnet.params", spec="nasnet_a_mobile.yaml", settings=settings,
+                         candidates=[("TF trainable variables (weights, biases, BN γ/β)",
+                                      _in(total(nasnet, "params", TRAINABLE), "M"))]))
+    checks.append(_check(paper, "t4.nasnet.madds", spec="nasnet_a_mobile.yaml", settings=settings,
+                         candidates=[("conv + FC multiply-adds", _in(total(nasnet, "madds"), "M"))]))
     v2 = ctx.model("mnv2.yaml", classes=1001)
     for quantity, label in (("params", "weights + biases, no BN (slim)"), ("madds", "conv + FC multiply-adds")):
         checks.append(_check(paper, f"t4.mnv2.{quantity}", spec="mnv2.yaml", settings="1.0/224, 1001 classes",
@@ -393,11 +397,7 @@ def ssdlite_head_explain(ctx: Context, lite: "Model", lite90: "Model", head_madd
 
 
 def table6_checks(ctx: Context, paper: dict) -> list[Check]:
-    checks = []
-    for key in ("ssd300", "ssd512", "yolov2"):
-        for quantity in ("params", "madds"):
-            checks.append(_check(paper, f"t6.{key}.{quantity}", expected=NOT_COMPUTED,
-                                 explain="Cited from other papers (VGG-16 SSD, Darknet-19 YOLOv2); archcalc has no spec for them."))
+    checks = [*ssd_vgg_checks(ctx, paper), *yolov2_checks(ctx, paper)]
     for key, spec in (("v1ssdlite", "ssdlite_mnv1.yaml"), ("v2ssdlite", "ssdlite_mnv2.yaml")):
         model = ctx.model(spec, classes=80)
         settings = "320x320, 80 classes (+1 background), whole network"
@@ -406,6 +406,71 @@ def table6_checks(ctx: Context, paper: dict) -> list[Check]:
                                           _in(total(model, "params", TRAINABLE), "M"))]))
         checks.append(_check(paper, f"t6.{key}.madds", spec=spec, settings=settings,
                              candidates=[("conv multiply-adds", _in(total(model, "madds"), "B"))]))
+    return checks
+
+
+def yolov2_checks(ctx: Context, paper: dict) -> list[Check]:
+    """YOLOv2 (darknet yolov2.cfg): params under the COCO cfg and the VOC cfg (125 outputs); MAdds at
+    the cfg's 608 and the paper's 416 and 544 inputs."""
+    sizes = (416, 544, 608)
+    coco = {r: ctx.model("yolov2.yaml", resolution=r) for r in sizes}
+    voc = {r: ctx.model("yolov2.yaml", resolution=r, classes=20) for r in sizes}
+    learned = "weights + biases + BN γ/β"
+    params = [(f"{learned}, COCO cfg (425 outputs)", _in(total(coco[416], "params", TRAINABLE), "M")),
+              (f"{learned}, VOC cfg (5 x (20 + 5) = 125 outputs)", _in(total(voc[416], "params", TRAINABLE), "M"))]
+    madds = [(f"conv multiply-adds, COCO, {r}x{r}", _in(total(coco[r], "madds"), "B")) for r in sizes]
+    madds += [(f"conv multiply-adds, VOC, {r}x{r}", _in(total(voc[r], "madds"), "B")) for r in (416, 544)]
+    need = (17.5e9 / total(coco[416], "madds")) ** 0.5 * 416
+    explain = (f"Darknet's YOLOv2 costs {total(coco[416], 'madds') / 1e9:.2f}B at 416x416, "
+               f"{total(coco[544], 'madds') / 1e9:.2f}B at 544 and {total(coco[608], 'madds') / 1e9:.2f}B at the cfg's 608 "
+               f"(COCO; VOC's 125-output detection conv saves {(total(coco[416], 'madds') - total(voc[416], 'madds')) / 1e6:.0f}M "
+               f"at 416). MAdds grow with the input area, so 17.5B would need a {need:.0f}x{need:.0f} input, which darknet "
+               "cannot take (the input must be a multiple of 32: five 2x2 pools and the reorg). Counting FLOPs = 2 x MAdds "
+               f"gives {2 * total(coco[416], 'madds') / 1e9:.1f}B at 416, not 17.5 either; archcalc cannot name the count.")
+    settings = "darknet yolov2.cfg (Darknet-19 + passthrough, 5 anchors), inputs 416 / 544 / 608"
+    return [
+        _check(paper, "t6.yolov2.params", spec="yolov2.yaml", settings=settings, candidates=params,
+               explain="The params fit the VOC configuration (yolov2-voc.cfg, 20 classes); the COCO cfg has "
+                       f"{total(coco[416], 'params', TRAINABLE) / 1e6:.2f}M."),
+        _check(paper, "t6.yolov2.madds", spec="yolov2.yaml", settings=settings, candidates=madds, expected=DIFFERS,
+               explain=explain),
+    ]
+
+
+def ssd_vgg_checks(ctx: Context, paper: dict) -> list[Check]:
+    """SSD300 / SSD512 on VGG-16 as the original Caffe SSD builds them; COCO (81 outputs per
+    prior) first, PASCAL VOC (21) second."""
+    models = {key: (ctx.model(f"{key}_vgg16.yaml"), ctx.model(f"{key}_vgg16.yaml", classes=20))
+              for key in ("ssd300", "ssd512")}
+    learned = "weights + biases + conv4_3_norm scales"
+    params = {key: [total(m, "params") for m in pair] for key, pair in models.items()}
+    madds = {key: [total(m, "madds") for m in pair] for key, pair in models.items()}
+    extra = params["ssd512"][0] - params["ssd300"][0]
+    common = (f"SSD300 / SSD512 (COCO) compute to {madds['ssd300'][0] / 1e9:.2f}B / {params['ssd300'][0] / 1e6:.2f}M and "
+              f"{madds['ssd512'][0] / 1e9:.2f}B / {params['ssd512'][0] / 1e6:.2f}M (VOC: {madds['ssd300'][1] / 1e9:.2f}B / "
+              f"{params['ssd300'][1] / 1e6:.2f}M and {madds['ssd512'][1] / 1e9:.2f}B / {params['ssd512'][1] / 1e6:.2f}M). "
+              f"Table 6 prints the same 36.1M for both, though SSD512 has {extra / 1e6:.2f}M more (conv10 and a seventh "
+              f"head), so at most one of the two params cells can be a count.")
+    explain = {
+        "ssd300.params": common + f" 36.1M is {36.1e6 / params['ssd300'][0] - 1:+.1%} from SSD300's count and within "
+                                  f"0.1M of SSD512's count, as if repeated from that row.",
+        "ssd300.madds": common + f" The printed 35.2B is {35.2e9 / madds['ssd300'][0] - 1:+.1%} from the count; neither "
+                                 "class count (COCO, VOC) reaches it, and archcalc cannot name the difference.",
+        "ssd512.params": common,
+        "ssd512.madds": common + f" The printed 99.5B is {99.5e9 / madds['ssd512'][0] - 1:+.1%} from the count; "
+                                 "archcalc cannot name the difference.",
+    }
+    expected = {"ssd300.params": DIFFERS, "ssd300.madds": DIFFERS, "ssd512.params": MATCH, "ssd512.madds": DIFFERS}
+    checks = []
+    for key, (coco, _) in models.items():
+        side = coco.node("input")["shape"][1]
+        settings = f"{side}x{side}, VGG-16 reduced + dilated fc6, COCO 80 classes (+1 background); VOC 20 (+1) second"
+        for quantity, values, unit, label in (("params", params[key], "M", learned),
+                                              ("madds", madds[key], "B", "conv multiply-adds")):
+            candidates = [(f"{label}, COCO", _in(values[0], unit)), (f"{label}, VOC", _in(values[1], unit))]
+            checks.append(_check(paper, f"t6.{key}.{quantity}", spec=f"{key}_vgg16.yaml", settings=settings,
+                                 candidates=candidates, expected=expected[f"{key}.{quantity}"],
+                                 explain=explain[f"{key}.{quantity}"]))
     return checks
 
 
