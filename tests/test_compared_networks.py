@@ -3,26 +3,11 @@ ablations), each checked against its reference: a formula written out here from 
 implementation's source, or counts published by a reference implementation (cited beside them)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from test_heads import NO_BN, SPECS, TRAINABLE, load, shape_of   # the spec-test helpers (tests/ is on sys.path)
 
 import archcalc
-from archcalc.analysis.convention import Convention
 from archcalc.errors import SpecError
-
-ROOT = Path(__file__).resolve().parents[1]
-SPECS = ROOT / "specs"
-NO_BN = Convention(bn_params="none")
-TRAINABLE = Convention(bn_params="affine")
-
-
-def load(name: str, **kwargs):
-    return archcalc.load(SPECS / name, **kwargs)
-
-
-def shape_of(model, name: str) -> tuple:
-    return model.node(model.scopes[name])["shape"]
 
 
 # ------------------------------------------------------------------------- NASNet-A Mobile
@@ -182,3 +167,19 @@ def test_a_block_with_two_inputs_needs_two(tmp_path):
     spec.write_text(text)
     with pytest.raises(SpecError, match=r"takes 2 inputs \(input, prev\), got 1"):
         archcalc.load(spec)
+
+
+# ------------------------------------------------------------------------- against PyTorch
+@pytest.mark.parametrize("spec,resolution", [
+    ("nasnet_a_mobile.yaml", 32), ("yolov2.yaml", 64), ("ssd300_vgg16.yaml", 300), ("ssd512_vgg16.yaml", 512),
+    ("mnv1_fullconv.yaml", 64), ("mnv1_shallow.yaml", 64),
+])
+def test_verify_passes(spec, resolution):
+    """`archcalc verify`: params, MAdds (fvcore), shapes and memory against the materialized network;
+    this exercises the new ops' builders (leaky_relu, space_to_depth, l2_norm, pad) and two-input blocks."""
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    from archcalc.pytorch.verify import verify
+
+    result = verify(load(spec, resolution=resolution))
+    assert result.ok, result.failures()[:5]
