@@ -183,3 +183,13 @@ def test_verify_passes(spec, resolution):
 
     result = verify(load(spec, resolution=resolution))
     assert result.ok, result.failures()[:5]
+
+
+def test_l2_norm_module_computes_ssds_normalize():
+    """x / (||x||_2 over channels + eps) * scale, scale initialised to 20 (SSD's Normalize layer)."""
+    torch = pytest.importorskip("torch")
+    from archcalc.pytorch.detection import L2Norm
+
+    x = torch.randn(2, 8, 5, 5)
+    expected = x / (x.pow(2).sum(dim=1, keepdim=True).sqrt() + 1e-10) * 20
+    assert torch.allclose(L2Norm(8)(x), expected, atol=1e-5)

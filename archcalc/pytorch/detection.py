@@ -15,8 +15,17 @@ class L2Norm(nn.Module):
         self.weight = nn.Parameter(torch.full((channels,), init))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        norm = x.pow(2).sum(dim=1, keepdim=True).sqrt() + self.eps
-        return x / norm * self.weight.view(1, -1, 1, 1)
+        # Computed inside the output buffer so that the op allocates its output and nothing else
+        # (archcalc's memory analysis, which `archcalc verify` checks byte for byte, gives it no
+        # scratch): the per-position norm goes into channel 0, divides the other channels, then
+        # channel 0 itself, and the scale multiplies in place.
+        out = torch.empty_like(x)
+        norm = out[:, :1]
+        torch.linalg.vector_norm(x, dim=1, keepdim=True, out=norm)
+        norm.add_(self.eps)
+        torch.div(x[:, 1:], norm, out=out[:, 1:])
+        torch.div(x[:, :1], norm, out=norm)
+        return out.mul_(self.weight.view(1, -1, 1, 1))
 
 
 class Pad(nn.Module):
