@@ -107,6 +107,26 @@ def test_ssd300_equals_torchvision_ssd300_vgg16():
     assert maps == [38, 19, 10, 5, 3, 1]                    # Caffe's ceil-mode pool3: 75 -> 38
 
 
+# torchvision 0.28 ssd300_vgg16(num_classes=91): every Conv2d's weight shape (out, in, k), read from the
+# built model (backbone.features, backbone.extra, head.classification_head / regression_head).
+TORCHVISION_SSD300_CONVS = [
+    (64, 3, 3), (64, 64, 3), (128, 64, 3), (128, 128, 3), (256, 128, 3), (256, 256, 3), (256, 256, 3),
+    (512, 256, 3), (512, 512, 3), (512, 512, 3), (512, 512, 3), (512, 512, 3), (512, 512, 3),
+    (1024, 512, 3), (1024, 1024, 1), (256, 1024, 1), (512, 256, 3), (128, 512, 1), (256, 128, 3),
+    (128, 256, 1), (256, 128, 3), (128, 256, 1), (256, 128, 3),
+    (364, 512, 3), (546, 1024, 3), (546, 512, 3), (546, 256, 3), (364, 256, 3), (364, 256, 3),
+    (16, 512, 3), (24, 1024, 3), (24, 512, 3), (24, 256, 3), (16, 256, 3), (16, 256, 3),
+]
+
+
+def test_ssd300_layers_equal_torchvisions():
+    model = load("ssd300_vgg16.yaml", classes=90)
+    convs = [(model.node(n)["shape"][0], model.node(n)["in_shapes"][0][0], model.node(n)["attrs"]["kernel"])
+             for n in model.order if model.node(n)["op"] == "conv2d"]
+    kernels = [k if isinstance(k, int) else k[0] for *_, k in convs]
+    assert sorted((o, i, k) for (o, i, _), k in zip(convs, kernels)) == sorted(TORCHVISION_SSD300_CONVS)
+
+
 def test_ssd512_maps_and_priors():
     """ssd_pascal_512.py: seven maps 64 .. 1, priors 4, 6, 6, 6, 6, 4, 4."""
     model = load("ssd512_vgg16.yaml")
