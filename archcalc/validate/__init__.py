@@ -2,9 +2,9 @@
 
 The published values are data (``archcalc/reference/published_tables.csv`` for the paper's
 Tables 1-7 and its text; ``mnv2_checkpoints.csv`` and ``mnv1_checkpoints.csv`` for the TF-slim
-checkpoint tables and the MobileNetV1 paper), each with its source named in the row; a published value is always the source's own
-number (or formula), never archcalc's. Every computed value comes from a spec in ``specs/``
-compiled by archcalc.
+checkpoint tables and the MobileNetV1 paper), each with its source named in the row; a
+published value is always the source's own number (or formula), never archcalc's. Every
+computed value comes from a spec in ``specs/`` compiled by archcalc.
 
 One comparison rule (docs/validation.md): the printed digits decide the tolerance. A value
 matches when it rounds (half up) to the printed digits, or truncates to them where the source
@@ -37,10 +37,11 @@ from typing import TYPE_CHECKING
 from archcalc.validate import mnv1_paper, paper, slim
 from archcalc.validate.conventions import (MF_SCALES, mf_madds, mf_resolutions, params_slim_v1,
                                            space_to_batch_extra)
-from archcalc.validate.core import (COLUMNS, CONVENTION_MATCH, DEFAULT_SPECS, DERIVED_MATCH, DIFFERS, FAILING, INCONSISTENT, MATCH,
-                                    MATCHING, NEAR_MISS, NO_BN, NOT_COMPUTED, PAPER_RULES, REFERENCE, REGRESSION, RULES, STALE, TRAINABLE,
-                                    Check, Context, evaluate, failures, paper_rows, part, rule_exact, rule_last_digit,
-                                    rule_printed_rounding, rule_truncation, summary, total)
+from archcalc.validate.core import (COLUMNS, CONVENTION_MATCH, DEFAULT_SPECS, DERIVED_MATCH, DIFFERS, FAILING,
+                                    INCONSISTENT, MATCH, MATCHING, NEAR_MISS, NO_BN, NOT_COMPUTED, PAPER_RULES,
+                                    REFERENCE, REGRESSION, RULES, STALE, TRAINABLE, Check, Context, evaluate, failures,
+                                    paper_rows, part, rule_exact, rule_last_digit, rule_printed_rounding,
+                                    rule_truncation, summary, total)
 from archcalc.validate.report import ReportResult, report, to_markdown
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,11 +51,11 @@ if TYPE_CHECKING:  # pragma: no cover
 SOURCES = (paper, slim, mnv1_paper)
 
 __all__ = [
-    "COLUMNS", "CONVENTION_MATCH", "DEFAULT_SPECS", "DERIVED_MATCH", "DIFFERS", "FAILING", "INCONSISTENT", "MATCH", "MF_SCALES",
-    "MATCHING", "NEAR_MISS", "NO_BN", "NOT_COMPUTED", "PAPER_RULES", "REFERENCE", "REGRESSION", "RULES", "SOURCES", "STALE", "TRAINABLE",
-    "Check", "Context", "ReportResult", "checks", "evaluate", "failures", "mf_madds", "mf_resolutions",
-    "params_slim_v1", "part", "report", "rule_exact", "rule_last_digit", "rule_printed_rounding", "rule_truncation",
-    "space_to_batch_extra", "summary", "to_markdown", "total", "validate",
+    "COLUMNS", "CONVENTION_MATCH", "DEFAULT_SPECS", "DERIVED_MATCH", "DIFFERS", "FAILING", "INCONSISTENT", "MATCH",
+    "MATCHING", "MF_SCALES", "NEAR_MISS", "NO_BN", "NOT_COMPUTED", "PAPER_RULES", "REFERENCE", "REGRESSION", "RULES",
+    "SOURCES", "STALE", "TRAINABLE", "Check", "Context", "ReportResult", "checks", "evaluate", "failures", "mf_madds",
+    "mf_resolutions", "params_slim_v1", "part", "report", "rule_exact", "rule_last_digit", "rule_printed_rounding",
+    "rule_truncation", "space_to_batch_extra", "summary", "to_markdown", "total", "validate",
 ]
 
 
