@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, NamedTuple, Sequence
 
 from archcalc.analysis.convention import Convention
 from archcalc.validate.conventions import mf_madds, mf_resolutions, space_to_batch_extra
-from archcalc.validate.core import (DIFFERS, INCONSISTENT, MATCH, NO_BN, NOT_COMPUTED, RULES, TRAINABLE, Check,
+from archcalc.validate.core import (DIFFERS, INCONSISTENT, MATCH, NO_BN, RULES, TRAINABLE, Check,
                                     Context, _check, _in, paper_rows, part, shape_text, total)
 
 if TYPE_CHECKING:  # pragma: no cover
