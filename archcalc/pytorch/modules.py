@@ -67,8 +67,7 @@ class ChannelLayerNorm(nn.LayerNorm):
     (permute to (N, H, W, C), ``layer_norm`` over C, permute back), then made contiguous:
     torchvision hands on the channels-last result, on which a later flatten would copy
     where the analysis counts a view; here the copy happens inside this op, as its declared
-    scratch (:meth:`archcalc.ops.pointwise.LayerNorm.scratch`; ``contiguous`` copies nothing
-    when C == 1 or H x W == 1). On (N, C) it is a plain
+    scratch (:meth:`archcalc.ops.pointwise.LayerNorm.scratch`). On (N, C) it is a plain
     ``nn.LayerNorm``."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
