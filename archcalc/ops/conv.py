@@ -6,7 +6,8 @@ from typing import Sequence
 from archcalc.ops.base import Attr, Cost, OpDef, Params, Shape, ShapeError, numel, require_rank
 from archcalc.ops.registry import register
 
-_PADDING = Attr((int, str), default="same", doc="'same' = dilation*(kernel-1)//2 each side, or an integer")
+_PADDING = Attr((int, str), default="same",
+                doc="zeros added on each side: an integer, or 'same' = dilation * (kernel - 1) // 2 (odd kernels)")
 
 
 def resolve_padding(kind: str, padding: int | str, kernel: int, dilation: int) -> int:
@@ -42,18 +43,23 @@ def spatial_output(kind: str, attrs: dict, shape: Shape) -> tuple[int, int]:
 
 @register
 class Conv2d(OpDef):
-    """2-D convolution. ``madds = H_out * W_out * k * k * (C_in / groups) * C_out``;
-    ``params = k * k * (C_in / groups) * C_out (+ C_out bias)``."""
+    """2-D convolution (PyTorch ``nn.Conv2d``).
+
+    Shape: (C_in, H, W) -> (out, H_out, W_out) with H_out = floor((H + 2*padding - dilation*(kernel - 1) - 1) / stride) + 1
+    (W_out alike); with padding 'same' that is ceil(H / stride). groups must divide C_in and out.
+    Params: kernel^2 * (C_in / groups) * out weights, plus out biases when bias.
+    Cost: madds = H_out * W_out * kernel^2 * (C_in / groups) * out; bias = one add per output element when bias.
+    """
 
     kind = "conv2d"
     attrs = {
         "out": Attr(int, min=1, channels=True, doc="output channels"),
-        "kernel": Attr(int, default=1, min=1),
-        "stride": Attr(int, default=1, min=1),
+        "kernel": Attr(int, default=1, min=1, doc="kernel height and width"),
+        "stride": Attr(int, default=1, min=1, doc="step between windows"),
         "padding": _PADDING,
-        "dilation": Attr(int, default=1, min=1),
-        "groups": Attr(int, default=1, min=1),
-        "bias": Attr(bool, default=False),
+        "dilation": Attr(int, default=1, min=1, doc="spacing between kernel taps (atrous rate)"),
+        "groups": Attr(int, default=1, min=1, doc="channel groups (each output sees C_in / groups inputs)"),
+        "bias": Attr(bool, default=False, doc="add a learned bias per output channel"),
     }
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
@@ -88,17 +94,21 @@ class Conv2d(OpDef):
 
 @register
 class DepthwiseConv2d(OpDef):
-    """Depthwise convolution: one k x k filter per input channel (``groups = C_in``),
-    ``multiplier`` outputs each. ``madds = H_out * W_out * k * k * C_out``."""
+    """Depthwise convolution: one kernel x kernel filter per input channel (groups = C_in).
+
+    Shape: (C, H, W) -> (C * multiplier, H_out, W_out), H_out and W_out as for conv2d.
+    Params: kernel^2 * C * multiplier weights, plus C * multiplier biases when bias.
+    Cost: madds = H_out * W_out * kernel^2 * C * multiplier; bias = one add per output element when bias.
+    """
 
     kind = "depthwise_conv2d"
     attrs = {
-        "kernel": Attr(int, default=3, min=1),
-        "stride": Attr(int, default=1, min=1),
+        "kernel": Attr(int, default=3, min=1, doc="kernel height and width"),
+        "stride": Attr(int, default=1, min=1, doc="step between windows"),
         "padding": _PADDING,
-        "dilation": Attr(int, default=1, min=1),
-        "multiplier": Attr(int, default=1, min=1, doc="channel multiplier"),
-        "bias": Attr(bool, default=False),
+        "dilation": Attr(int, default=1, min=1, doc="spacing between kernel taps (atrous rate)"),
+        "multiplier": Attr(int, default=1, min=1, doc="output channels per input channel"),
+        "bias": Attr(bool, default=False, doc="add a learned bias per output channel"),
     }
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
@@ -124,10 +134,18 @@ class DepthwiseConv2d(OpDef):
 
 @register
 class Linear(OpDef):
-    """Fully connected layer on a flat vector. ``madds = params_weights = N_in * N_out``."""
+    """Fully connected layer on a flat vector (PyTorch ``nn.Linear``).
+
+    Shape: (N_in,) -> (out,); a feature map must be flattened first.
+    Params: N_in * out weights, plus out biases when bias.
+    Cost: madds = N_in * out; bias = out adds when bias.
+    """
 
     kind = "linear"
-    attrs = {"out": Attr(int, min=1, channels=True), "bias": Attr(bool, default=True)}
+    attrs = {
+        "out": Attr(int, min=1, channels=True, doc="output features"),
+        "bias": Attr(bool, default=True, doc="add a learned bias per output feature"),
+    }
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
         (shape,) = inputs

@@ -10,10 +10,18 @@ from archcalc.ops.registry import register
 
 @register
 class Input(OpDef):
-    """The graph input (a feature map without the batch dimension)."""
+    """The graph input (a feature map without the batch dimension), made from ``input:``.
+
+    Shape: (channels, height, width).
+    """
 
     kind = "input"
-    attrs = {"channels": Attr(int, min=1), "height": Attr(int, min=1), "width": Attr(int, min=1)}
+    internal = True
+    attrs = {
+        "channels": Attr(int, min=1, doc="input channels"),
+        "height": Attr(int, min=1, doc="input height"),
+        "width": Attr(int, min=1, doc="input width"),
+    }
     min_inputs, max_inputs = 0, 0
     free_because = "the input is given"
 
@@ -23,7 +31,11 @@ class Input(OpDef):
 
 @register
 class GlobalAvgPool(OpDef):
-    """Mean over space, keeping (C, 1, 1): ``C * H * W`` adds."""
+    """Mean over the whole spatial extent.
+
+    Shape: (C, H, W) -> (C, 1, 1).
+    Cost: pool = C * H * W adds.
+    """
 
     kind = "global_avg_pool"
 
@@ -42,12 +54,16 @@ class GlobalAvgPool(OpDef):
 
 
 class _WindowPool(OpDef):
-    """k x k pooling windows: ``H_out * W_out * C * k * k`` ops (adds or compares)."""
+    """Pooling over kernel x kernel windows.
+
+    Shape: (C, H, W) -> (C, H_out, W_out), H_out = floor((H + 2*padding - kernel) / stride) + 1 (W_out alike);
+    padding must be at most half the kernel.
+    """
 
     attrs = {
-        "kernel": Attr(int, min=1),
-        "stride": Attr(int, default=0, min=0, doc="0 means equal to kernel"),
-        "padding": Attr((int, str), default=0),
+        "kernel": Attr(int, min=1, doc="window height and width"),
+        "stride": Attr(int, default=0, min=0, doc="step between windows; 0 means equal to kernel"),
+        "padding": Attr((int, str), default=0, doc="zeros added on each side: an integer, or 'same' = (kernel - 1) // 2"),
     }
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
@@ -76,8 +92,10 @@ class _WindowPool(OpDef):
 
 @register
 class AvgPool(_WindowPool):
-    """k x k average pooling (zero padding counted in the mean, PyTorch's default):
-    ``H_out * W_out * C * k * k`` adds."""
+    """Average pooling (zero padding counted in the mean, PyTorch's default).
+
+    Cost: pool = H_out * W_out * C * kernel^2 adds.
+    """
 
     kind = "avg_pool"
 
@@ -88,7 +106,10 @@ class AvgPool(_WindowPool):
 
 @register
 class MaxPool(_WindowPool):
-    """k x k max pooling: ``H_out * W_out * C * k * k`` compares."""
+    """Max pooling.
+
+    Cost: pool = H_out * W_out * C * kernel^2 compares.
+    """
 
     kind = "max_pool"
 
@@ -99,15 +120,18 @@ class MaxPool(_WindowPool):
 
 @register
 class UpsampleBilinear(OpDef):
-    """Bilinear resize to ``size`` (square) or by an integer ``factor``: 4 taps per output
-    element (fvcore's convention for ``upsample_bilinear2d``)."""
+    """Bilinear resize to a square ``size`` or by an integer ``factor`` (exactly one of them).
+
+    Shape: (C, H, W) -> (C, size, size) or (C, H * factor, W * factor).
+    Cost: resize = 4 taps per output element (fvcore's convention for upsample_bilinear2d).
+    """
 
     kind = "upsample_bilinear"
     attrs = {
         "size": Attr(int, default=0, min=0, doc="output height and width; 0 = use factor"),
         # not "scale": that word is the layer-row key for width scaling
         "factor": Attr(int, default=0, min=0, doc="integer upsampling factor; 0 = use size"),
-        "align_corners": Attr(bool, default=False),
+        "align_corners": Attr(bool, default=False, doc="PyTorch's align_corners (changes values, not the cost)"),
     }
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
@@ -132,7 +156,10 @@ class UpsampleBilinear(OpDef):
 
 @register
 class Flatten(OpDef):
-    """(C, H, W) -> (C*H*W,)."""
+    """Flattens a feature map into a vector (a view).
+
+    Shape: (C, H, W) -> (C * H * W,).
+    """
 
     kind = "flatten"
     free_because = "flatten only changes the view"
@@ -149,10 +176,13 @@ class Flatten(OpDef):
 
 @register
 class Dropout(OpDef):
-    """Dropout, the identity at inference."""
+    """Dropout, the identity at inference.
+
+    Shape: unchanged.
+    """
 
     kind = "dropout"
-    attrs = {"rate": Attr(float, default=0.0, min=0.0)}
+    attrs = {"rate": Attr(float, default=0.0, min=0.0, doc="drop probability in training (< 1)")}
     free_because = "dropout is the identity at inference"
     aliases_input = True
 
