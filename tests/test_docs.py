@@ -257,3 +257,17 @@ def test_expressions_are_valid_where_the_language_allows_them(row, validator):
     spec = copy.deepcopy(BASE)
     spec["layers"].append(row)
     assert not list(validator.iter_errors(spec))
+
+
+def test_the_readme_first_spec_compiles_with_what_it_claims(tmp_path, validator):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = re.search(r"A first spec.*?```yaml\n(.*?)```", readme, re.DOTALL).group(1)
+    path = tmp_path / "first.yaml"
+    path.write_text(text)
+    assert not list(validator.iter_errors(read_yaml(path)))
+    model = archcalc.load(path)
+    # stem: 3x3 stride 2, padding same on 64 px -> 32 x 32; a (3x3) and b (1x1) keep 32 x 32
+    assert model.node("sum")["shape"] == (16, 32, 32)
+    assert model.node("cat")["shape"] == (32, 32, 32)  # 16 + 16 channels
+    assert model.node("pool")["shape"] == (32, 16, 16)  # stride defaults to the kernel, 2
+    assert [model.node(name)["shape"] for name in model.outputs] == [(10,), (32, 32, 32)]
