@@ -39,6 +39,7 @@ class OpDoc:
 
     kind: str
     summary: str
+    details: str
     inputs: str
     shape: str
     params: str
@@ -54,16 +55,18 @@ def user_ops() -> dict[str, OpDef]:
 def docstring_sections(cls: type) -> dict[str, str]:
     """``{"summary": ..., "Shape": ..., "Cost": ..., "Params": ...}`` from a class docstring.
 
-    The summary is the first paragraph. A section starts at a ``Word:`` line and runs to the
-    next such line or a blank line. A section the class does not state is looked up along
-    its bases (an activation inherits ``Shape: unchanged`` from their shared base).
+    The summary is the first paragraph; other paragraphs are the details. A section starts at
+    a ``Word:`` line and runs to the next such line or a blank line. A section the class does
+    not state is looked up along its bases (an activation inherits ``Shape: unchanged`` from
+    their shared base); the details are the class's own.
     """
     found: dict[str, str] = {}
     for klass in cls.__mro__:
         if klass in (OpDef, object):
             break
         for key, text in _parse_docstring(klass.__dict__.get("__doc__") or "").items():
-            found.setdefault(key, text)
+            if klass is cls or key != "details":
+                found.setdefault(key, text)
     return found
 
 
@@ -78,8 +81,9 @@ def _parse_docstring(doc: str) -> dict[str, str]:
             parsed[current] = [match.group(2)]
         elif not line:
             current = None
-        elif current is not None:
-            parsed.setdefault(current, []).append(line)
+        else:
+            parsed.setdefault(current or "details", []).append(line)
+            current = current or "details"
     return {key: " ".join(words).strip() for key, words in parsed.items()}
 
 
@@ -91,6 +95,7 @@ def op_doc(op: OpDef) -> OpDoc:
     return OpDoc(
         kind=op.kind,
         summary=sections.get("summary", ""),
+        details=sections.get("details", ""),
         inputs=_input_count(op),
         shape=sections.get("Shape", ""),
         params=sections.get("Params", ""),
@@ -212,7 +217,7 @@ def ops_markdown() -> str:
     lines += [f"| [`{d.kind}`](#op-{d.kind}) | {d.inputs} | {', '.join(f'`{a}`' for a in d.attrs) or '—'} | {_cell(d.summary)} |"
               for d in docs]
     for d in docs:
-        lines += ["", f'<a id="op-{d.kind}"></a>', f"#### `{d.kind}`", "", d.summary, ""]
+        lines += ["", f'<a id="op-{d.kind}"></a>', f"#### `{d.kind}`", "", " ".join(filter(None, (d.summary, d.details))), ""]
         if d.attrs:
             lines += ["| attribute | type | default | meaning |", "|---|---|---|---|"]
             lines += [f"| `{name}` | {_cell(_attr_type(a))} | {_default_text(a.default)} | {_cell(a.doc)} |"
