@@ -33,10 +33,11 @@ SHIPPED = sorted((ROOT / "specs").glob("*.yaml")) + sorted((ROOT / "specs").glob
 
 
 @pytest.fixture(scope="module")
-def validator() -> jsonschema.Draft202012Validator:
+def validator() -> jsonschema.Draft7Validator:
     schema = spec_schema()
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
+    assert jsonschema.validators.validator_for(schema) is jsonschema.Draft7Validator
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
 
 
 # ------------------------------------------------------------------ the reference
@@ -165,7 +166,7 @@ def test_schema_file_is_current_and_the_cli_prints_it(tmp_path):
 
 def test_schema_names_every_op_attribute_and_block_parameter():
     schema = spec_schema()
-    rows = schema["$defs"]["layer_row"]["anyOf"]
+    rows = schema["definitions"]["layer_row"]["anyOf"]
     by_op = {r["properties"]["op"].get("const"): r for r in rows if "op" in r["properties"]}
     by_block = {r["properties"]["block"].get("const"): r for r in rows if "block" in r["properties"]}
     for kind, op in reference.user_ops().items():

@@ -1,4 +1,4 @@
-"""A JSON Schema (draft 2020-12) of the spec format, generated from the same registry.
+"""A JSON Schema (draft-07) of the spec format, generated from the same registry.
 
 Editors with a YAML language server validate and complete specs with it (see
 docs/spec-language.md, "Editor support"). It is built from the places that define the
@@ -23,7 +23,8 @@ from archcalc.spec.loader import IDENTIFIER, ROUNDING_KEYS, TOP_LEVEL
 from archcalc.spec.reference import op_doc, user_ops
 from archcalc.width import SCALE_MODES
 
-DRAFT = "https://json-schema.org/draft/2020-12/schema"
+# draft-07: the newest draft the YAML language server (VS Code's YAML extension) fully supports
+DRAFT = "http://json-schema.org/draft-07/schema#"
 EXPRESSION = {"type": "string", "pattern": r"^\s*\$\{[\s\S]*\}\s*$"}
 NAME = {"type": "string", "pattern": IDENTIFIER.pattern, "not": {"const": "input"}}
 _JSON_TYPES = {int: "integer", float: "number", bool: "boolean", str: "string", list: "array"}
@@ -32,7 +33,7 @@ _JSON_TYPES = {int: "integer", float: "number", bool: "boolean", str: "string", 
 def _with_expression(schema: dict, description: str = "", default: Any = None, has_default: bool = False) -> dict:
     """``schema`` or a ``${...}`` expression (a plain string schema already admits one)."""
     result = schema if schema.get("type") == "string" and "enum" not in schema and "pattern" not in schema \
-        else {"anyOf": [schema, {"$ref": "#/$defs/expression"}]}
+        else {"anyOf": [schema, {"$ref": "#/definitions/expression"}]}
     result = dict(result)
     if description:
         result["description"] = description
@@ -101,7 +102,7 @@ def _op_variants(keys: set[str], require_name: bool) -> list[dict]:
         variants.append({"type": "object", "properties": properties, "required": required,
                          "additionalProperties": False})
     # an op chosen by an expression (`op: "${act}"`): its attributes are known only when compiled
-    variants.append({"type": "object", "properties": {"op": {"$ref": "#/$defs/expression"}, **common},
+    variants.append({"type": "object", "properties": {"op": {"$ref": "#/definitions/expression"}, **common},
                      "required": ["op", *(["name"] if require_name else [])]})
     return variants
 
@@ -146,7 +147,7 @@ def _block_definition() -> dict:
                        "additionalProperties": param},
             "let": {"type": "object", "propertyNames": {"pattern": IDENTIFIER.pattern},
                     "additionalProperties": {"type": ["number", "string", "boolean"]}},
-            "body": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/body_item"}},
+            "body": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/body_item"}},
             "output": {"type": "string", "description": "the item whose tensor the block returns (default: the last)"},
         },
         "required": ["body"],
@@ -189,8 +190,8 @@ def _top_level() -> dict[str, dict]:
         "defaults": {"type": "object", "propertyNames": {"pattern": IDENTIFIER.pattern},
                      "additionalProperties": {"type": ["number", "string", "boolean"]}},
         "blocks": {"type": "object", "propertyNames": {"pattern": IDENTIFIER.pattern},
-                   "additionalProperties": {"$ref": "#/$defs/block_definition"}},
-        "layers": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/layer_row"}},
+                   "additionalProperties": {"$ref": "#/definitions/block_definition"}},
+        "layers": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/layer_row"}},
         "outputs": {"type": "array", "items": {"type": "string"}},
     }
     missing = set(TOP_LEVEL) ^ set(schemas)
@@ -219,7 +220,7 @@ def spec_schema() -> dict:
         "if": {"not": {"required": ["extends"]}},
         "then": {"required": ["input", "layers"],
                  "properties": {"input": {"required": ["channels", "resolution"]}}},
-        "$defs": {
+        "definitions": {
             "expression": {**EXPRESSION, "description": "an expression ${...}, evaluated by archcalc"},
             "layer_row": {"anyOf": [*_op_variants(ROW_KEYS, False), *_block_variants(ROW_KEYS, False), include_row]},
             "body_item": {"anyOf": [*_op_variants(ITEM_KEYS, True), *_block_variants(ITEM_KEYS, True)]},
