@@ -27,7 +27,7 @@ from archcalc.width import SCALE_MODES
 DRAFT = "http://json-schema.org/draft-07/schema#"
 EXPRESSION = {"type": "string", "pattern": r"^\s*\$\{[\s\S]*\}\s*$"}
 NAME = {"type": "string", "pattern": IDENTIFIER.pattern, "not": {"const": "input"}}
-_JSON_TYPES = {int: "integer", float: "number", bool: "boolean", str: "string", list: "array"}
+_JSON_TYPES = {int: "integer", float: "number", bool: "boolean", str: "string", list: "array", dict: "object"}
 
 
 def _with_expression(schema: dict, description: str = "", default: Any = None, has_default: bool = False) -> dict:
@@ -194,10 +194,10 @@ def _top_level() -> dict[str, dict]:
         "layers": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/layer_row"}},
         "outputs": {"type": "array", "items": {"type": "string"}},
     }
-    missing = set(TOP_LEVEL) ^ set(schemas)
-    if missing:
-        raise AssertionError(f"top-level keys and their schemas disagree: {sorted(missing)}")
-    return {key: {**schemas[key], **described[key]} for key in TOP_LEVEL}
+    # a key without a refined schema above still gets the loader's types
+    plain = {key: {"type": sorted({_JSON_TYPES.get(t, "object") for t in types} - {"boolean"})}
+             for key, (types, _) in TOP_LEVEL.items()}
+    return {key: {**schemas.get(key, plain[key]), **described[key]} for key in TOP_LEVEL}
 
 
 def spec_schema() -> dict:
