@@ -226,6 +226,8 @@ BAD = {
     "op attribute below its minimum": _set("layers.2", {"op": "conv2d", "out": 8, "stride": 0}),
     "missing required op attribute": _set("layers.2", {"op": "conv2d", "kernel": 3}),
     "n on an op row": _set("layers.2.n", 2),
+    "a kernel with three sizes": _set("layers.2", {"op": "conv2d", "out": 8, "kernel": [1, 7, 7]}),
+    "a block size parameter with a zero": _set("layers.0.k", [1, 0]),
     "unknown block parameter": _set("layers.1.x", 1),
     "missing required block parameter": _set("layers.1.t", None),
     "block parameter outside its choices": _set("layers.0.norm", "group_norm"),
@@ -251,6 +253,8 @@ def test_bad_specs_fail_the_schema_and_the_compiler(mutation, validator, tmp_pat
 @pytest.mark.parametrize("row", [
     {"op": "conv2d", "out": "${classes * 2}", "kernel": "${kernel}", "bias": "${norm == 'none'}"},
     {"op": "${activation}"},
+    {"op": "conv2d", "out": 8, "kernel": [1, 7], "padding": [0, 3], "stride": "${[1, 2]}"},
+    {"block": "conv_bn_act", "c": 8, "k": [7, 1], "s": [2, 1]},
     {"block": "conv_bn_act", "c": "${make_divisible(24 * width, 8)}", "when": "${width > 0.5}", "scale": "none"},
     {"include": "other.yaml", "until": "stem"},
 ])

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from archcalc.blocks import BLOCK_KEYS, PARAM_KEYS, ROW_KEYS, BlockDef, ParamDef, builtin_blocks
+from archcalc.blocks import BLOCK_KEYS, PARAM_KEYS, PARAM_TYPES, ROW_KEYS, BlockDef, ParamDef, builtin_blocks
 from archcalc.ops import Attr, OpDef, all_ops
 from archcalc.ops.base import REQUIRED
 from archcalc.spec.expr import expression_source
@@ -150,7 +150,7 @@ def required_topics() -> dict[str, list[str]]:
     return {
         "Top-level keys": sorted(TOP_LEVEL),
         "Layer rows": sorted(ROW_KEYS | {"include", "until"}),
-        "Blocks": sorted(BLOCK_KEYS | PARAM_KEYS),
+        "Blocks": sorted(BLOCK_KEYS | PARAM_KEYS | set(PARAM_TYPES)),
         "Rounding and width": sorted({*ROUNDING_KEYS, *CHANNEL_RULES, *EXPANSION_RULES, *SCALE_MODES}),
         "Expressions": sorted(expression_functions({})),
     }

@@ -57,8 +57,15 @@ def attr_schema(attr: Attr) -> dict:
         kinds = attr.kind if isinstance(attr.kind, tuple) else (attr.kind,)
         options = [_number(_JSON_TYPES[k], attr.min) if k in (int, float) else {"type": _JSON_TYPES[k]} for k in kinds]
         base = options[0] if len(options) == 1 else {"anyOf": options}
+    if attr.pair:
+        base = _one_or_pair(base)
     description = attr.doc + (" (scaled by the width multiplier in layer rows)" if attr.channels else "")
     return _with_expression(base, description, None if attr.required else attr.default, not attr.required)
+
+
+def _one_or_pair(one: dict) -> dict:
+    """One value for both axes, or ``[height, width]`` (list items are not evaluated: literals)."""
+    return {"anyOf": [one, {"type": "array", "minItems": 2, "maxItems": 2, "items": one}]}
 
 
 def param_schema(param: ParamDef) -> dict:
@@ -69,6 +76,8 @@ def param_schema(param: ParamDef) -> dict:
         base = _number("integer", 1 if param.min is None else param.min)
     elif param.type in ("int", "number"):
         base = _number("integer" if param.type == "int" else "number", param.min)
+    elif param.type == "size":
+        base = _one_or_pair(_number("integer", param.min))
     elif param.type == "any":
         base = {}
     else:
