@@ -237,7 +237,8 @@ def _body_text(block: BlockDef) -> str:
         what = item.get("op", item.get("block"))
         extra = []
         if "from" in item:
-            extra.append(f"from {item['from']}")
+            sources = item["from"] if isinstance(item["from"], list) else [item["from"]]
+            extra.append("from " + ", ".join(map(str, sources)))
         if "when" in item:
             extra.append(f"when {expression_source(item['when']) or item['when']}")
         what = f"`{what}`" if expression_source(what) else what
