@@ -209,6 +209,16 @@ def _top_level() -> dict[str, dict]:
     return {key: {**schemas.get(key, plain[key]), **described[key]} for key in TOP_LEVEL}
 
 
+def _kind_names() -> dict:
+    """``op`` and ``block`` names stated once beside the variants: an editor completes them from
+    here (it offers an op only from the variants that already fit the row, and a row whose
+    required attributes are not written yet fits none of conv2d's)."""
+    return {"type": "object", "properties": {
+        "op": {"anyOf": [{"enum": list(user_ops())}, {"$ref": "#/definitions/expression"}]},
+        "block": {"anyOf": [{"enum": list(builtin_blocks())}, {"type": "string"}]},
+    }}
+
+
 def spec_schema() -> dict:
     """The JSON Schema of a spec file, as a dict (``json.dumps`` it to write a file)."""
     include_row = {
@@ -231,8 +241,9 @@ def spec_schema() -> dict:
                  "properties": {"input": {"required": ["channels", "resolution"]}}},
         "definitions": {
             "expression": {**EXPRESSION, "description": "an expression ${...}, evaluated by archcalc"},
-            "layer_row": {"anyOf": [*_op_variants(ROW_KEYS, False), *_block_variants(ROW_KEYS, False), include_row]},
-            "body_item": {"anyOf": [*_op_variants(ITEM_KEYS, True), *_block_variants(ITEM_KEYS, True)]},
+            "layer_row": {**_kind_names(), "anyOf": [*_op_variants(ROW_KEYS, False), *_block_variants(ROW_KEYS, False),
+                                                     include_row]},
+            "body_item": {**_kind_names(), "anyOf": [*_op_variants(ITEM_KEYS, True), *_block_variants(ITEM_KEYS, True)]},
             "block_definition": _block_definition(),
         },
     })
