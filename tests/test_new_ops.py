@@ -248,3 +248,107 @@ def test_sweep_equals_full_compiles_with_the_new_ops(tmp_path):
             expected = archcalc.load(path, width=w, resolution=r).totals()
             assert {c: int(grid[c][i, j]) for c in ("madds", "params", "params_without_bn", "flops")} == \
                 {c: expected[c] for c in ("madds", "params", "params_without_bn", "flops")}, (w, r)
+
+
+# ------------------------------------------------------------------ channel slices
+SHUFFLE_V2 = """
+input: {channels: 3, resolution: 9}
+defaults: {kernel: 3, activation: relu, norm: batch_norm}
+blocks:
+  shuffle_unit:   # torchvision's stride-1 InvertedResidual: x.chunk(2, dim=1), branch2 on x2, cat, shuffle
+    params: {}
+    body:
+      - {name: left, op: chunk, chunks: 2, index: 0}
+      - {name: right, op: chunk, chunks: 2, index: 1, from: input}
+      - {name: pw1, block: conv_bn_act, c: "${c_in / 2}", k: 1}
+      - {name: dw, block: dw_bn_act, act: identity}
+      - {name: pw2, block: conv_bn_act, c: "${c_in / 2}", k: 1}
+      - {name: cat, op: concat, from: [left, pw2]}
+      - {name: shuffle, op: channel_shuffle, groups: 2}
+layers:
+  - {name: stem, op: conv2d, out: 8, kernel: 1}
+  - {name: u1, block: shuffle_unit}
+  - {name: u2, block: shuffle_unit}
+  - {name: part, op: slice, start: 2, stop: 7}
+  - {name: head, op: conv2d, out: 4, kernel: 1}
+"""
+
+
+def test_chunk_and_slice_shapes_and_counts(tmp_path):
+    model = spec(tmp_path, SHUFFLE_V2)
+    assert model.node("u1.left")["shape"] == model.node("u1.right")["shape"] == (4, 9, 9)
+    assert model.node("part")["shape"] == (5, 9, 9)  # channels 2..6
+    # the unit's convs see 4 of the 8 channels: 1x1 4->4 (16), 3x3 depthwise on 4 (36), 1x1 4->4 (16)
+    assert sum(model.node(f"u1.{n}.conv")["params"].weights for n in ("pw1", "dw", "pw2")) == 16 + 36 + 16
+    assert model.node("u1.left")["cost"] == model.node("part")["cost"] == archcalc.ops.Cost()
+
+
+def test_chunk_sizes_follow_torch_chunk():
+    torch = pytest.importorskip("torch")
+    from archcalc.ops.merge import chunk_range
+
+    for channels in range(1, 13):
+        for chunks in range(1, 6):
+            pieces = torch.zeros(1, channels).chunk(chunks, dim=1)
+            starts = [0, *torch.tensor([p.shape[1] for p in pieces]).cumsum(0).tolist()]
+            for index, piece in enumerate(pieces):
+                assert chunk_range(channels, chunks, index) == (starts[index], starts[index] + piece.shape[1])
+            with pytest.raises(archcalc.ops.ShapeError, match=f"no chunk {len(pieces)}"):
+                chunk_range(channels, chunks, len(pieces))
+
+
+def test_shufflenet_v2_unit_computes_torchvisions_function(tmp_path):
+    """The materialized unit is torchvision's InvertedResidual (stride 1) written out:
+    x1, x2 = x.chunk(2, dim=1); cat(x1, branch2(x2)); channel_shuffle(., 2)."""
+    torch = pytest.importorskip("torch")
+    model = spec(tmp_path, SHUFFLE_V2)
+    net = archcalc.materialize(model)
+    x = torch.randn(2, 3, 9, 9)
+
+    def shuffle(t, groups):  # torchvision.models.shufflenetv2.channel_shuffle
+        b, c, h, w = t.shape
+        return t.view(b, groups, c // groups, h, w).transpose(1, 2).contiguous().view(b, c, h, w)
+
+    def unit(u, t):
+        x1, x2 = t.chunk(2, dim=1)
+        branch = torch.relu(u.pw1.bn(u.pw1.conv(x2)))
+        branch = u.dw.bn(u.dw.conv(branch))
+        branch = torch.relu(u.pw2.bn(u.pw2.conv(branch)))
+        return shuffle(torch.cat((x1, branch), dim=1), 2)
+
+    with torch.no_grad():
+        y = unit(net.u2, unit(net.u1, net.stem(x)))
+        expected = net.head(y[:, 2:7])
+        assert torch.allclose(net(x), expected, atol=1e-5)
+
+
+def test_channel_slices_verify_memory_byte_exact(tmp_path):
+    """A chunk is a view: the buffer it looks into stays alive until the concat has read
+    the last view of it; the storage tracker sees exactly that (verify's memory rows)."""
+    verify_ok(spec(tmp_path, SHUFFLE_V2))
+    verify_ok(spec(tmp_path, """
+input: {channels: 4, resolution: 6}
+layers:
+  - {name: a, op: conv2d, out: 12, kernel: 1}
+  - {name: s, op: slice, start: 0, stop: 4}
+  - {name: r, op: relu}
+  - {name: t, op: slice, start: 4, stop: 12, from: a}
+  - {name: b, op: conv2d, out: 4, kernel: 1}
+  - {name: j, op: add, from: [r, b]}
+"""))
+    # the only reader of a slice's buffer overwrites it in place: the whole 12-channel storage stays held
+    model = spec(tmp_path, """
+input: {channels: 4, resolution: 6}
+layers:
+  - {name: a, op: conv2d, out: 12, kernel: 1}
+  - {name: s, op: slice, start: 3, stop: 5}
+  - {name: r, op: relu}
+  - {name: b, op: conv2d, out: 4, kernel: 1}
+""")
+    from archcalc.analysis.memory import analyze_memory
+
+    steps = {step.node: step for step in analyze_memory(model).steps}
+    assert steps["r"].alias == "inplace"
+    # while b runs: the input (4*36), a's storage (12*36, held by the view r) and b (4*36), float32
+    assert steps["b"].bytes == (4 + 12 + 4) * 36 * 4
+    verify_ok(model)
