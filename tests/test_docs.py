@@ -126,7 +126,7 @@ def _doc_examples() -> dict[str, str]:
 
 def test_the_reference_examples_compile_and_validate(tmp_path, validator):
     examples = _doc_examples()
-    assert {"tiny.yaml", "tiny_wide.yaml", "tiny_head.yaml", "branches.yaml", "se_net.yaml"} <= set(examples)
+    assert {"tiny.yaml", "tiny_wide.yaml", "tiny_head.yaml", "branches.yaml", "se_net.yaml", "deep.yaml"} <= set(examples)
     for name, text in examples.items():
         (tmp_path / name).write_text(text)
     for name in examples:
@@ -137,6 +137,10 @@ def test_the_reference_examples_compile_and_validate(tmp_path, validator):
     tiny = archcalc.load(tmp_path / "tiny.yaml")
     assert tiny.node("stem.conv")["shape"] == (16, 16, 16)
     assert tiny.node("fc")["shape"] == (10,)
+    # depth 1.2: ceil(2 * 1.2) = 3 repeats; the head reads c_in = 24 -> 144 channels
+    deep = archcalc.load(tmp_path / "deep.yaml")
+    assert [b.name for b in deep.blocks if b.type == "bottleneck"] == [f"stage1.block{i}" for i in (1, 2, 3)]
+    assert deep.node("head")["shape"][0] == 144
 
 
 def test_cli_docs_prints_rewrites_and_checks(tmp_path):
@@ -229,7 +233,7 @@ BAD = {
     "a kernel with three sizes": _set("layers.2", {"op": "conv2d", "out": 8, "kernel": [1, 7, 7]}),
     "a block size parameter with a zero": _set("layers.0.k", [1, 0]),
     "unknown block parameter": _set("layers.1.x", 1),
-    "missing required block parameter": _set("layers.1.t", None),
+    "missing required block parameter": _set("layers.1.t", None),  # t, unless expanded is given
     "block parameter outside its choices": _set("layers.0.norm", "group_norm"),
     "zero repeats": _set("layers.1.n", 0),
     "unknown scale mode": _set("layers.0.scale", "double"),
@@ -255,6 +259,8 @@ def test_bad_specs_fail_the_schema_and_the_compiler(mutation, validator, tmp_pat
     {"op": "${activation}"},
     {"op": "conv2d", "out": 8, "kernel": [1, 7], "padding": [0, 3], "stride": "${[1, 2]}"},
     {"block": "conv_bn_act", "c": 8, "k": [7, 1], "s": [2, 1]},
+    {"block": "bottleneck", "expanded": 64, "c": 16, "n": "${ceil(2 * depth)}"},
+    {"op": "conv2d", "out": "${6 * c_in}", "from": "${'stem' if width < 1 else 'body'}"},
     {"block": "conv_bn_act", "c": "${make_divisible(24 * width, 8)}", "when": "${width > 0.5}", "scale": "none"},
     {"include": "other.yaml", "until": "stem"},
 ])

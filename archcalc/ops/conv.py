@@ -66,15 +66,12 @@ def torch_conv_args(kind: str, attrs: dict) -> dict:
 
 @register
 class Conv2d(OpDef):
-    """2-D convolution (PyTorch ``nn.Conv2d``).
+    """2-D convolution; kernel, stride, padding and dilation are one integer for both axes
+    or [h, w] (Inception's 1x7 and 7x1).
 
-    Kernel, stride, padding and dilation are one integer for both axes or ``[h, w]``
-    (Inception's 1x7 and 7x1).
-
-    Shape: (C_in, H, W) -> (out, H_out, W_out) with H_out = floor((H + 2*pad_h - dilation_h*(k_h - 1) - 1) / stride_h) + 1
-    (W_out alike); with padding 'same' that is ceil(H / stride). groups must divide C_in and out.
-    Params: k_h * k_w * (C_in / groups) * out weights, plus out biases when bias.
-    Cost: madds = H_out * W_out * k_h * k_w * (C_in / groups) * out; bias = one add per output element when bias.
+    Shape: (out, H_out, W_out), per axis floor((size + 2 * padding - dilation * (k - 1) - 1) / stride) + 1.
+    Params: k_h * k_w * (C_in / groups) * C_out weights (+ C_out bias).
+    Cost: madds = H_out * W_out * k_h * k_w * (C_in / groups) * C_out; bias = numel(output) with a bias.
     """
 
     kind = "conv2d"
@@ -119,11 +116,12 @@ class Conv2d(OpDef):
 
 @register
 class DepthwiseConv2d(OpDef):
-    """Depthwise convolution: one k_h x k_w filter per input channel (groups = C_in).
+    """Depthwise convolution: one k_h x k_w filter per input channel (groups = C_in),
+    multiplier outputs each.
 
-    Shape: (C, H, W) -> (C * multiplier, H_out, W_out), H_out and W_out as for conv2d.
-    Params: k_h * k_w * C * multiplier weights, plus C * multiplier biases when bias.
-    Cost: madds = H_out * W_out * k_h * k_w * C * multiplier; bias = one add per output element when bias.
+    Shape: (C_in * multiplier, H_out, W_out), the convolution's size rule on each axis.
+    Params: k_h * k_w * C_out weights (+ C_out bias).
+    Cost: madds = H_out * W_out * k_h * k_w * C_out; bias = numel(output) with a bias.
     """
 
     kind = "depthwise_conv2d"

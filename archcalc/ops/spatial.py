@@ -54,11 +54,13 @@ class GlobalAvgPool(OpDef):
 
 
 class _WindowPool(OpDef):
-    """Pooling over k_h x k_w windows.
+    """k_h x k_w pooling windows.
 
-    Shape: (C, H, W) -> (C, H_out, W_out), H_out = floor((H + 2*pad_h - k_h) / stride_h) + 1 (W_out alike;
-    with ceil_mode rounded up, a last window kept only when it starts inside the input or the left
-    padding); padding must be at most half the kernel.
+    Shape: (C, H_out, W_out), PyTorch's pooling size on each axis (:func:`pool_output_size`):
+    floor((size + 2p - k) / s) + 1, or with ceil_mode rounded up, less one if the last window
+    would start past the input and the left padding.
+    Cost: pool = H_out * W_out * C * k_h * k_w (every window at its nominal size, also where it
+    overlaps the padding or, with ceil_mode, runs past the input).
     """
 
     attrs = {
@@ -118,13 +120,11 @@ def pool_output_size(size: int, kernel: int, stride: int, padding: int, ceil_mod
 
 @register
 class AvgPool(_WindowPool):
-    """Average pooling (PyTorch's ``AvgPool2d``).
+    """k_h x k_w average pooling, PyTorch's ``AvgPool2d``: with count_include_pad (the
+    default) the divisor is the window clipped to the padded input, else the input elements
+    in the window.
 
-    The divisor is PyTorch's: with ``count_include_pad`` (the default) the window clipped to
-    the padded input, else only the input elements in the window.
-
-    Cost: pool = H_out * W_out * C * k_h * k_w adds (every window counted at its nominal size,
-    also where it overlaps the padding or, with ceil_mode, runs past the input).
+    Cost: pool = H_out * W_out * C * k_h * k_w adds.
     """
 
     kind = "avg_pool"
@@ -140,9 +140,9 @@ class AvgPool(_WindowPool):
 
 @register
 class MaxPool(_WindowPool):
-    """Max pooling (PyTorch's ``MaxPool2d``).
+    """k_h x k_w max pooling, PyTorch's ``MaxPool2d``.
 
-    Cost: pool = H_out * W_out * C * k_h * k_w compares (every window at its nominal size).
+    Cost: pool = H_out * W_out * C * k_h * k_w compares.
     """
 
     kind = "max_pool"
@@ -160,16 +160,14 @@ def adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
 
 @register
 class AdaptiveAvgPool(OpDef):
-    """Average pooling to an output size (PyTorch's ``AdaptiveAvgPool2d``).
+    """Average pooling to an output size, PyTorch's ``AdaptiveAvgPool2d`` (VGG and AlexNet
+    pool to 7x7 / 6x6 before their classifiers). (No adaptive max pool: PyTorch's kernel
+    also writes an int64 index tensor, which the memory analysis does not model.)
 
-    VGG and AlexNet pool to 7x7 / 6x6 before their classifiers. (No adaptive max pool:
-    PyTorch's kernel always writes an int64 index tensor beside its output, a transient the
-    memory analysis would have to model separately.)
-
-    Shape: (C, H, W) -> (C, size_h, size_w); output row i averages input rows floor(i * H / size_h)
-    to ceil((i + 1) * H / size_h) - 1 (PyTorch's adaptive windows, :func:`adaptive_windows`; columns alike).
-    Cost: pool = C * (sum of the window heights) * (sum of the window widths) adds, one per window
-    element (windows overlap when the size does not divide).
+    Shape: (C, h, w) for size [h, w] (or s x s).
+    Cost: pool = C * (sum of the window heights) * (sum of the window widths), one add per
+    window element; window i on an axis covers [floor(i * in / out), ceil((i + 1) * in / out)),
+    so windows overlap when the size does not divide.
     """
 
     kind = "adaptive_avg_pool"

@@ -28,7 +28,7 @@ from archcalc.spec.expr import expression_source
 if TYPE_CHECKING:  # pandas is imported only when a DataFrame is asked for
     import pandas
 
-SECTIONS = ("Shape", "Params", "Cost")
+SECTIONS = ("Shape", "Params", "Cost", "Memory")  # Memory: optional, what the memory analysis assumes
 _SECTION_LINE = re.compile(r"^(\w+):\s*(.*)$")
 
 
@@ -44,6 +44,7 @@ class OpDoc:
     shape: str
     params: str
     cost: str
+    memory: str
     attrs: dict[str, Attr]
 
 
@@ -100,6 +101,7 @@ def op_doc(op: OpDef) -> OpDoc:
         shape=sections.get("Shape", ""),
         params=sections.get("Params", ""),
         cost=cost,
+        memory=sections.get("Memory", ""),
         attrs=dict(op.attrs),
     )
 
@@ -228,6 +230,8 @@ def ops_markdown() -> str:
         if d.params:
             lines.append(f"- **Params:** {d.params}")
         lines.append(f"- **Cost:** {d.cost}")
+        if d.memory:
+            lines.append(f"- **Memory:** {d.memory}")
     return "\n".join(lines)
 
 

@@ -123,9 +123,13 @@ def _block_variants(keys: set[str], require_name: bool) -> list[dict]:
     for name, block in blocks.items():
         properties = {"block": {"const": name, "description": block.doc}, **common}
         properties.update({p: param_schema(param) for p, param in block.params.items()})
-        required = ["block", *(["name"] if require_name else []), *(p for p, param in block.params.items() if param.required)]
-        variants.append({"type": "object", "properties": properties, "required": required,
-                         "additionalProperties": False})
+        required = ["block", *(["name"] if require_name else []),
+                    *(p for p, param in block.params.items() if param.required and not param.unless)]
+        variant = {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+        # `t: {unless: expanded}`: one of the two is required
+        either = [{"anyOf": [{"required": [p]}, {"required": [param.unless]}]}
+                  for p, param in block.params.items() if param.required and param.unless]
+        variants.append({**variant, "allOf": either} if either else variant)
     # a block defined in the spec's own `blocks:` section: its parameters are the spec's
     variants.append({"type": "object",
                      "properties": {"block": {"type": "string", "pattern": IDENTIFIER.pattern,
@@ -143,6 +147,7 @@ def _block_definition() -> dict:
             "min": {"type": "number"},
             "choices": {"type": "array"},
             "first_only": {"type": "boolean", "description": "applies to the first of n repeats only"},
+            "unless": {"type": "string", "description": "another parameter that may be given instead of this one"},
             "doc": {"type": "string"},
         },
         "additionalProperties": False,
