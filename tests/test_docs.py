@@ -18,7 +18,7 @@ import yaml
 from typer.testing import CliRunner
 
 import archcalc
-from archcalc.blocks import BlockDef, ParamDef, builtin_blocks
+from archcalc.blocks import BLOCK_KEYS, PARAM_KEYS, BlockDef, ParamDef, builtin_blocks
 from archcalc.cli import app
 from archcalc.errors import Location, SpecError
 from archcalc.ops import Attr, OpDef
@@ -126,7 +126,8 @@ def _doc_examples() -> dict[str, str]:
 
 def test_the_reference_examples_compile_and_validate(tmp_path, validator):
     examples = _doc_examples()
-    assert {"tiny.yaml", "tiny_wide.yaml", "tiny_head.yaml", "branches.yaml", "se_net.yaml", "deep.yaml"} <= set(examples)
+    assert {"tiny.yaml", "tiny_wide.yaml", "tiny_head.yaml", "branches.yaml", "se_net.yaml", "deep.yaml",
+            "two_inputs.yaml"} <= set(examples)
     for name, text in examples.items():
         (tmp_path / name).write_text(text)
     for name in examples:
@@ -185,6 +186,12 @@ def test_schema_names_every_op_attribute_and_block_parameter():
 def test_every_shipped_spec_validates(path, validator):
     errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in validator.iter_errors(read_yaml(path))]
     assert not errors, "\n".join(errors)
+
+
+def test_the_schema_knows_every_block_definition_and_parameter_key():
+    definition = spec_schema()["definitions"]["block_definition"]
+    assert set(definition["properties"]) == BLOCK_KEYS
+    assert set(definition["properties"]["params"]["additionalProperties"]["properties"]) == PARAM_KEYS
 
 
 def test_the_built_in_blocks_validate_as_block_definitions(validator):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from archcalc.blocks import ITEM_KEYS, PARAM_KEYS, PARAM_TYPES, ROW_KEYS, ParamDef, builtin_blocks
+from archcalc.blocks import ITEM_KEYS, PARAM_TYPES, ROW_KEYS, ParamDef, builtin_blocks
 from archcalc.ops import Attr
 from archcalc.spec.loader import IDENTIFIER, ROUNDING_KEYS, TOP_LEVEL
 from archcalc.spec.reference import op_doc, user_ops
@@ -152,7 +152,6 @@ def _block_definition() -> dict:
         },
         "additionalProperties": False,
     }
-    assert set(param["properties"]) == PARAM_KEYS, "a block-parameter key without a schema"
     return {
         "type": "object",
         "properties": {
@@ -163,6 +162,8 @@ def _block_definition() -> dict:
                     "additionalProperties": {"type": ["number", "string", "boolean"]}},
             "body": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/body_item"}},
             "output": {"type": "string", "description": "the item whose tensor the block returns (default: the last)"},
+            "inputs": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string", "pattern": IDENTIFIER.pattern},
+                       "description": "names of the block's inputs, input first (default [input])"},
         },
         "required": ["body"],
         "additionalProperties": False,
