@@ -283,10 +283,9 @@ class _Compiler:
         in_shape = self.nodes[input_node]["shape"]
         env: dict[str, Any] = {**self.globals, **params}
         for input_name, node in zip(block.inputs, input_nodes):
-            # c_in, h_in, w_in for the main input; c_prev, ... for a further input named `prev`
-            suffix = "in" if input_name == INPUT else input_name
-            size = self.input_size(self.nodes[node]["shape"])
-            env.update({f"{key[:-3]}_{suffix}": value for key, value in size.items()})
+            suffix = "in" if input_name == INPUT else input_name   # c_in for the main input, c_prev for `prev`
+            env.update({f"{key.split('_')[0]}_{suffix}": value
+                        for key, value in self.input_size(self.nodes[node]["shape"]).items()})
         for name, raw in block.let:
             env[name] = self.value(raw, env, block.location)
         local = dict(zip(block.inputs, input_nodes))
