@@ -170,8 +170,8 @@ class _Compiler:
                     value = self.scaled(value, scale_mode, where_of(key))
             elif schema.required:
                 self.fail(f"op {op.kind} needs attribute {key!r} ({schema.describe()})", where_of(key), node)
-            else:
-                value = schema.default
+            else:  # a spec-wide default `<kind>_<attr>` (e.g. batch_norm_eps) overrides the op's own
+                value = self.globals.get(f"{op.kind}_{key}", schema.default)
             value = self.integral(value) if _wants_int(schema) else value
             problem = schema.check(value)
             if problem:

@@ -1,0 +1,895 @@
+"""Bring a PyTorch model into the IR: trace it, map every node onto the op registry, write a spec.
+
+``import_model("torchvision:mobilenet_v2")`` traces the module with ``torch.fx`` at module
+granularity (convolutions, norms, activations, pools and linears are leaves; ``add``, ``mul``,
+``cat``, ``flatten``, ``mean`` ... are functions), records each node's shape by running the
+traced graph once on a random input, maps every node onto a registry op and returns the
+spec (YAML text and the compiled :class:`~archcalc.model.Model`). Nothing is guessed: a node
+with no mapping, a module whose parameters its op does not account for, parameters no op
+uses and a model fx cannot trace are all :class:`ModelImportError` s that name the module.
+
+The mapping tables below (``MODULE_OPS``, ``FUNCTION_OPS``, ``METHOD_OPS``) are the one
+place where a PyTorch module or function meets a registry op. An op the registry does not
+(yet) have is reported as unmapped, never approximated.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import operator
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+from torch import fx, nn
+from torch.nn import functional as F
+
+from archcalc.errors import SpecError
+from archcalc.ops import UnknownOpError, get_op
+from archcalc.ops.conv import resolve_padding
+
+INPUT = "input"
+DEFAULT_INPUT = (3, 224, 224)
+
+
+class ModelImportError(ValueError):
+    """A model that cannot be imported exactly; ``str()`` is what the CLI prints (exit 2)."""
+
+
+# --------------------------------------------------------------------------- targets
+@dataclass
+class Target:
+    """What to import: the module, its display name and what is known of its input."""
+
+    text: str
+    module: nn.Module
+    name: str
+    input_shape: tuple[int, int, int] | None = None  # from the model's own metadata, if any
+
+
+def parse_args(pairs: Sequence[str]) -> dict[str, Any]:
+    """``["width_mult=0.75", "aux_logits=false"]`` -> keyword arguments (YAML scalars, read safely)."""
+    import yaml
+
+    kwargs = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key.strip()):
+            raise ModelImportError(f"--arg {pair!r}: expected NAME=VALUE")
+        kwargs[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+    return kwargs
+
+
+def parse_input(text: str) -> tuple[int, int, int]:
+    """``"3x224x224"`` (or ``"224"``, meaning 3x224x224) -> (3, 224, 224)."""
+    parts = text.lower().split("x")
+    try:
+        values = tuple(int(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) == 1:
+        values = (3, values[0], values[0])
+    if len(values) != 3 or min(values) < 1:
+        raise ModelImportError(f"--input {text!r}: expected CxHxW such as 3x224x224")
+    if values[1] != values[2]:
+        raise ModelImportError(f"--input {text!r}: specs describe square inputs (height = width)")
+    return values  # type: ignore[return-value]
+
+
+def _torchvision_target(builder: str, kwargs: dict) -> Target:
+    from archcalc.pytorch.tv import import_torchvision
+
+    tv = import_torchvision()
+    if builder not in tv.models.list_models(module=tv.models):
+        raise ModelImportError(f"torchvision:{builder}: no such classification model in torchvision "
+                               f"{tv.__version__} (see torchvision.models.list_models())")
+    kwargs = {"weights": None, **kwargs}
+    module = tv.models.get_model(builder, **kwargs)
+    input_shape = None
+    try:  # the published weights' preprocessing names the input size; no download needed
+        crop = tv.models.get_model_weights(builder).DEFAULT.transforms.keywords["crop_size"]
+        input_shape = (3, crop, crop)
+    except (AttributeError, KeyError, ValueError, TypeError):
+        pass
+    return Target(f"torchvision:{builder}", module, builder, input_shape)
+
+
+def _load_callable(target: str) -> Callable:
+    location, sep, attribute = target.rpartition(":")
+    if not sep or not location or not attribute:
+        raise ModelImportError(f"{target}: expected torchvision:BUILDER, package.module:CALLABLE or path/file.py:CALLABLE")
+    if location.endswith(".py"):
+        path = Path(location)
+        if not path.is_file():
+            raise ModelImportError(f"{target}: no file {location}")
+        name = "archcalc_import_" + re.sub(r"\W", "_", path.stem)
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(location)
+        except ImportError as exc:
+            raise ModelImportError(f"{target}: cannot import {location}: {exc}") from None
+    found = module
+    for part in attribute.split("."):
+        if not hasattr(found, part):
+            raise ModelImportError(f"{target}: {location} has no attribute {attribute!r}")
+        found = getattr(found, part)
+    if not callable(found):
+        raise ModelImportError(f"{target}: {attribute} is not callable")
+    return found
+
+
+def resolve_target(target: str, kwargs: dict | None = None, classes: int | None = None) -> Target:
+    """The ``nn.Module`` a TARGET names, built with ``kwargs`` (and ``num_classes=classes``)."""
+    kwargs = dict(kwargs or {})
+    if classes is not None:
+        kwargs["num_classes"] = classes
+    if target.startswith("torchvision:"):
+        return _torchvision_target(target.split(":", 1)[1], kwargs)
+    factory = _load_callable(target)
+    try:
+        module = factory(**kwargs)
+    except TypeError as exc:
+        raise ModelImportError(f"{target}: cannot build the model with {kwargs or 'no arguments'}: {exc}") from None
+    if not isinstance(module, nn.Module):
+        raise ModelImportError(f"{target}: expected an nn.Module, got {type(module).__name__}")
+    name = target.rpartition(":")[2].split(".")[-1]
+    return Target(target, module, name)
+
+
+# --------------------------------------------------------------------------- tracing
+def _helper_functions() -> tuple[Callable, ...]:
+    """Plain functions that fx should record as one call rather than trace through (their
+    bodies are reshapes the registry has one op for)."""
+    found = []
+    try:
+        from archcalc.pytorch.tv import import_torchvision
+
+        found.append(import_torchvision().models.shufflenetv2.channel_shuffle)
+    except ImportError:
+        pass
+    return tuple(found)
+
+
+class _Tracer(fx.Tracer):
+    """fx's tracer that remembers which module it is inside, to name where tracing fails."""
+
+    def __init__(self) -> None:
+        super().__init__(autowrap_functions=_helper_functions())
+        self.inside: list[tuple[str, str]] = []
+
+    def call_module(self, m: nn.Module, forward: Callable, args: tuple, kwargs: dict) -> Any:
+        self.inside.append((self.path_of_module(m) or "(root)", type(m).__name__))
+        result = super().call_module(m, forward, args, kwargs)
+        self.inside.pop()
+        return result
+
+
+def trace(module: nn.Module, name: str) -> fx.GraphModule:
+    """``torch.fx`` graph of ``module`` in inference mode; failures name the module."""
+    module.train(False)
+    tracer = _Tracer()
+    try:
+        graph = tracer.trace(module)
+    except Exception as exc:  # fx raises TraceError, but also TypeError/AttributeError on proxies
+        where, kind = tracer.inside[-1] if tracer.inside else ("(root)", type(module).__name__)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = ("data-dependent control flow" if "control flow" in first or "iterate" in first
+                  else "an operation fx cannot trace")
+        raise ModelImportError(f"{name}: torch.fx cannot trace the model ({reason}) in module {where} ({kind}): {first}") from None
+    return fx.GraphModule(tracer.root, graph, name)
+
+
+def propagate_shapes(graph_module: fx.GraphModule, input_shape: tuple[int, int, int]) -> None:
+    """Run the traced graph once on a batch-1 input, storing every node's output shape."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    # fake tensors: shapes without arithmetic (a large model at a large input costs nothing)
+    mode = FakeTensorMode(allow_non_fake_inputs=True)
+    with torch.no_grad():
+        ShapeProp(graph_module, fake_mode=mode).propagate(torch.empty((1, *input_shape)))
+
+
+def _shape(node: fx.Node) -> tuple | None:
+    meta = node.meta.get("tensor_meta")
+    if meta is None or not hasattr(meta, "shape"):
+        return None
+    shape = tuple(meta.shape)
+    return shape[1:]  # the IR has no batch dimension
+
+
+# --------------------------------------------------------------------------- mapping rules
+@dataclass
+class Emit:
+    """One IR op produced by a traced node (``suffix`` names extra ops of one node)."""
+
+    op: str
+    attrs: dict
+    inputs: list | None = None  # fx nodes (default: the node's tensor arguments)
+    suffix: str = ""
+
+
+class Unmapped(Exception):
+    """Raised by a mapping rule: the node has no exact registry equivalent (and why)."""
+
+
+ALIAS = "alias"  # a rule's answer for a node that is the identity at inference (no IR op)
+
+
+def _pair(value: Any, what: str) -> int:
+    """A square kernel/stride/padding (``3`` or ``(3, 3)``); anything else is unmapped."""
+    if isinstance(value, (tuple, list)):
+        if len(set(value)) != 1:
+            raise Unmapped(f"non-square {what} {tuple(value)}")
+        value = value[0]
+    return int(value)
+
+
+def _padding(padding: Any, kernel: int, dilation: int, stride: int) -> int | str:
+    """The spec's padding: ``same`` (the default) where that is what the module does."""
+    if padding == "same":
+        if stride != 1 or kernel % 2 == 0:
+            raise Unmapped("padding='same' with an even kernel or a stride")
+        return "same"
+    if padding == "valid":
+        padding = 0
+    value = _pair(padding, "padding")
+    if kernel % 2 == 1 and value == resolve_padding("conv", "same", kernel, dilation):
+        return "same"
+    return value
+
+
+def conv_rule(m: nn.Conv2d, shapes: list[tuple]) -> list[Emit]:
+    if m.padding_mode != "zeros":
+        raise Unmapped(f"padding_mode={m.padding_mode!r}")
+    kernel, stride, dilation = _pair(m.kernel_size, "kernel"), _pair(m.stride, "stride"), _pair(m.dilation, "dilation")
+    common = {"kernel": kernel, "stride": stride, "padding": _padding(m.padding, kernel, dilation, stride),
+              "dilation": dilation, "bias": m.bias is not None}
+    c_in = shapes[0][0]
+    if m.groups == c_in and m.groups > 1:
+        return [Emit("depthwise_conv2d", {**common, "multiplier": m.out_channels // c_in})]
+    return [Emit("conv2d", {"out": m.out_channels, **common, "groups": m.groups})]
+
+
+def linear_rule(m: nn.Linear, shapes: list[tuple]) -> list[Emit]:
+    return [Emit("linear", {"out": m.out_features, "bias": m.bias is not None})]
+
+
+def batch_norm_rule(m: nn.modules.batchnorm._BatchNorm, shapes: list[tuple]) -> list[Emit]:
+    if not m.affine or not m.track_running_stats:
+        raise Unmapped("batch norm without affine parameters or running statistics")
+    return [Emit("batch_norm", {"eps": float(m.eps)})]
+
+
+def _pool(kind: str, kernel: Any, stride: Any, padding: Any, dilation: Any = 1, ceil_mode: bool = False,
+          count_include_pad: bool = True, divisor_override: Any = None) -> list[Emit]:
+    kernel = _pair(kernel, "kernel")
+    stride = _pair(stride, "stride") if stride not in (None, (), []) else kernel
+    if _pair(dilation, "dilation") != 1:
+        raise Unmapped("dilated pooling")
+    if divisor_override is not None:
+        raise Unmapped("divisor_override")
+    attrs = {"kernel": kernel, "stride": 0 if stride == kernel else stride, "padding": _pair(padding, "padding")}
+    extra = {"ceil_mode": bool(ceil_mode)}
+    if kind == "avg_pool":
+        extra["count_include_pad"] = bool(count_include_pad)
+    schema = _op_attrs(kind)
+    for key, value in extra.items():  # switches the registry may or may not have (yet)
+        if key in schema:
+            attrs[key] = value
+        elif value != (key == "count_include_pad"):
+            raise Unmapped(f"{key}={value} (op {kind} has no {key} attribute)")
+    return [Emit(kind, attrs)]
+
+
+def max_pool_rule(m: nn.MaxPool2d, shapes: list[tuple]) -> list[Emit]:
+    if m.return_indices:
+        raise Unmapped("return_indices")
+    return _pool("max_pool", m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode)
+
+
+def avg_pool_rule(m: nn.AvgPool2d, shapes: list[tuple]) -> list[Emit]:
+    return _pool("avg_pool", m.kernel_size, m.stride, m.padding, 1, m.ceil_mode, m.count_include_pad,
+                 m.divisor_override)
+
+
+def _adaptive_avg(size: Any, shapes: list[tuple]) -> list[Emit]:
+    size = (size, size) if not isinstance(size, (tuple, list)) else tuple(size)
+    if size == (1, 1):
+        return [Emit("global_avg_pool", {})]
+    if "adaptive_avg_pool" in _known_ops():
+        return [Emit("adaptive_avg_pool", {"size": _pair(size, "output size")})]
+    raise Unmapped(f"adaptive average pooling to {size} (no adaptive_avg_pool op)")
+
+
+def _activation(kind: str) -> Callable:
+    return lambda m, shapes: [Emit(kind, {})]
+
+
+def hardtanh_rule(m: nn.Hardtanh, shapes: list[tuple]) -> list[Emit]:
+    if (m.min_val, m.max_val) != (0.0, 6.0):
+        raise Unmapped(f"hardtanh({m.min_val}, {m.max_val})")
+    return [Emit("relu6", {})]
+
+
+def gelu_rule(m: nn.GELU, shapes: list[tuple]) -> list[Emit]:
+    if m.approximate != "none":
+        raise Unmapped(f"GELU(approximate={m.approximate!r})")
+    return [Emit("gelu", {})]
+
+
+def flatten_rule(m: nn.Flatten, shapes: list[tuple]) -> list[Emit]:
+    return _flatten(m.start_dim, m.end_dim, shapes)
+
+
+def _flatten(start: int, end: int, shapes: list[tuple]) -> list[Emit]:
+    rank = len(shapes[0]) + 1
+    if start % rank != 1 or end % rank != rank - 1:
+        raise Unmapped(f"flatten({start}, {end}) (only flatten(x, 1) keeps the batch)")
+    return [Emit("flatten", {})] if rank > 2 else ALIAS  # type: ignore[return-value]
+
+
+MODULE_OPS: dict[type, Callable] = {
+    nn.Conv2d: conv_rule,
+    nn.Linear: linear_rule,
+    nn.BatchNorm2d: batch_norm_rule,
+    nn.BatchNorm1d: batch_norm_rule,
+    nn.ReLU: _activation("relu"),
+    nn.ReLU6: _activation("relu6"),
+    nn.Hardtanh: hardtanh_rule,
+    nn.Hardswish: _activation("hardswish"),
+    nn.Sigmoid: _activation("sigmoid"),
+    nn.Hardsigmoid: _activation("hardsigmoid"),
+    nn.SiLU: _activation("silu"),
+    nn.GELU: gelu_rule,
+    nn.Identity: lambda m, shapes: ALIAS,
+    nn.Dropout: lambda m, shapes: [Emit("dropout", {"rate": float(m.p)})],
+    nn.MaxPool2d: max_pool_rule,
+    nn.AvgPool2d: avg_pool_rule,
+    nn.AdaptiveAvgPool2d: lambda m, shapes: _adaptive_avg(m.output_size, shapes),
+    nn.Flatten: flatten_rule,
+    nn.ChannelShuffle: lambda m, shapes: [Emit("channel_shuffle", {"groups": m.groups})],
+}
+
+
+def _bind(args: tuple, kwargs: dict, names: Sequence[str], defaults: dict) -> dict:
+    """Positional and keyword arguments of a call, by parameter name."""
+    bound = dict(defaults)
+    bound.update(zip(names, args))
+    bound.update(kwargs)
+    return bound
+
+
+def _binary(kind: str) -> Callable:
+    def rule(node: fx.Node, shapes: list[tuple]) -> list[Emit]:
+        tensors = [a for a in (*node.args, *node.kwargs.values()) if isinstance(a, fx.Node)]
+        if len(tensors) != 2 or len(node.args) + len(node.kwargs) != 2:
+            raise Unmapped(f"{kind} with a constant operand")
+        if kind == "mul" and len(shapes[0]) == 3 and shapes[0][1:] == (1, 1) and shapes[1][1:] != (1, 1):
+            tensors = tensors[::-1]  # the registry's mul takes (x, gate): gate * x is x * gate
+        return [Emit(kind, {}, tensors)]
+    return rule
+
+
+def cat_rule(node: fx.Node, shapes: list[tuple]) -> list[Emit]:
+    bound = _bind(node.args, node.kwargs, ("tensors", "dim"), {"dim": 0})
+    if bound["dim"] % (len(shapes[0]) + 1) != 1:
+        raise Unmapped(f"cat along dim {bound['dim']} (the registry's concat joins channels)")
+    return [Emit("concat", {}, list(bound["tensors"]))]
+
+
+def flatten_function_rule(node: fx.Node, shapes: list[tuple]) -> list[Emit]:
+    bound = _bind(node.args, node.kwargs, ("input", "start_dim", "end_dim"), {"start_dim": 0, "end_dim": -1})
+    return _flatten(bound["start_dim"], bound["end_dim"], shapes)
+
+
+def mean_rule(node: fx.Node, shapes: list[tuple]) -> list[Emit]:
+    bound = _bind(node.args, node.kwargs, ("input", "dim", "keepdim"), {"dim": None, "keepdim": False})
+    dims = bound["dim"] if isinstance(bound["dim"], (tuple, list)) else [bound["dim"]]
+    if len(shapes[0]) != 3 or sorted(d % 4 for d in dims if d is not None) != [2, 3]:
+        raise Unmapped(f"mean over dims {bound['dim']} (only the spatial mean [2, 3] is global pooling)")
+    pool = Emit("global_avg_pool", {})
+    return [pool] if bound["keepdim"] else [pool, Emit("flatten", {}, suffix="flatten")]
+
+
+def adaptive_avg_function_rule(node: fx.Node, shapes: list[tuple]) -> list[Emit]:
+    return _adaptive_avg(_bind(node.args, node.kwargs, ("input", "output_size"), {})["output_size"], shapes)
+
+
+def max_pool_function_rule(node: fx.Node, shapes: list[tuple]) -> list[Emit]:
+    b = _bind(node.args, node.kwargs, ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
+                                        "return_indices"),
+              {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False, "return_indices": False})
+    if b["return_indices"]:
+        raise Unmapped("return_indices")
+    return _pool("max_pool", b["kernel_size"], b["stride"], b["padding"], b["dilation"], b["ceil_mode"])
+
+
+def avg_pool_function_rule(node: fx.Node, shapes: list[tuple]) -> list[Emit]:
+    b = _bind(node.args, node.kwargs, ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                                        "divisor_override"),
+              {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True, "divisor_override": None})
+    return _pool("avg_pool", b["kernel_size"], b["stride"], b["padding"], 1, b["ceil_mode"], b["count_include_pad"],
+                 b["divisor_override"])
+
+
+def dropout_function_rule(node: fx.Node, shapes: list[tuple]) -> Any:
+    bound = _bind(node.args, node.kwargs, ("input", "p", "training", "inplace"), {"p": 0.5, "training": True})
+    if bound["training"] is not False:
+        raise Unmapped("F.dropout whose training flag is not False (random at inference)")
+    return ALIAS
+
+
+def stochastic_depth_rule(node: fx.Node, shapes: list[tuple]) -> Any:
+    bound = _bind(node.args, node.kwargs, ("input", "p", "mode", "training"), {"training": True})
+    if bound["training"] is not False and bound["p"] != 0:
+        raise Unmapped("stochastic depth in training mode")
+    return ALIAS  # the identity at inference
+
+
+def hardtanh_function_rule(node: fx.Node, shapes: list[tuple]) -> list[Emit]:
+    bound = _bind(node.args, node.kwargs, ("input", "min_val", "max_val", "inplace"), {"min_val": -1.0, "max_val": 1.0})
+    if (bound["min_val"], bound["max_val"]) != (0.0, 6.0):
+        raise Unmapped(f"hardtanh({bound['min_val']}, {bound['max_val']})")
+    return [Emit("relu6", {})]
+
+
+def channel_shuffle_function_rule(node: fx.Node, shapes: list[tuple]) -> list[Emit]:
+    return [Emit("channel_shuffle", {"groups": int(_bind(node.args, node.kwargs, ("x", "groups"), {})["groups"])})]
+
+
+def _activation_call(kind: str) -> Callable:
+    return lambda node, shapes: [Emit(kind, {}, [node.args[0]])]
+
+
+FUNCTION_OPS: dict[Any, Callable] = {
+    operator.add: _binary("add"), operator.iadd: _binary("add"), torch.add: _binary("add"),
+    operator.mul: _binary("mul"), operator.imul: _binary("mul"), torch.mul: _binary("mul"),
+    torch.cat: cat_rule, torch.concat: cat_rule,
+    torch.flatten: flatten_function_rule,
+    torch.mean: mean_rule,
+    F.adaptive_avg_pool2d: adaptive_avg_function_rule,
+    F.max_pool2d: max_pool_function_rule,
+    F.avg_pool2d: avg_pool_function_rule,
+    F.dropout: dropout_function_rule,
+    F.relu: _activation_call("relu"), torch.relu: _activation_call("relu"),
+    F.relu6: _activation_call("relu6"), F.hardtanh: hardtanh_function_rule,
+    torch.sigmoid: _activation_call("sigmoid"), F.sigmoid: _activation_call("sigmoid"),
+    F.hardswish: _activation_call("hardswish"), F.hardsigmoid: _activation_call("hardsigmoid"),
+    F.silu: _activation_call("silu"),
+}
+# torchvision's helpers, matched by name so that this module never imports torchvision itself
+FUNCTION_OPS_BY_NAME: dict[str, Callable] = {
+    "torchvision.models.shufflenetv2.channel_shuffle": channel_shuffle_function_rule,
+    "torchvision.ops.stochastic_depth.stochastic_depth": stochastic_depth_rule,
+}
+METHOD_OPS: dict[str, Callable] = {
+    "add": _binary("add"), "add_": _binary("add"), "mul": _binary("mul"), "mul_": _binary("mul"),
+    "flatten": lambda node, shapes: _flatten(*_bind(node.args[1:], node.kwargs, ("start_dim", "end_dim"),
+                                                     {"start_dim": 0, "end_dim": -1}).values(), shapes),
+    "mean": mean_rule,
+    "relu": _activation_call("relu"), "relu_": _activation_call("relu"), "sigmoid": _activation_call("sigmoid"),
+    "contiguous": lambda node, shapes: ALIAS,
+}
+
+
+def _known_ops() -> set[str]:
+    from archcalc.ops import all_ops
+
+    return set(all_ops())
+
+
+def _op_attrs(kind: str) -> dict:
+    try:
+        return get_op(kind).attrs
+    except UnknownOpError:
+        return {}
+
+
+def _function_name(target: Any) -> str:
+    module = getattr(target, "__module__", None) or ""
+    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or str(target)
+    return f"{module}.{name}" if module else name
+
+
+def _forward_is_inherited(module: nn.Module, base: type) -> bool:
+    """A subclass that keeps its base's forward computes what the base computes."""
+    return type(module).forward is base.forward
+
+
+def _module_rule(module: nn.Module) -> Callable | None:
+    rule = MODULE_OPS.get(type(module))
+    if rule is not None:
+        return rule
+    for base in type(module).__mro__[1:]:
+        if base in MODULE_OPS and _forward_is_inherited(module, base):
+            return MODULE_OPS[base]
+    return None
+
+
+# --------------------------------------------------------------------------- the traced graph -> op rows
+@dataclass
+class OpRow:
+    """One IR op of the imported model, before it is written as a spec row."""
+
+    name: str  # IR name (an identifier)
+    op: str
+    attrs: dict
+    inputs: list[str]  # IR names, "input" for the graph input
+    shape: tuple  # traced output shape (without batch)
+    source: str  # module path ("features.1.conv.0.0") or the function's scope and name
+    type: str  # module class or function name (for messages)
+
+
+@dataclass
+class Imported:
+    """The result of :func:`import_model`: the spec and the compiled model, plus how to
+    find each IR node's original module (for copying weights)."""
+
+    target: str
+    level: str
+    spec_text: str
+    model: Any  # archcalc.model.Model
+    module: nn.Module
+    rows: list[OpRow]  # the ops-level rows (one per op)
+    sources: dict[str, str]  # IR node name of `model` -> module path in `module`
+    input_shape: tuple[int, int, int]
+
+
+def ir_name(path: str) -> str:
+    """A module path as a spec name: ``features.1.conv.0.0`` -> ``features_1_conv_0_0``."""
+    name = re.sub(r"\W", "_", path)
+    return name if re.match(r"[A-Za-z_]", name) else "m_" + name
+
+
+def _scope_of(node: fx.Node) -> str:
+    stack = node.meta.get("nn_module_stack") or {}
+    return next(reversed(stack), "") if stack else ""
+
+
+class _Mapper:
+    def __init__(self, graph_module: fx.GraphModule, name: str):
+        self.gm, self.name = graph_module, name
+        self.modules = dict(graph_module.named_modules())
+        self.rows: list[OpRow] = []
+        self.value: dict[fx.Node, str] = {}  # fx node -> IR name holding its tensor
+        self.unmapped: list[str] = []
+        self.problems: list[str] = []
+        self.used_names: set[str] = {INPUT}
+        self.calls: dict[str, int] = {}  # module path -> times called
+        self.shape_of: dict[str, tuple] = {}  # IR name -> shape
+
+    def unique(self, base: str) -> str:
+        name, count = base, 1
+        while name in self.used_names:
+            count += 1
+            name = f"{base}_{count}"
+        self.used_names.add(name)
+        return name
+
+    def shapes_of(self, node: fx.Node) -> list[tuple]:
+        return [_shape(a) for a in node.all_input_nodes]
+
+    def rule_for(self, node: fx.Node) -> tuple[Callable, Any, str]:
+        """(rule, first argument for it, type name) or raise Unmapped."""
+        if node.op == "call_module":
+            module = self.modules[node.target]
+            rule = _module_rule(module)
+            if rule is None:
+                raise Unmapped("no registry op")
+            return rule, module, type(module).__name__
+        if node.op == "call_function":
+            rule = FUNCTION_OPS.get(node.target) or FUNCTION_OPS_BY_NAME.get(_function_name(node.target))
+            if rule is None:
+                raise Unmapped("no registry op")
+            return rule, node, "function " + _function_name(node.target)
+        if node.op == "call_method":
+            rule = METHOD_OPS.get(node.target)
+            if rule is None:
+                raise Unmapped("no registry op")
+            return rule, node, f"method Tensor.{node.target}"
+        raise Unmapped(f"a {node.op} node")
+
+    def describe(self, node: fx.Node) -> tuple[str, str]:
+        if node.op == "call_module":
+            return node.target, type(self.modules[node.target]).__name__
+        scope = _scope_of(node) or "(root)"
+        if node.op == "call_function":
+            return f"{scope} [{node.name}]", "function " + _function_name(node.target)
+        if node.op == "call_method":
+            return f"{scope} [{node.name}]", f"method Tensor.{node.target}"
+        if node.op == "get_attr":
+            return f"{scope} [{node.name}]", f"tensor attribute {node.target}"
+        return f"{scope} [{node.name}]", node.op
+
+    def run(self) -> None:
+        for node in self.gm.graph.nodes:
+            if node.op == "placeholder":
+                if self.value:
+                    self.unmapped.append(f"  {node.name} (a second input: specs have one)")
+                shape = _shape(node)
+                self.value[node] = INPUT
+                self.shape_of[INPUT] = shape
+                continue
+            if node.op == "output":
+                self.outputs = _flat_nodes(node.args[0])
+                continue
+            self.map_node(node)
+
+    def map_node(self, node: fx.Node) -> None:
+        path, kind = self.describe(node)
+        try:
+            rule, subject, kind = self.rule_for(node)
+            shapes = self.shapes_of(node)
+            if any(s is None for s in shapes) or _shape(node) is None:
+                raise Unmapped("a value that is not a single tensor")
+            emitted = rule(subject, shapes)
+        except Unmapped as exc:
+            self.unmapped.append(f"  {path} ({kind}): {exc}")
+            return
+        if emitted == ALIAS:
+            sources = node.all_input_nodes
+            if sources and sources[0] in self.value:
+                self.value[node] = self.value[sources[0]]
+            return
+        missing = [e.op for e in emitted if e.op not in _known_ops()]
+        if missing:
+            self.unmapped.append(f"  {path} ({kind}): needs op {missing[0]!r}, which the registry does not have")
+            return
+        base = ir_name(node.target if node.op == "call_module" else
+                       (f"{_scope_of(node)}.{node.name}" if _scope_of(node) else node.name))
+        previous = None
+        for index, emit in enumerate(emitted):
+            inputs = emit.inputs if emit.inputs is not None else ([previous] if previous else node.all_input_nodes[:1])
+            names = [self.value.get(i) if isinstance(i, fx.Node) else previous for i in inputs]
+            if any(n is None for n in names):
+                return  # an input that was itself unmapped (already listed)
+            attrs = _full_attrs(emit.op, emit.attrs)
+            try:  # the registry's shape rule must give what PyTorch computed
+                shape = tuple(get_op(emit.op).shape(attrs, [self.shape_of[n] for n in names]))
+            except Exception as exc:
+                self.problems.append(f"  {path} ({kind}): op {emit.op} rejects its inputs: {exc}")
+                return
+            if index == len(emitted) - 1 and shape != _shape(node):
+                self.problems.append(f"  {path} ({kind}): PyTorch gives shape {_shape(node)}, op {emit.op} gives {shape}")
+                return
+            name = self.unique(base if not emit.suffix else f"{base}_{emit.suffix}")
+            self.rows.append(OpRow(name, emit.op, attrs, names, shape,
+                                   node.target if node.op == "call_module" else path, kind))
+            self.shape_of[name] = shape
+            previous = name
+        self.value[node] = previous
+        if node.op == "call_module":
+            self.calls[node.target] = self.calls.get(node.target, 0) + 1
+            self.check_params(node.target, self.rows[-1], shapes)
+
+    def check_params(self, path: str, row: OpRow, shapes: list[tuple]) -> None:
+        """The module's parameters and BN statistics must be exactly what the op counts."""
+        module = self.modules[path]
+        op = get_op(row.op)
+        counted = op.params(_full_attrs(row.op, row.attrs), shapes, row.shape)
+        trainable = sum(p.numel() for p in module.parameters())
+        stats = sum(b.numel() for n, b in module.named_buffers() if n.split(".")[-1] in ("running_mean", "running_var"))
+        expected = counted.weights + counted.bias + counted.bn_affine
+        if trainable != expected or stats != counted.bn_stats:
+            names = ", ".join(f"{n} {tuple(p.shape)}" for n, p in module.named_parameters()) or "none"
+            self.problems.append(f"  {path} ({type(module).__name__}): has {trainable:,} parameters ({names}) and "
+                                 f"{stats:,} BN statistics; op {row.op} accounts for {expected:,} and {counted.bn_stats:,}")
+
+    def check_unused_parameters(self) -> None:
+        """Every parameter of the model must belong to a module some op stands for, once."""
+        for path, count in self.calls.items():
+            if count > 1 and any(True for _ in self.modules[path].parameters()):
+                self.problems.append(f"  {path} ({type(self.modules[path]).__name__}): called {count} times with shared "
+                                     "parameters; the IR counts each op's own parameters")
+        owned = set(self.calls)
+        stray: dict[str, int] = {}
+        for name, parameter in self.gm.named_parameters():
+            owner = name.rpartition(".")[0]
+            if owner not in owned:
+                stray[owner] = stray.get(owner, 0) + parameter.numel()
+        for owner, count in stray.items():
+            module = self.modules.get(owner)
+            what = type(module).__name__ if module is not None else "?"
+            self.problems.append(f"  {owner or '(root)'} ({what}): {count:,} parameters no imported op uses "
+                                 "(a module the forward never calls, or a tensor used by an unmapped function)")
+
+
+def _flat_nodes(value: Any) -> list[fx.Node]:
+    found: list[fx.Node] = []
+    fx.graph.map_arg(value, lambda n: found.append(n) or n)
+    return found
+
+
+def _full_attrs(kind: str, attrs: dict) -> dict:
+    """``attrs`` with the op's defaults filled in (what the compiler would hand the rules)."""
+    full = {key: schema.default for key, schema in get_op(kind).attrs.items() if not schema.required}
+    full.update(attrs)
+    return full
+
+
+def map_graph(graph_module: fx.GraphModule, name: str) -> tuple[list[OpRow], list[str]]:
+    """The op rows of a traced, shape-annotated graph and the names of its outputs."""
+    mapper = _Mapper(graph_module, name)
+    mapper.run()
+    if mapper.unmapped:
+        raise ModelImportError(f"{name}: {len(mapper.unmapped)} node(s) have no exact registry op:\n"
+                               + "\n".join(mapper.unmapped))
+    mapper.check_unused_parameters()
+    if mapper.problems:
+        raise ModelImportError(f"{name}: parameters the imported ops do not account for:\n" + "\n".join(mapper.problems))
+    outputs = [mapper.value[n] for n in mapper.outputs]
+    return mapper.rows, outputs
+
+
+# --------------------------------------------------------------------------- writing the spec
+def _scalar(value: Any) -> str:
+    import yaml
+
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", value) and value not in (
+            "true", "false", "null", "yes", "no", "on", "off"):
+        return value
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value)  # a double-quoted YAML string
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("\n...").strip()
+
+
+def flow(mapping: dict) -> str:
+    """A one-line YAML mapping, as the hand-written specs write their rows."""
+    return "{" + ", ".join(f"{key}: {_scalar(value)}" for key, value in mapping.items()) + "}"
+
+
+def non_default_attrs(kind: str, attrs: dict) -> dict:
+    schema = get_op(kind).attrs
+    return {k: v for k, v in attrs.items() if k not in schema or schema[k].required or schema[k].default != v}
+
+
+def op_row_mappings(rows: list[OpRow], classes: int | None, logits: str | None) -> list[dict]:
+    """Spec rows (``from`` only where the input is not the previous row)."""
+    written, previous = [], INPUT
+    for row in rows:
+        entry: dict[str, Any] = {"name": row.name, "op": row.op}
+        attrs = non_default_attrs(row.op, row.attrs)
+        if row.name == logits:
+            attrs["out"], entry_scale = "${classes}", True
+        else:
+            entry_scale = False
+        entry.update(attrs)
+        if row.inputs != [previous]:
+            entry["from"] = row.inputs[0] if len(row.inputs) == 1 else list(row.inputs)
+        if entry_scale:
+            entry["scale"] = "none"
+        written.append(entry)
+        previous = row.name
+    return written
+
+
+def spec_header(target: Target | str, name: str, input_shape: tuple, classes: int | None, defaults: dict,
+                rounding: dict, outputs: list[str] | None) -> list[str]:
+    import torch as _torch
+
+    text = target.text if isinstance(target, Target) else target
+    versions = f"torch {_torch.__version__}"
+    if "torchvision" in sys.modules:
+        versions += f", torchvision {sys.modules['torchvision'].__version__}"
+    lines = [
+        f"# Imported from {text} by `archcalc import` ({versions}).",
+        "# Channel counts are absolute (width 1); --width scales every one of them by the",
+        "# spec's rounding rule, which is not necessarily the original builder's width rule.",
+        f"name: {_scalar(name)}",
+        f"source: {_scalar(text)}",
+        f"input: {flow({'channels': input_shape[0], 'resolution': input_shape[1]})}",
+        "width: 1.0",
+    ]
+    if classes is not None:
+        lines.append(f"classes: {classes}")
+    lines.append(f"rounding: {flow(rounding)}")
+    if defaults:
+        lines.append(f"defaults: {flow(defaults)}")
+    if outputs:
+        lines.append(f"outputs: [{', '.join(outputs)}]")
+    lines.append("layers:")
+    return lines
+
+
+def _logits_row(rows: list[OpRow], outputs: list[str]) -> OpRow | None:
+    """The classifier: the single output, a linear layer (or 1x1 conv) giving a flat vector."""
+    if len(outputs) != 1:
+        return None
+    row = next(r for r in rows if r.name == outputs[0])
+    if row.op == "linear":
+        return row
+    return None
+
+
+# --------------------------------------------------------------------------- the library entry point
+def import_model(target: str, *, input: str | Sequence[int] | None = None, classes: int | None = None,
+                 kwargs: dict | None = None, level: str = "blocks", blocks_file: str | Path | None = None) -> Imported:
+    """Import TARGET (``torchvision:mobilenet_v2``, ``package.module:callable`` or
+    ``path/file.py:callable``) as a spec at ``level`` ``"ops"`` or ``"blocks"``.
+
+    Raises :class:`ModelImportError` (one message naming every problem) when the model
+    cannot be imported exactly.
+    """
+    if level not in ("ops", "blocks"):
+        raise ModelImportError(f"--level must be ops or blocks, got {level!r}")
+    resolved = resolve_target(target, kwargs, classes)
+    if input is None:
+        input_shape = resolved.input_shape or DEFAULT_INPUT
+    elif isinstance(input, str):
+        input_shape = parse_input(input)
+    else:
+        input_shape = parse_input("x".join(map(str, input)))
+    graph_module = trace(resolved.module, resolved.text)
+    try:
+        propagate_shapes(graph_module, input_shape)
+    except Exception as exc:  # a shape the model cannot take (too small an input, wrong channels)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelImportError(f"{resolved.text}: the model does not run on a {'x'.join(map(str, input_shape))} "
+                               f"input: {first}") from None
+    rows, outputs = map_graph(graph_module, resolved.text)
+    logits = _logits_row(rows, outputs)
+    n_classes = logits.attrs["out"] if logits is not None else None
+    from archcalc.recognize import build_spec_text
+
+    text, sources = build_spec_text(rows, outputs, input_shape, level=level, blocks_file=blocks_file,
+                                    header=lambda defaults, rounding, outs: spec_header(
+                                        resolved, resolved.name, input_shape, n_classes, defaults, rounding, outs),
+                                    logits=logits.name if logits is not None else None)
+    model = compile_text(text, resolved.text)
+    check_shapes(model, rows, sources, resolved.text)
+    return Imported(resolved.text, level, text, model, resolved.module, rows, sources, input_shape)
+
+
+def compile_text(text: str, display: str):
+    """Load and compile spec text (an imported spec lives in memory until written)."""
+    from archcalc.compiler import compile_spec
+    from archcalc.spec.loader import Spec, _check_top_level, _tag_file, _validate
+    from archcalc.spec.yamlio import parse_yaml
+
+    data = parse_yaml(text, display)
+    _tag_file(data, display)
+    _check_top_level(data, display)
+    spec = Spec(path=display, data=data, files={key: display for key in data})
+    _validate(spec)
+    return compile_spec(spec)
+
+
+def check_shapes(model: Any, rows: list[OpRow], sources: dict[str, str], display: str) -> None:
+    """Every compiled node's shape must be the traced one (a wrong mapping fails here, loudly)."""
+    traced = {row.source: row.shape for row in rows if row.shape is not None}
+    for name, path in sources.items():
+        shape = traced.get(path)
+        if shape is not None and tuple(model.node(name)["shape"]) != tuple(shape):
+            raise ModelImportError(f"{display}: {path} traced as {shape} but the imported spec gives "
+                                   f"{tuple(model.node(name)['shape'])} at {name}")
+
+
+def copy_weights(imported: Imported, net: nn.Module) -> None:
+    """Load the original module's weights and BN statistics into a materialized network."""
+    modules = dict(imported.module.named_modules())
+    for name, path in imported.sources.items():
+        original = modules.get(path)
+        if original is None:
+            continue
+        state = original.state_dict()
+        if state:
+            net.get_submodule(name).load_state_dict(state)
+
+
+def missing_torch_message(extra: str = "verify") -> str:
+    return f"archcalc import needs PyTorch: pip install 'archcalc[{extra}]'"
+
+
+__all__ = ["Imported", "ModelImportError", "OpRow", "copy_weights", "import_model", "map_graph", "resolve_target",
+           "trace"]
