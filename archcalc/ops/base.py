@@ -71,7 +71,7 @@ class Cost:
 
     madds: int = 0  # conv / linear multiply-adds
     bias: int = 0  # one add per output element of a layer with a bias
-    bn: int = 0  # batch norm at inference: a multiply and an add per element
+    bn: int = 0  # normalization: batch norm at inference is a multiply and an add per element
     act: int = 0  # activation functions, per-kind ops per element
     eltwise: int = 0  # residual adds and element-wise products
     pool: int = 0  # pooling: one add (avg) or compare (max) per window element
@@ -98,7 +98,7 @@ class Params:
 
     weights: int = 0  # conv / linear weights
     bias: int = 0  # conv / linear biases
-    bn_affine: int = 0  # batch norm gamma and beta (trainable)
+    bn_affine: int = 0  # normalization gamma and beta (batch norm, layer norm; trainable)
     bn_stats: int = 0  # batch norm running mean and variance (buffers)
 
     def __add__(self, other: "Params") -> "Params":
