@@ -344,10 +344,10 @@ def build_spec_text(rows: Sequence, outputs: Sequence[str], input_shape: tuple, 
 
     defaults = spec_defaults(rows) if level == "blocks" else {}
     rounding = {"channels": "nearest", "expansion": "round"}
-    module_rows = {row.name: row.source for row in rows}
+    by_name = {row.name: row for row in rows}
     if level == "ops":
         entries = op_row_mappings(list(rows), None, logits)
-        sources = dict(module_rows)
+        sources = dict(by_name)
         out_names = list(outputs)
     else:
         library, order = load_block_library(blocks_file)
@@ -368,7 +368,7 @@ def build_spec_text(rows: Sequence, outputs: Sequence[str], input_shape: tuple, 
                 if row.name == logits:
                     entry["scale"] = "none"
                 entries.append(entry)
-                sources[row.name] = row.source
+                sources[row.name] = row
                 previous = row.name
                 continue
             head, members = group
@@ -386,7 +386,7 @@ def build_spec_text(rows: Sequence, outputs: Sequence[str], input_shape: tuple, 
             for k, member in enumerate(members, start=1):
                 prefix = f"{name}.block{k}" if len(members) > 1 else name
                 for inner, row_name in member.mapping.items():
-                    sources[f"{prefix}.{inner}"] = module_rows[row_name]
+                    sources[f"{prefix}.{inner}"] = by_name[row_name]
             renamed[members[-1].output] = name
             previous = name
         out_names = [renamed.get(o, o) for o in outputs]

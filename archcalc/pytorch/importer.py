@@ -215,6 +215,9 @@ class Emit:
     attrs: dict
     inputs: list | None = None  # fx nodes (default: the node's tensor arguments)
     suffix: str = ""
+    # the op's tensors taken from the model's own parameters: {name in the materialized
+    # module: qualified name in the original} (a module's own state is added by the mapper)
+    weights: dict = field(default_factory=dict)
 
 
 class Unmapped(Exception):
@@ -222,6 +225,7 @@ class Unmapped(Exception):
 
 
 ALIAS = "alias"  # a rule's answer for a node that is the identity at inference (no IR op)
+CHANNELS_LAST, CHANNELS_FIRST = "to channels-last", "to channels-first"  # permutes: a layout, no op
 
 
 def _pair(value: Any, what: str) -> int:
@@ -321,9 +325,21 @@ def hardtanh_rule(m: nn.Hardtanh, shapes: list[tuple]) -> list[Emit]:
 
 
 def gelu_rule(m: nn.GELU, shapes: list[tuple]) -> list[Emit]:
-    if m.approximate != "none":
-        raise Unmapped(f"GELU(approximate={m.approximate!r})")
-    return [Emit("gelu", {})]
+    return [Emit("gelu", {"approximate": m.approximate})]
+
+
+def layer_norm_rule(m: nn.LayerNorm, shapes: list[tuple]) -> list[Emit]:
+    """``nn.LayerNorm`` over the last dimension: the channels of a channels-last view (the
+    mapper passes the shape in (C, H, W) order) or the entries of a vector."""
+    return _layer_norm(tuple(m.normalized_shape), m.weight is not None, m.bias is not None, m.eps, shapes)
+
+
+def _layer_norm(normalized: tuple, weight: bool, bias: bool, eps: float, shapes: list[tuple]) -> list[Emit]:
+    if normalized != (shapes[0][0],):
+        raise Unmapped(f"layer norm over {normalized} (the registry's layer_norm normalizes the channels)")
+    if not (weight and bias):
+        raise Unmapped("layer norm without a weight and a bias")
+    return [Emit("layer_norm", {"eps": float(eps)})]
 
 
 def flatten_rule(m: nn.Flatten, shapes: list[tuple]) -> list[Emit]:
@@ -350,6 +366,7 @@ MODULE_OPS: dict[type, Callable] = {
     nn.Hardsigmoid: _activation("hardsigmoid"),
     nn.SiLU: _activation("silu"),
     nn.GELU: gelu_rule,
+    nn.LayerNorm: layer_norm_rule,
     nn.Identity: lambda m, shapes: ALIAS,
     nn.Dropout: lambda m, shapes: [Emit("dropout", {"rate": float(m.p)})],
     nn.MaxPool2d: max_pool_rule,
@@ -373,6 +390,11 @@ def _binary(kind: str) -> Callable:
         tensors = [a for a in (*node.args, *node.kwargs.values()) if isinstance(a, fx.Node)]
         if len(tensors) != 2 or len(node.args) + len(node.kwargs) != 2:
             raise Unmapped(f"{kind} with a constant operand")
+        learned = [t for t in tensors if t.op == "get_attr"]
+        if kind == "mul" and len(learned) == 1:
+            return _layer_scale(node, learned[0], next(t for t in tensors if t is not learned[0]))
+        if learned:
+            raise Unmapped(f"{kind} with a stored tensor")
         if kind == "mul" and len(shapes[0]) == 3 and shapes[0][1:] == (1, 1) and shapes[1][1:] != (1, 1):
             tensors = tensors[::-1]  # the registry's mul takes (x, gate): gate * x is x * gate
         return [Emit(kind, {}, tensors)]
@@ -381,6 +403,8 @@ def _binary(kind: str) -> Callable:
 
 def cat_rule(node: fx.Node, shapes: list[tuple]) -> list[Emit]:
     bound = _bind(node.args, node.kwargs, ("tensors", "dim"), {"dim": 0})
+    if len(bound["tensors"]) == 1:
+        return ALIAS  # type: ignore[return-value]  (cat of one tensor is that tensor)
     if bound["dim"] % (len(shapes[0]) + 1) != 1:
         raise Unmapped(f"cat along dim {bound['dim']} (the registry's concat joins channels)")
     return [Emit("concat", {}, list(bound["tensors"]))]
@@ -442,6 +466,39 @@ def hardtanh_function_rule(node: fx.Node, shapes: list[tuple]) -> list[Emit]:
     return [Emit("relu6", {})]
 
 
+def _layer_scale(node: fx.Node, learned: fx.Node, x: fx.Node) -> list[Emit]:
+    """``gamma * x`` with a learned (C, 1, 1) gamma: the registry's layer_scale."""
+    gamma, shape = learned.meta["tensor_meta"].shape, _shape(x)
+    if tuple(gamma) not in ((shape[0], 1, 1), (shape[0],)[: len(shape)]) or not learned.meta.get("is_parameter"):
+        raise Unmapped(f"multiplication by a stored tensor of shape {tuple(gamma)} (a layer scale is a (C, 1, 1) parameter)")
+    return [Emit("layer_scale", {}, [x], weights={"weight": learned.target})]
+
+
+def layer_norm_function_rule(node: fx.Node, shapes: list[tuple]) -> list[Emit]:
+    b = _bind(node.args, node.kwargs, ("input", "normalized_shape", "weight", "bias", "eps"),
+              {"weight": None, "bias": None, "eps": 1e-5})
+    stored = [b["weight"], b["bias"]]
+    if not all(isinstance(t, fx.Node) and t.op == "get_attr" for t in stored):
+        raise Unmapped("layer norm whose weight and bias are not the model's parameters")
+    emitted = _layer_norm(tuple(b["normalized_shape"]), True, True, b["eps"], shapes)
+    emitted[0].inputs = [b["input"]]
+    emitted[0].weights = {"weight": stored[0].target, "bias": stored[1].target}
+    return emitted
+
+
+def permute_rule(node: fx.Node, shapes: list[tuple]) -> Any:
+    """(N, C, H, W) <-> (N, H, W, C): no op, the mapper tracks the layout (ConvNeXt)."""
+    dims = _bind(node.args, node.kwargs, ("input", "dims"), {})["dims"]
+    if len(node.args) > 2:  # x.permute(0, 2, 3, 1)
+        dims = node.args[1:]
+    dims = tuple(dims)
+    if dims == (0, 2, 3, 1):
+        return CHANNELS_LAST
+    if dims == (0, 3, 1, 2):
+        return CHANNELS_FIRST
+    raise Unmapped(f"permute{dims} (only NCHW <-> NHWC is a layout change)")
+
+
 def channel_shuffle_function_rule(node: fx.Node, shapes: list[tuple]) -> list[Emit]:
     return [Emit("channel_shuffle", {"groups": int(_bind(node.args, node.kwargs, ("x", "groups"), {})["groups"])})]
 
@@ -464,7 +521,10 @@ FUNCTION_OPS: dict[Any, Callable] = {
     F.relu6: _activation_call("relu6"), F.hardtanh: hardtanh_function_rule,
     torch.sigmoid: _activation_call("sigmoid"), F.sigmoid: _activation_call("sigmoid"),
     F.hardswish: _activation_call("hardswish"), F.hardsigmoid: _activation_call("hardsigmoid"),
-    F.silu: _activation_call("silu"),
+    F.silu: _activation_call("silu"), F.gelu: lambda node, shapes: [Emit("gelu", {"approximate": node.kwargs.get(
+        "approximate", "none")}, [node.args[0]])],
+    F.layer_norm: layer_norm_function_rule,
+    torch.permute: permute_rule,
 }
 # torchvision's helpers, matched by name so that this module never imports torchvision itself
 FUNCTION_OPS_BY_NAME: dict[str, Callable] = {
@@ -478,7 +538,19 @@ METHOD_OPS: dict[str, Callable] = {
     "mean": mean_rule,
     "relu": _activation_call("relu"), "relu_": _activation_call("relu"), "sigmoid": _activation_call("sigmoid"),
     "contiguous": lambda node, shapes: ALIAS,
+    "permute": permute_rule,
 }
+# What may read a channels-last view: rules that act on the last dimension (the channels)
+# or element by element. A linear layer on it is a 1x1 convolution.
+CHANNELS_LAST_MODULES: dict[type, Callable] = {
+    nn.Linear: lambda m, shapes: [Emit("conv2d", {"out": m.out_features, "kernel": 1, "bias": m.bias is not None})],
+    nn.LayerNorm: layer_norm_rule,
+    nn.GELU: gelu_rule, nn.ReLU: _activation("relu"), nn.SiLU: _activation("silu"), nn.Hardswish: _activation("hardswish"),
+    nn.Identity: lambda m, shapes: ALIAS,
+    nn.Dropout: lambda m, shapes: [Emit("dropout", {"rate": float(m.p)})],
+}
+CHANNELS_LAST_FUNCTIONS = {F.layer_norm, torch.permute, F.gelu, F.relu}
+CHANNELS_LAST_METHODS = {"permute", "contiguous"}
 
 
 def _known_ops() -> set[str]:
@@ -527,6 +599,7 @@ class OpRow:
     shape: tuple  # traced output shape (without batch)
     source: str  # module path ("features.1.conv.0.0") or the function's scope and name
     type: str  # module class or function name (for messages)
+    weights: dict = field(default_factory=dict)  # materialized tensor name -> original's qualified name
 
 
 @dataclass
@@ -540,7 +613,7 @@ class Imported:
     model: Any  # archcalc.model.Model
     module: nn.Module
     rows: list[OpRow]  # the ops-level rows (one per op)
-    sources: dict[str, str]  # IR node name of `model` -> module path in `module`
+    sources: dict[str, OpRow]  # IR node name of `model` -> the op row it stands for
     input_shape: tuple[int, int, int]
 
 
@@ -556,16 +629,20 @@ def _scope_of(node: fx.Node) -> str:
 
 
 class _Mapper:
+    """Walks the traced graph once, in order, turning each node into op rows (or an alias)."""
+
     def __init__(self, graph_module: fx.GraphModule, name: str):
         self.gm, self.name = graph_module, name
         self.modules = dict(graph_module.named_modules())
+        self.parameters = dict(graph_module.named_parameters())
         self.rows: list[OpRow] = []
         self.value: dict[fx.Node, str] = {}  # fx node -> IR name holding its tensor
+        self.channels_last: set[fx.Node] = set()  # nodes whose tensor is an (N, H, W, C) view
         self.unmapped: list[str] = []
         self.problems: list[str] = []
         self.used_names: set[str] = {INPUT}
-        self.calls: dict[str, int] = {}  # module path -> times called
-        self.shape_of: dict[str, tuple] = {}  # IR name -> shape
+        self.shape_of: dict[str, tuple] = {}  # IR name -> (C, H, W) or (N,)
+        self.outputs: list[fx.Node] = []
 
     def unique(self, base: str) -> str:
         name, count = base, 1
@@ -575,26 +652,30 @@ class _Mapper:
         self.used_names.add(name)
         return name
 
-    def shapes_of(self, node: fx.Node) -> list[tuple]:
-        return [_shape(a) for a in node.all_input_nodes]
+    def ir_shape(self, node: fx.Node) -> tuple | None:
+        """A node's IR shape: its traced shape without the batch, channels first."""
+        if node in self.value:
+            return self.shape_of[self.value[node]]
+        return _shape(node)
 
-    def rule_for(self, node: fx.Node) -> tuple[Callable, Any, str]:
+    def rule_for(self, node: fx.Node, channels_last: bool) -> tuple[Callable, Any, str]:
         """(rule, first argument for it, type name) or raise Unmapped."""
+        where = " on a channels-last (N, H, W, C) view" if channels_last else ""
         if node.op == "call_module":
             module = self.modules[node.target]
-            rule = _module_rule(module)
+            rule = (CHANNELS_LAST_MODULES.get(type(module)) if channels_last else _module_rule(module))
             if rule is None:
-                raise Unmapped("no registry op")
+                raise Unmapped("no registry op" + where)
             return rule, module, type(module).__name__
         if node.op == "call_function":
             rule = FUNCTION_OPS.get(node.target) or FUNCTION_OPS_BY_NAME.get(_function_name(node.target))
-            if rule is None:
-                raise Unmapped("no registry op")
+            if rule is None or (channels_last and node.target not in CHANNELS_LAST_FUNCTIONS):
+                raise Unmapped("no registry op" + where)
             return rule, node, "function " + _function_name(node.target)
         if node.op == "call_method":
             rule = METHOD_OPS.get(node.target)
-            if rule is None:
-                raise Unmapped("no registry op")
+            if rule is None or (channels_last and node.target not in CHANNELS_LAST_METHODS):
+                raise Unmapped("no registry op" + where)
             return rule, node, f"method Tensor.{node.target}"
         raise Unmapped(f"a {node.op} node")
 
@@ -606,8 +687,6 @@ class _Mapper:
             return f"{scope} [{node.name}]", "function " + _function_name(node.target)
         if node.op == "call_method":
             return f"{scope} [{node.name}]", f"method Tensor.{node.target}"
-        if node.op == "get_attr":
-            return f"{scope} [{node.name}]", f"tensor attribute {node.target}"
         return f"{scope} [{node.name}]", node.op
 
     def run(self) -> None:
@@ -615,30 +694,35 @@ class _Mapper:
             if node.op == "placeholder":
                 if self.value:
                     self.unmapped.append(f"  {node.name} (a second input: specs have one)")
-                shape = _shape(node)
                 self.value[node] = INPUT
-                self.shape_of[INPUT] = shape
-                continue
-            if node.op == "output":
+                self.shape_of[INPUT] = _shape(node)
+            elif node.op == "output":
                 self.outputs = _flat_nodes(node.args[0])
-                continue
-            self.map_node(node)
+            elif node.op == "get_attr":  # a stored tensor: the rule of the node reading it decides
+                node.meta["is_parameter"] = node.target in self.parameters
+            else:
+                self.map_node(node)
+        for node in self.outputs:
+            if node in self.channels_last:
+                self.problems.append(f"  {self.value[node]}: the model returns a channels-last view")
 
     def map_node(self, node: fx.Node) -> None:
         path, kind = self.describe(node)
+        tensors = [a for a in node.all_input_nodes if a.op != "get_attr"]
+        if any(a not in self.value for a in tensors):
+            return  # an input that was itself unmapped (already listed)
+        channels_last = any(a in self.channels_last for a in tensors)
         try:
-            rule, subject, kind = self.rule_for(node)
-            shapes = self.shapes_of(node)
+            rule, subject, kind = self.rule_for(node, channels_last)
+            shapes = [self.ir_shape(a) for a in node.all_input_nodes]
             if any(s is None for s in shapes) or _shape(node) is None:
                 raise Unmapped("a value that is not a single tensor")
             emitted = rule(subject, shapes)
         except Unmapped as exc:
             self.unmapped.append(f"  {path} ({kind}): {exc}")
             return
-        if emitted == ALIAS:
-            sources = node.all_input_nodes
-            if sources and sources[0] in self.value:
-                self.value[node] = self.value[sources[0]]
+        if emitted in (ALIAS, CHANNELS_LAST, CHANNELS_FIRST):
+            self.alias(node, tensors[0], emitted, channels_last, path, kind)
             return
         missing = [e.op for e in emitted if e.op not in _known_ops()]
         if missing:
@@ -646,61 +730,83 @@ class _Mapper:
             return
         base = ir_name(node.target if node.op == "call_module" else
                        (f"{_scope_of(node)}.{node.name}" if _scope_of(node) else node.name))
+        traced = _shape(node)
+        if channels_last and len(traced) == 3:
+            traced = (traced[2], traced[0], traced[1])
         previous = None
         for index, emit in enumerate(emitted):
-            inputs = emit.inputs if emit.inputs is not None else ([previous] if previous else node.all_input_nodes[:1])
-            names = [self.value.get(i) if isinstance(i, fx.Node) else previous for i in inputs]
-            if any(n is None for n in names):
-                return  # an input that was itself unmapped (already listed)
+            inputs = emit.inputs if emit.inputs is not None else ([previous] if previous else tensors[:1])
+            names = [self.value[i] if isinstance(i, fx.Node) else i for i in inputs]
             attrs = _full_attrs(emit.op, emit.attrs)
             try:  # the registry's shape rule must give what PyTorch computed
                 shape = tuple(get_op(emit.op).shape(attrs, [self.shape_of[n] for n in names]))
             except Exception as exc:
                 self.problems.append(f"  {path} ({kind}): op {emit.op} rejects its inputs: {exc}")
                 return
-            if index == len(emitted) - 1 and shape != _shape(node):
-                self.problems.append(f"  {path} ({kind}): PyTorch gives shape {_shape(node)}, op {emit.op} gives {shape}")
+            last = index == len(emitted) - 1
+            if last and shape != traced:
+                self.problems.append(f"  {path} ({kind}): PyTorch gives shape {traced}, op {emit.op} gives {shape}")
                 return
+            weights = dict(emit.weights)
+            if last and node.op == "call_module":  # the module's own tensors
+                weights.update({key: f"{node.target}.{key}" for key in self.modules[node.target].state_dict()})
             name = self.unique(base if not emit.suffix else f"{base}_{emit.suffix}")
             self.rows.append(OpRow(name, emit.op, attrs, names, shape,
-                                   node.target if node.op == "call_module" else path, kind))
+                                   node.target if node.op == "call_module" else path, kind, weights))
             self.shape_of[name] = shape
+            self.check_params(self.rows[-1], [self.shape_of[n] for n in names])
             previous = name
         self.value[node] = previous
-        if node.op == "call_module":
-            self.calls[node.target] = self.calls.get(node.target, 0) + 1
-            self.check_params(node.target, self.rows[-1], shapes)
+        if channels_last:
+            self.channels_last.add(node)
 
-    def check_params(self, path: str, row: OpRow, shapes: list[tuple]) -> None:
-        """The module's parameters and BN statistics must be exactly what the op counts."""
-        module = self.modules[path]
-        op = get_op(row.op)
-        counted = op.params(_full_attrs(row.op, row.attrs), shapes, row.shape)
-        trainable = sum(p.numel() for p in module.parameters())
-        stats = sum(b.numel() for n, b in module.named_buffers() if n.split(".")[-1] in ("running_mean", "running_var"))
+    def alias(self, node: fx.Node, source: fx.Node, kind: str, channels_last: bool, path: str, what: str) -> None:
+        """A node that is no op: the identity, or a permute that only changes the layout."""
+        self.value[node] = self.value[source]
+        if kind == ALIAS:
+            if channels_last:
+                self.channels_last.add(node)
+            return
+        if (kind == CHANNELS_LAST) == channels_last or len(self.shape_of[self.value[source]]) != 3:
+            self.unmapped.append(f"  {path} ({what}): a permute that is not NCHW <-> NHWC of a feature map")
+            del self.value[node]
+            return
+        if kind == CHANNELS_LAST:
+            self.channels_last.add(node)
+
+    def check_params(self, row: OpRow, shapes: list[tuple]) -> None:
+        """The tensors an op takes from the model must be exactly what the op counts."""
+        counted = get_op(row.op).params(row.attrs, shapes, row.shape)
+        state = {**self.parameters, **dict(self.gm.named_buffers())}
+        trainable = sum(state[q].numel() for q in row.weights.values() if q in self.parameters)
+        stats = sum(state[q].numel() for k, q in row.weights.items() if k.split(".")[-1] in ("running_mean", "running_var"))
         expected = counted.weights + counted.bias + counted.bn_affine
         if trainable != expected or stats != counted.bn_stats:
-            names = ", ".join(f"{n} {tuple(p.shape)}" for n, p in module.named_parameters()) or "none"
-            self.problems.append(f"  {path} ({type(module).__name__}): has {trainable:,} parameters ({names}) and "
+            names = ", ".join(f"{q} {tuple(state[q].shape)}" for q in row.weights.values() if q in self.parameters)
+            self.problems.append(f"  {row.source} ({row.type}): has {trainable:,} parameters ({names or 'none'}) and "
                                  f"{stats:,} BN statistics; op {row.op} accounts for {expected:,} and {counted.bn_stats:,}")
 
     def check_unused_parameters(self) -> None:
-        """Every parameter of the model must belong to a module some op stands for, once."""
-        for path, count in self.calls.items():
-            if count > 1 and any(True for _ in self.modules[path].parameters()):
-                self.problems.append(f"  {path} ({type(self.modules[path]).__name__}): called {count} times with shared "
-                                     "parameters; the IR counts each op's own parameters")
-        owned = set(self.calls)
+        """Every parameter of the model must be used by exactly one op."""
+        users: dict[str, list[str]] = {}
+        for row in self.rows:
+            for qualified in row.weights.values():
+                if qualified in self.parameters:
+                    users.setdefault(qualified, []).append(row.source)
+        for qualified, rows in users.items():
+            if len(rows) > 1:
+                self.problems.append(f"  {qualified}: shared by {len(rows)} ops ({', '.join(sorted(set(rows)))}); "
+                                     "the IR counts each op's own parameters")
         stray: dict[str, int] = {}
-        for name, parameter in self.gm.named_parameters():
-            owner = name.rpartition(".")[0]
-            if owner not in owned:
+        for qualified, parameter in self.parameters.items():
+            if qualified not in users:
+                owner = qualified.rpartition(".")[0]
                 stray[owner] = stray.get(owner, 0) + parameter.numel()
         for owner, count in stray.items():
             module = self.modules.get(owner)
             what = type(module).__name__ if module is not None else "?"
             self.problems.append(f"  {owner or '(root)'} ({what}): {count:,} parameters no imported op uses "
-                                 "(a module the forward never calls, or a tensor used by an unmapped function)")
+                                 "(a module the forward never calls, or a tensor read by an unmapped function)")
 
 
 def _flat_nodes(value: Any) -> list[fx.Node]:
@@ -725,7 +831,8 @@ def map_graph(graph_module: fx.GraphModule, name: str) -> tuple[list[OpRow], lis
                                + "\n".join(mapper.unmapped))
     mapper.check_unused_parameters()
     if mapper.problems:
-        raise ModelImportError(f"{name}: parameters the imported ops do not account for:\n" + "\n".join(mapper.problems))
+        raise ModelImportError(f"{name}: {len(mapper.problems)} problem(s) stand between the model and an exact import:\n"
+                               + "\n".join(mapper.problems))
     outputs = [mapper.value[n] for n in mapper.outputs]
     return mapper.rows, outputs
 
@@ -847,7 +954,7 @@ def import_model(target: str, *, input: str | Sequence[int] | None = None, class
                                         resolved, resolved.name, input_shape, n_classes, defaults, rounding, outs),
                                     logits=logits.name if logits is not None else None)
     model = compile_text(text, resolved.text)
-    check_shapes(model, rows, sources, resolved.text)
+    check_shapes(model, sources, resolved.text)
     return Imported(resolved.text, level, text, model, resolved.module, rows, sources, input_shape)
 
 
@@ -865,26 +972,26 @@ def compile_text(text: str, display: str):
     return compile_spec(spec)
 
 
-def check_shapes(model: Any, rows: list[OpRow], sources: dict[str, str], display: str) -> None:
+def check_shapes(model: Any, sources: dict[str, OpRow], display: str) -> None:
     """Every compiled node's shape must be the traced one (a wrong mapping fails here, loudly)."""
-    traced = {row.source: row.shape for row in rows if row.shape is not None}
-    for name, path in sources.items():
-        shape = traced.get(path)
-        if shape is not None and tuple(model.node(name)["shape"]) != tuple(shape):
-            raise ModelImportError(f"{display}: {path} traced as {shape} but the imported spec gives "
+    for name, row in sources.items():
+        if tuple(model.node(name)["shape"]) != tuple(row.shape):
+            raise ModelImportError(f"{display}: {row.source} traced as {row.shape} but the imported spec gives "
                                    f"{tuple(model.node(name)['shape'])} at {name}")
 
 
+@torch.no_grad()
 def copy_weights(imported: Imported, net: nn.Module) -> None:
-    """Load the original module's weights and BN statistics into a materialized network."""
-    modules = dict(imported.module.named_modules())
-    for name, path in imported.sources.items():
-        original = modules.get(path)
-        if original is None:
+    """Load the original model's parameters and BN statistics into a materialized network
+    (a linear layer read as a 1x1 convolution takes its weight reshaped)."""
+    state = imported.module.state_dict()
+    for name, row in imported.sources.items():
+        if not row.weights:
             continue
-        state = original.state_dict()
-        if state:
-            net.get_submodule(name).load_state_dict(state)
+        target = net.get_submodule(name).state_dict()
+        for key, qualified in row.weights.items():
+            if key in target:
+                target[key].copy_(state[qualified].reshape(target[key].shape))
 
 
 def missing_torch_message(extra: str = "verify") -> str:
