@@ -122,6 +122,13 @@ class Expander:
         return nodes
 
 
+def _same_inputs(kind: str, found: list, wanted: list) -> bool:
+    """Input lists agree (in any order for a sum: x + y is y + x)."""
+    if kind == "add":
+        return sorted(found, key=str) == sorted(wanted, key=str)
+    return found == wanted
+
+
 # --------------------------------------------------------------------------- matching
 @dataclass
 class Instance:
@@ -222,7 +229,8 @@ class Recognizer:
         for node in nodes:
             signature = _normalized(node["op"], node["attrs"])
             wanted = [mapping.get(i) for i in node["inputs"]]
-            hit = next((i for i in sorted(free) if self.signatures[i] == signature and self.rows[i].inputs == wanted
+            hit = next((i for i in sorted(free) if self.signatures[i] == signature
+                        and _same_inputs(node["op"], self.rows[i].inputs, wanted)
                         and tuple(self.rows[i].shape) == tuple(node["shape"])), None)
             if hit is None:
                 return None
@@ -325,6 +333,20 @@ def block_row(head: Instance, count: int, block: BlockDef, expander: Expander, n
     return entry
 
 
+def _block_row_name(head: Instance, rows: Sequence, used: set[str], position: int) -> str:
+    """The module that holds the instance (its rows' common scope), else its first row's
+    name, else the block type and position; never a name already taken."""
+    from archcalc.pytorch.importer import ir_name
+
+    scope = _common_scope([rows[i].source.split(" [")[0] for i in head.rows])
+    own = {rows[i].name for i in head.rows}
+    for candidate in (ir_name(scope) if scope else None, rows[head.rows[0]].name, f"{head.block}_{position}"):
+        if candidate and (candidate not in used or candidate in own):
+            used.add(candidate)
+            return candidate
+    raise AssertionError("unreachable: the position makes the last candidate unique")
+
+
 def _common_scope(paths: list[str]) -> str:
     parts = [p.split(".") for p in paths]
     common = []
@@ -373,11 +395,7 @@ def build_spec_text(rows: Sequence, outputs: Sequence[str], input_shape: tuple, 
                 continue
             head, members = group
             block = library[head.block]
-            scope = _common_scope([rows[i].source.split(" [")[0] for i in head.rows])
-            name = ir_name(scope) if scope else f"{head.block}_{len(entries)}"
-            while name in used and name not in {rows[i].name for m in members for i in m.rows}:
-                name += "_"
-            used.add(name)
+            name = _block_row_name(head, rows, used, len(entries))
             entry = block_row(head, len(members), block, recognizer.expander, name)
             source = renamed.get(rows[head.rows[0]].inputs[0], rows[head.rows[0]].inputs[0])
             if source != previous:
