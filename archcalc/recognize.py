@@ -287,6 +287,19 @@ def load_block_library(blocks_file: str | Path | None) -> tuple[dict[str, BlockD
     return library, order
 
 
+def user_block_lines(blocks_file: str | Path, used: set[str]) -> list[str]:
+    """The ``blocks:`` section of an imported spec: the user's definitions it uses, as written."""
+    import yaml
+
+    raw = yaml.safe_load(Path(blocks_file).read_text(encoding="utf-8"))
+    raw = raw.get("blocks", raw) if isinstance(raw, dict) else {}
+    chosen = {name: body for name, body in raw.items() if name in used}
+    if not chosen:
+        return []
+    text = yaml.safe_dump({"blocks": chosen}, sort_keys=False, default_flow_style=None, width=120)
+    return [f"# block definitions from {blocks_file}"] + text.rstrip("\n").splitlines()
+
+
 def spec_defaults(rows: Sequence) -> dict:
     """What the built-in blocks read from ``defaults``: kernel, activation, norm, BN eps."""
     activations = Counter(row.op for row in rows if _is_activation(row.op) and row.op != "identity")
@@ -408,6 +421,9 @@ def build_spec_text(rows: Sequence, outputs: Sequence[str], input_shape: tuple, 
             renamed[members[-1].output] = name
             previous = name
         out_names = [renamed.get(o, o) for o in outputs]
+        used_blocks = {group[0].block for group in groups if isinstance(group[0], Instance)}
     lines = header(defaults, rounding, out_names if out_names != [entries[-1]["name"]] else [])
+    if level == "blocks" and blocks_file is not None:
+        lines[-1:-1] = user_block_lines(blocks_file, used_blocks)
     lines += [f"  - {flow(entry)}" for entry in entries]
     return "\n".join(lines) + "\n", sources

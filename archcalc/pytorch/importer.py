@@ -165,6 +165,11 @@ class _Tracer(fx.Tracer):
         super().__init__(autowrap_functions=_helper_functions())
         self.inside: list[tuple[str, str]] = []
 
+    def is_leaf_module(self, m: nn.Module, qualified_name: str) -> bool:
+        # a module the mapping tables know (a subclass keeping its base's forward included)
+        # is one op, whatever package defines it
+        return _module_rule(m) is not None or super().is_leaf_module(m, qualified_name)
+
     def call_module(self, m: nn.Module, forward: Callable, args: tuple, kwargs: dict) -> Any:
         self.inside.append((self.path_of_module(m) or "(root)", type(m).__name__))
         result = super().call_module(m, forward, args, kwargs)
@@ -600,6 +605,7 @@ class OpRow:
     source: str  # module path ("features.1.conv.0.0") or the function's scope and name
     type: str  # module class or function name (for messages)
     weights: dict = field(default_factory=dict)  # materialized tensor name -> original's qualified name
+    channels_last: bool = False  # PyTorch computed it on an (N, H, W, C) view of the (C, H, W) map
 
 
 @dataclass
@@ -631,10 +637,12 @@ def _scope_of(node: fx.Node) -> str:
 class _Mapper:
     """Walks the traced graph once, in order, turning each node into op rows (or an alias)."""
 
-    def __init__(self, graph_module: fx.GraphModule, name: str):
+    def __init__(self, graph_module: fx.GraphModule, original: nn.Module, name: str):
         self.gm, self.name = graph_module, name
-        self.modules = dict(graph_module.named_modules())
-        self.parameters = dict(graph_module.named_parameters())
+        # the original's modules and parameters: fx keeps only what the forward reaches
+        self.modules = dict(original.named_modules())
+        self.parameters = dict(original.named_parameters())
+        self.buffers = dict(original.named_buffers())
         self.rows: list[OpRow] = []
         self.value: dict[fx.Node, str] = {}  # fx node -> IR name holding its tensor
         self.channels_last: set[fx.Node] = set()  # nodes whose tensor is an (N, H, W, C) view
@@ -752,7 +760,7 @@ class _Mapper:
                 weights.update({key: f"{node.target}.{key}" for key in self.modules[node.target].state_dict()})
             name = self.unique(base if not emit.suffix else f"{base}_{emit.suffix}")
             self.rows.append(OpRow(name, emit.op, attrs, names, shape,
-                                   node.target if node.op == "call_module" else path, kind, weights))
+                                   node.target if node.op == "call_module" else path, kind, weights, channels_last))
             self.shape_of[name] = shape
             self.check_params(self.rows[-1], [self.shape_of[n] for n in names])
             previous = name
@@ -777,7 +785,7 @@ class _Mapper:
     def check_params(self, row: OpRow, shapes: list[tuple]) -> None:
         """The tensors an op takes from the model must be exactly what the op counts."""
         counted = get_op(row.op).params(row.attrs, shapes, row.shape)
-        state = {**self.parameters, **dict(self.gm.named_buffers())}
+        state = {**self.parameters, **self.buffers}
         trainable = sum(state[q].numel() for q in row.weights.values() if q in self.parameters)
         stats = sum(state[q].numel() for k, q in row.weights.items() if k.split(".")[-1] in ("running_mean", "running_var"))
         expected = counted.weights + counted.bias + counted.bn_affine
@@ -822,9 +830,9 @@ def _full_attrs(kind: str, attrs: dict) -> dict:
     return full
 
 
-def map_graph(graph_module: fx.GraphModule, name: str) -> tuple[list[OpRow], list[str]]:
-    """The op rows of a traced, shape-annotated graph and the names of its outputs."""
-    mapper = _Mapper(graph_module, name)
+def map_graph(graph_module: fx.GraphModule, original: nn.Module, name: str) -> tuple[list[OpRow], list[str]]:
+    """The op rows of a traced, shape-annotated graph of ``original`` and its outputs' names."""
+    mapper = _Mapper(graph_module, original, name)
     mapper.run()
     if mapper.unmapped:
         raise ModelImportError(f"{name}: {len(mapper.unmapped)} node(s) have no exact registry op:\n"
@@ -944,7 +952,7 @@ def import_model(target: str, *, input: str | Sequence[int] | None = None, class
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ModelImportError(f"{resolved.text}: the model does not run on a {'x'.join(map(str, input_shape))} "
                                f"input: {first}") from None
-    rows, outputs = map_graph(graph_module, resolved.text)
+    rows, outputs = map_graph(graph_module, resolved.module, resolved.text)
     logits = _logits_row(rows, outputs)
     n_classes = logits.attrs["out"] if logits is not None else None
     from archcalc.recognize import build_spec_text
