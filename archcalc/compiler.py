@@ -172,7 +172,10 @@ class _Compiler:
                 self.fail(f"op {op.kind} needs attribute {key!r} ({schema.describe()})", where_of(key), node)
             else:  # a spec-wide default `<kind>_<attr>` (e.g. batch_norm_eps) overrides the op's own
                 value = self.globals.get(f"{op.kind}_{key}", schema.default)
-            value = self.integral(value) if _wants_int(schema) else value
+            if schema.pair and isinstance(value, (list, tuple)):  # [h, w]
+                value = tuple(self.integral(v) if _wants_int(schema) else v for v in value)
+            else:
+                value = self.integral(value) if _wants_int(schema) else value
             problem = schema.check(value)
             if problem:
                 self.fail(f"{op.kind}.{key}: expected {problem}, got {value!r}", where_of(key), node)
@@ -203,8 +206,8 @@ class _Compiler:
                 value = self.value(param.default, {**self.globals, **values}, where_of(key))
             else:
                 self.fail(f"block {block.name} needs parameter {key!r} ({param.expected()})", where_of(key), node)
-            if param.type in ("int", "channels"):
-                value = self.integral(value)
+            if param.type in ("int", "channels", "size"):
+                value = tuple(map(self.integral, value)) if isinstance(value, (list, tuple)) else self.integral(value)
             if not param.check(value):
                 self.fail(f"{block.name}.{key}: expected {param.expected()}, got {value!r}", where_of(key), node)
             values[key] = value

@@ -15,7 +15,7 @@ from archcalc.errors import Location, SpecError
 from archcalc.spec.loader import IDENTIFIER
 from archcalc.spec.yamlio import line_of, read_yaml
 
-PARAM_TYPES = ("int", "number", "bool", "str", "channels", "any")
+PARAM_TYPES = ("int", "number", "bool", "str", "channels", "size", "any")
 PARAM_KEYS = {"type", "default", "min", "choices", "first_only", "doc"}
 BLOCK_KEYS = {"doc", "params", "let", "body", "output"}
 # Keys of a body item or a layer row that are not op attributes / block parameters.
@@ -41,15 +41,19 @@ class ParamDef:
     def expected(self) -> str:
         text = {
             "int": "an integer", "number": "a number", "bool": "true or false", "str": "a string",
-            "channels": "a channel count (integer >= 1)", "any": "a value",
+            "channels": "a channel count (integer >= 1)", "size": "an integer", "any": "a value",
         }[self.type]
         if self.min is not None:
             text += f" >= {self.min:g}"
+        if self.type == "size":
+            text += ", or [height, width] of those"
         if self.choices:
             text = "one of " + ", ".join(map(str, self.choices))
         return text
 
     def check(self, value: Any) -> bool:
+        if self.type == "size" and isinstance(value, (list, tuple)):  # [h, w]
+            return len(value) == 2 and all(self._check_number(v, "int") for v in value)
         if self.choices is not None:
             return value in self.choices
         if self.type == "any":
@@ -58,11 +62,14 @@ class ParamDef:
             return isinstance(value, bool)
         if self.type == "str":
             return isinstance(value, str)
+        return self._check_number(value, self.type)
+
+    def _check_number(self, value: Any, kind: str) -> bool:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
-        if self.type in ("int", "channels") and not float(value).is_integer():
+        if kind in ("int", "channels", "size") and not float(value).is_integer():
             return False
-        minimum = 1 if self.type == "channels" and self.min is None else self.min
+        minimum = 1 if kind == "channels" and self.min is None else self.min
         return minimum is None or value >= minimum
 
 

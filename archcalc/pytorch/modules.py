@@ -87,3 +87,31 @@ class LayerScale(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.mul_(self.weight) if self.inplace else x * self.weight
+
+
+class ChannelSlice(nn.Module):
+    """``x[:, start:stop]``: a view of the input's storage (nothing is copied)."""
+
+    def __init__(self, start: int, stop: int):
+        super().__init__()
+        self.start, self.stop = int(start), int(stop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, self.start:self.stop]
+
+    def extra_repr(self) -> str:
+        return f"channels [{self.start}, {self.stop})"
+
+
+class ChannelChunk(nn.Module):
+    """``x.chunk(chunks, dim=1)[index]``, as torchvision's ShuffleNetV2 splits (a view)."""
+
+    def __init__(self, chunks: int, index: int):
+        super().__init__()
+        self.chunks, self.index = int(chunks), int(index)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.chunk(self.chunks, dim=1)[self.index]
+
+    def extra_repr(self) -> str:
+        return f"chunks={self.chunks}, index={self.index}"
