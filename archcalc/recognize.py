@@ -25,6 +25,7 @@ from typing import Any, Callable, Sequence
 from archcalc.blocks import BlockDef, builtin_blocks, parse_block_defs
 from archcalc.errors import Location, SpecError
 from archcalc.ops import get_op
+from archcalc.ops.base import pair
 from archcalc.ops.conv import resolve_padding
 from archcalc.spec.yamlio import read_yaml
 
@@ -39,10 +40,18 @@ def _is_activation(kind: str) -> bool:
 
 
 def _normalized(kind: str, attrs: dict) -> tuple:
-    """Attributes compared for equality (``padding: same`` as the integer it stands for)."""
+    """Attributes compared for equality: ``3`` as ``(3, 3)``, ``padding: same`` as the numbers
+    it stands for."""
+    schema = get_op(kind).attrs
     items = dict(attrs)
-    if items.get("padding") == "same" and "kernel" in items:
-        items["padding"] = resolve_padding(kind, "same", items["kernel"], items.get("dilation", 1))
+    if "padding" in items and "kernel" in items:
+        try:
+            items["padding"] = resolve_padding(kind, items["padding"], items["kernel"], items.get("dilation", 1))
+        except ValueError:
+            pass  # an even kernel with 'same': compared as written
+    for key, value in items.items():
+        if key in schema and schema[key].pair and not isinstance(value, str):
+            items[key] = pair(value)
     return (kind, tuple(sorted((k, repr(v)) for k, v in items.items())))
 
 
@@ -89,8 +98,10 @@ class Expander:
         param = block.params[key]
         if param.required:
             return None
+        # as the compiler does: a default sees the settings and the parameters before it
+        earlier = {k: values[k] for k in list(block.params)[:list(block.params).index(key)] if k in values}
         try:
-            return self.compiler.value(param.default, {**self.compiler.globals, **values}, self.where)
+            return self.compiler.value(param.default, {**self.compiler.globals, **earlier}, self.where)
         except SpecError:
             return None
 

@@ -39,24 +39,10 @@ ZOO = [
 BUILDER_ARGS = {"googlenet": {"aux_logits": False, "init_weights": False},
                 "inception_v3": {"aux_logits": False, "init_weights": False}}
 RESOLUTION = {"inception_v3": 160, "alexnet": 128, "squeezenet1_0": 96, "squeezenet1_1": 96}
-# Models whose import waits on ops engineer `lang` is adding (see /work/wt/NOTES.md).
-WAITING = {
-    "shufflenet_v2_x0_5": "channel split (Tensor.chunk)", "shufflenet_v2_x1_0": "channel split (Tensor.chunk)",
-    "shufflenet_v2_x1_5": "channel split (Tensor.chunk)", "shufflenet_v2_x2_0": "channel split (Tensor.chunk)",
-    "googlenet": "ceil_mode pooling", "squeezenet1_0": "ceil_mode pooling", "squeezenet1_1": "ceil_mode pooling",
-    "inception_v3": "non-square kernels", "vgg16": "adaptive_avg_pool", "vgg16_bn": "adaptive_avg_pool",
-    "alexnet": "adaptive_avg_pool",
-}
 NORMS = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm)
 
 
-def _zoo_params():
-    for name in ZOO:
-        marks = [pytest.mark.xfail(strict=True, reason=f"needs {WAITING[name]} from lang")] if name in WAITING else []
-        yield pytest.param(name, marks=marks, id=name)
-
-
-def _import(name: str, level: str = "ops", resolution: int | None = None):
+def _import(name: str, level: str = "blocks", resolution: int | None = None):
     size = resolution or RESOLUTION.get(name, 64)
     return import_model(f"torchvision:{name}", input=f"3x{size}x{size}", level=level, kwargs=BUILDER_ARGS.get(name))
 
@@ -75,9 +61,10 @@ def _hook_shapes(module: nn.Module, x) -> dict[str, list[tuple]]:
     return seen
 
 
-@pytest.mark.parametrize("name", list(_zoo_params()))
+@pytest.mark.parametrize("name", ZOO)
 def test_zoo_round_trip(name):
-    """Params, params without norm layers, conv+linear MACs and every op's shape equal PyTorch's."""
+    """The imported spec (blocks level, the default): params, params without norm layers,
+    conv+linear MACs and every module's output shape equal PyTorch's."""
     imported = _import(name)
     module, model = imported.module, imported.model
     totals = model.totals(Convention(bn_params="affine"))
@@ -118,8 +105,7 @@ def _randomize(module: nn.Module, seed: int = 0) -> None:
 OUTPUT_MODELS = ["mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "shufflenet_v2_x1_0", "resnet50"]
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.xfail(strict=True, reason=f"needs {WAITING[n]} from lang")]
-                                               if n in WAITING else [], id=n) for n in OUTPUT_MODELS])
+@pytest.mark.parametrize("name", OUTPUT_MODELS)
 def test_outputs_equal_with_weights_copied(name):
     """The imported spec (blocks level, the default), materialized again with the original's
     weights and BN statistics copied in, computes the original's outputs."""

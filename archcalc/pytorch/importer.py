@@ -30,6 +30,7 @@ from torch.nn import functional as F
 
 from archcalc.errors import SpecError
 from archcalc.ops import UnknownOpError, get_op
+from archcalc.ops.base import pair
 from archcalc.ops.conv import resolve_padding
 
 INPUT = "input"
@@ -231,27 +232,35 @@ class Unmapped(Exception):
 
 ALIAS = "alias"  # a rule's answer for a node that is the identity at inference (no IR op)
 CHANNELS_LAST, CHANNELS_FIRST = "to channels-last", "to channels-first"  # permutes: a layout, no op
+SPLIT = "split"  # chunk/split: a tuple of parts, each an op where it is taken
 
 
-def _pair(value: Any, what: str) -> int:
-    """A square kernel/stride/padding (``3`` or ``(3, 3)``); anything else is unmapped."""
+def _is_split(node: fx.Node) -> bool:
+    return ((node.op == "call_method" and node.target in ("chunk", "split"))
+            or (node.op == "call_function" and node.target in (torch.chunk, torch.split)))
+
+
+def _pair(value: Any, what: str) -> int | tuple[int, int]:
+    """A kernel/stride/padding as the spec writes it: ``3`` when square, else ``(h, w)``."""
     if isinstance(value, (tuple, list)):
-        if len(set(value)) != 1:
-            raise Unmapped(f"non-square {what} {tuple(value)}")
-        value = value[0]
+        if len(value) != 2:
+            raise Unmapped(f"{what} {tuple(value)} (two spatial axes expected)")
+        h, w = (int(v) for v in value)
+        return h if h == w else (h, w)
     return int(value)
 
 
-def _padding(padding: Any, kernel: int, dilation: int, stride: int) -> int | str:
+def _padding(padding: Any, kernel: Any, dilation: Any, stride: Any) -> int | str | tuple[int, int]:
     """The spec's padding: ``same`` (the default) where that is what the module does."""
+    odd = all(k % 2 == 1 for k in pair(kernel))
     if padding == "same":
-        if stride != 1 or kernel % 2 == 0:
+        if pair(stride) != (1, 1) or not odd:
             raise Unmapped("padding='same' with an even kernel or a stride")
         return "same"
     if padding == "valid":
         padding = 0
     value = _pair(padding, "padding")
-    if kernel % 2 == 1 and value == resolve_padding("conv", "same", kernel, dilation):
+    if odd and pair(value) == resolve_padding("conv", "same", kernel, dilation):
         return "same"
     return value
 
@@ -263,7 +272,7 @@ def conv_rule(m: nn.Conv2d, shapes: list[tuple]) -> list[Emit]:
     common = {"kernel": kernel, "stride": stride, "padding": _padding(m.padding, kernel, dilation, stride),
               "dilation": dilation, "bias": m.bias is not None}
     c_in = shapes[0][0]
-    if m.groups == c_in and m.groups > 1:
+    if m.groups == c_in and m.groups > 1 and m.out_channels % c_in == 0:
         return [Emit("depthwise_conv2d", {**common, "multiplier": m.out_channels // c_in})]
     return [Emit("conv2d", {"out": m.out_channels, **common, "groups": m.groups})]
 
@@ -282,11 +291,12 @@ def _pool(kind: str, kernel: Any, stride: Any, padding: Any, dilation: Any = 1, 
           count_include_pad: bool = True, divisor_override: Any = None) -> list[Emit]:
     kernel = _pair(kernel, "kernel")
     stride = _pair(stride, "stride") if stride not in (None, (), []) else kernel
-    if _pair(dilation, "dilation") != 1:
+    if pair(_pair(dilation, "dilation")) != (1, 1):
         raise Unmapped("dilated pooling")
     if divisor_override is not None:
         raise Unmapped("divisor_override")
-    attrs = {"kernel": kernel, "stride": 0 if stride == kernel else stride, "padding": _pair(padding, "padding")}
+    attrs = {"kernel": kernel, "stride": 0 if pair(stride) == pair(kernel) else stride,
+             "padding": _pair(padding, "padding")}
     extra = {"ceil_mode": bool(ceil_mode)}
     if kind == "avg_pool":
         extra["count_include_pad"] = bool(count_include_pad)
@@ -314,9 +324,9 @@ def _adaptive_avg(size: Any, shapes: list[tuple]) -> list[Emit]:
     size = (size, size) if not isinstance(size, (tuple, list)) else tuple(size)
     if size == (1, 1):
         return [Emit("global_avg_pool", {})]
-    if "adaptive_avg_pool" in _known_ops():
-        return [Emit("adaptive_avg_pool", {"size": _pair(size, "output size")})]
-    raise Unmapped(f"adaptive average pooling to {size} (no adaptive_avg_pool op)")
+    if None in size:
+        raise Unmapped(f"adaptive average pooling to {size}")
+    return [Emit("adaptive_avg_pool", {"size": _pair(size, "output size")})]
 
 
 def _activation(kind: str) -> Callable:
@@ -651,6 +661,7 @@ class _Mapper:
         self.used_names: set[str] = {INPUT}
         self.shape_of: dict[str, tuple] = {}  # IR name -> (C, H, W) or (N,)
         self.outputs: list[fx.Node] = []
+        self.splits: dict[fx.Node, tuple] = {}  # chunk/split nodes -> (source node, part -> Emit)
 
     def unique(self, base: str) -> str:
         name, count = base, 1
@@ -669,6 +680,11 @@ class _Mapper:
     def rule_for(self, node: fx.Node, channels_last: bool) -> tuple[Callable, Any, str]:
         """(rule, first argument for it, type name) or raise Unmapped."""
         where = " on a channels-last (N, H, W, C) view" if channels_last else ""
+        if _is_split(node) and not channels_last:
+            return self.split_rule, node, ("function " + _function_name(node.target) if node.op == "call_function"
+                                           else f"method Tensor.{node.target}")
+        if node.op == "call_function" and node.target is operator.getitem and node.args[0] in self.splits:
+            return self.part_rule, node, "function _operator.getitem"
         if node.op == "call_module":
             module = self.modules[node.target]
             rule = (CHANNELS_LAST_MODULES.get(type(module)) if channels_last else _module_rule(module))
@@ -686,6 +702,31 @@ class _Mapper:
                 raise Unmapped("no registry op" + where)
             return rule, node, f"method Tensor.{node.target}"
         raise Unmapped(f"a {node.op} node")
+
+    def split_rule(self, node: fx.Node, shapes: list[tuple]) -> Any:
+        """``x.chunk(n, dim=1)`` / ``x.split(size, dim=1)``: a tuple of channel ranges, each
+        becoming a ``chunk`` or ``slice`` op where ``getitem`` takes it."""
+        names = ("input", "chunks", "dim") if node.target in ("chunk", torch.chunk) else ("input", "split_size_or_sections", "dim")
+        bound = _bind(node.args, node.kwargs, names, {"dim": 0})
+        channels = shapes[0][0]
+        if len(shapes[0]) != 3 or bound["dim"] % 4 != 1:
+            raise Unmapped(f"a split along dim {bound['dim']} (only channels, dim 1, are split into ops)")
+        if "chunks" in bound:
+            chunks = int(bound["chunks"])
+            self.splits[node] = (node.args[0], lambda i: Emit("chunk", {"chunks": chunks, "index": i}))
+            return SPLIT
+        sizes = bound["split_size_or_sections"]
+        sizes = [int(sizes)] * (-(-channels // int(sizes))) if isinstance(sizes, int) else [int(v) for v in sizes]
+        starts = [sum(sizes[:i]) for i in range(len(sizes))]
+        self.splits[node] = (node.args[0], lambda i: Emit("slice", {"start": starts[i],
+                                                                    "stop": min(channels, starts[i] + sizes[i])}))
+        return SPLIT
+
+    def part_rule(self, node: fx.Node, shapes: list[tuple]) -> list[Emit]:
+        source, make = self.splits[node.args[0]]
+        emit = make(int(node.args[1]))
+        emit.inputs = [source]
+        return [emit]
 
     def describe(self, node: fx.Node) -> tuple[str, str]:
         if node.op == "call_module":
@@ -717,15 +758,19 @@ class _Mapper:
     def map_node(self, node: fx.Node) -> None:
         path, kind = self.describe(node)
         tensors = [a for a in node.all_input_nodes if a.op != "get_attr"]
+        if tensors and tensors[0] in self.splits:  # a part of a split: its source is the tensor
+            tensors = [self.splits[tensors[0]][0]]
         if any(a not in self.value for a in tensors):
             return  # an input that was itself unmapped (already listed)
         channels_last = any(a in self.channels_last for a in tensors)
         try:
             rule, subject, kind = self.rule_for(node, channels_last)
-            shapes = [self.ir_shape(a) for a in node.all_input_nodes]
-            if any(s is None for s in shapes) or _shape(node) is None:
+            shapes = [self.ir_shape(a) for a in tensors]
+            if any(s is None for s in shapes) or (_shape(node) is None and not _is_split(node)):
                 raise Unmapped("a value that is not a single tensor")
             emitted = rule(subject, shapes)
+            if emitted == SPLIT:
+                return
         except Unmapped as exc:
             self.unmapped.append(f"  {path} ({kind}): {exc}")
             return
@@ -962,7 +1007,7 @@ def import_model(target: str, *, input: str | Sequence[int] | None = None, class
                                         resolved, resolved.name, input_shape, n_classes, defaults, rounding, outs),
                                     logits=logits.name if logits is not None else None)
     model = compile_text(text, resolved.text)
-    check_shapes(model, sources, resolved.text)
+    check_against_rows(model, rows, sources, resolved.text)
     return Imported(resolved.text, level, text, model, resolved.module, rows, sources, input_shape)
 
 
@@ -980,12 +1025,25 @@ def compile_text(text: str, display: str):
     return compile_spec(spec)
 
 
-def check_shapes(model: Any, sources: dict[str, OpRow], display: str) -> None:
-    """Every compiled node's shape must be the traced one (a wrong mapping fails here, loudly)."""
-    for name, row in sources.items():
-        if tuple(model.node(name)["shape"]) != tuple(row.shape):
-            raise ModelImportError(f"{display}: {row.source} traced as {row.shape} but the imported spec gives "
-                                   f"{tuple(model.node(name)['shape'])} at {name}")
+def check_against_rows(model: Any, rows: list[OpRow], sources: dict[str, OpRow], display: str) -> None:
+    """The compiled spec must be the traced graph, op for op: every traced op exactly once,
+    with its kind, attributes, shape and inputs (a wrong mapping or a wrongly recognized
+    block fails here, loudly, instead of costing something else)."""
+    from archcalc.recognize import _normalized, _same_inputs
+
+    def fail(message: str) -> None:
+        raise ModelImportError(f"{display}: the imported spec is not the traced model: {message}")
+
+    compiled = [name for name in model.order if name != INPUT]
+    if sorted(compiled) != sorted(sources) or len({id(r) for r in sources.values()}) != len(rows):
+        fail(f"{len(compiled)} ops compiled for {len(rows)} traced")
+    for name in compiled:
+        node, row = model.node(name), sources[name]
+        inputs = [INPUT if i == INPUT else sources[i].name for i in node["inputs"]]
+        if _normalized(node["op"], node["attrs"]) != _normalized(row.op, row.attrs):
+            fail(f"{name} is {node['op']} {node['attrs']}, {row.source} is {row.op} {row.attrs}")
+        if tuple(node["shape"]) != tuple(row.shape) or not _same_inputs(row.op, inputs, row.inputs):
+            fail(f"{name} has shape {node['shape']} from {inputs}; {row.source} has {row.shape} from {row.inputs}")
 
 
 @torch.no_grad()
