@@ -911,7 +911,7 @@ def flow(mapping: dict) -> str:
 
 def non_default_attrs(kind: str, attrs: dict) -> dict:
     schema = get_op(kind).attrs
-    return {k: v for k, v in attrs.items() if k not in schema or schema[k].required or schema[k].default != v}
+    return {k: attrs[k] for k in schema if k in attrs and (schema[k].required or schema[k].default != attrs[k])}
 
 
 def op_row_mappings(rows: list[OpRow], classes: int | None, logits: str | None) -> list[dict]:
