@@ -85,3 +85,14 @@ def test_spec_against_torchvision_differs_only_in_the_logits():
     assert (only["madds_a"], only["madds_b"]) == (1280 * 1001, 1280 * 1000)
     deltas = {row["total"]: row["delta"] for row in payload["totals"]}
     assert deltas["madds"] == -1280 and deltas["params"] == -1281
+
+
+def test_diff_of_two_specs_never_imports_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom archcalc.cli import main\n"
+            f"sys.argv = ['archcalc', 'diff', {MNV2!r}, {MNV2!r}]\n"
+            "try:\n    main()\nexcept SystemExit as exit:\n    print('exit', exit.code)\nprint('torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.stdout.strip().splitlines()[-2:] == ["exit 0", "False"]

@@ -18,7 +18,8 @@ DIFF_COLUMNS = ("index", "status", "a", "b", "op_a", "op_b", "shape_a", "shape_b
 
 
 def needs_torch(fn: Callable) -> Callable:
-    """A missing torch/torchvision/fvcore is one line naming the extra to install (exit 2)."""
+    """A missing torch/torchvision/fvcore is one line naming the extra to install (exit 2).
+    (Import problems are ``ModelImportError``, a ValueError: ``spec_errors`` prints them.)"""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -30,22 +31,6 @@ def needs_torch(fn: Callable) -> Callable:
                 raise
             extra = "vision" if missing == "torchvision" else "verify"
             typer.echo(f"archcalc: error: this command needs {missing}: pip install 'archcalc[{extra}]'", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
-def import_errors(fn: Callable) -> Callable:
-    """Import problems are listed one per line after the first (every unmapped node)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from archcalc.pytorch.importer import ModelImportError
-
-        try:
-            return fn(*args, **kwargs)
-        except ModelImportError as exc:
-            typer.echo(f"archcalc: error: {exc}", err=True)
             raise typer.Exit(2) from None
 
     return wrapper
@@ -88,7 +73,6 @@ def register(app: typer.Typer) -> None:
     @app.command("import")
     @spec_errors
     @needs_torch
-    @import_errors
     def import_command(
         target: str = typer.Argument(..., help="torchvision:BUILDER, package.module:CALLABLE or path/file.py:CALLABLE"),
         output: Optional[Path] = typer.Option(None, "-o", "--output", help="write the spec here (default: print it)"),
@@ -115,7 +99,6 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @spec_errors
     @needs_torch
-    @import_errors
     def diff(
         a: str = typer.Argument(..., help="a spec file or an import TARGET"),
         b: str = typer.Argument(..., help="a spec file or an import TARGET"),
