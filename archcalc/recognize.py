@@ -27,6 +27,7 @@ from archcalc.errors import Location, SpecError
 from archcalc.ops import get_op
 from archcalc.ops.base import pair
 from archcalc.ops.conv import resolve_padding
+from archcalc.spec.writer import flow
 from archcalc.spec.yamlio import read_yaml
 
 INPUT = "input"
@@ -277,6 +278,37 @@ class Recognizer:
 
 
 # --------------------------------------------------------------------------- writing
+def ir_name(path: str) -> str:
+    """A module path as a spec name: ``features.1.conv.0.0`` -> ``features_1_conv_0_0``."""
+    name = re.sub(r"\W", "_", path)
+    return name if re.match(r"[A-Za-z_]", name) else "m_" + name
+
+
+def non_default_attrs(kind: str, attrs: dict) -> dict:
+    schema = get_op(kind).attrs
+    return {k: attrs[k] for k in schema if k in attrs and (schema[k].required or schema[k].default != attrs[k])}
+
+
+def op_row_mappings(rows: Sequence, logits: str | None) -> list[dict]:
+    """Spec rows (``from`` only where the input is not the previous row)."""
+    written, previous = [], INPUT
+    for row in rows:
+        entry: dict[str, Any] = {"name": row.name, "op": row.op}
+        attrs = non_default_attrs(row.op, row.attrs)
+        if row.name == logits:
+            attrs["out"], entry_scale = "${classes}", True
+        else:
+            entry_scale = False
+        entry.update(attrs)
+        if row.inputs != [previous]:
+            entry["from"] = row.inputs[0] if len(row.inputs) == 1 else list(row.inputs)
+        if entry_scale:
+            entry["scale"] = "none"
+        written.append(entry)
+        previous = row.name
+    return written
+
+
 def load_block_library(blocks_file: str | Path | None) -> tuple[dict[str, BlockDef], list[str]]:
     """Built-in blocks plus a ``--blocks`` file (a spec with ``blocks:``, or a bare mapping);
     the user's blocks are tried first."""
@@ -360,8 +392,6 @@ def block_row(head: Instance, count: int, block: BlockDef, expander: Expander, n
 def _block_row_name(head: Instance, rows: Sequence, used: set[str], position: int) -> str:
     """The module that holds the instance (its rows' common scope), else its first row's
     name, else the block type and position; never a name already taken."""
-    from archcalc.pytorch.importer import ir_name
-
     scope = _common_scope([rows[i].source.split(" [")[0] for i in head.rows])
     own = {rows[i].name for i in head.rows}
     for candidate in (ir_name(scope) if scope else None, rows[head.rows[0]].name, f"{head.block}_{position}"):
@@ -386,13 +416,11 @@ def build_spec_text(rows: Sequence, outputs: Sequence[str], input_shape: tuple, 
                     logits: str | None) -> tuple[str, dict[str, str]]:
     """The spec text of an imported model and, for each IR node it compiles to, the source
     (module path) it came from."""
-    from archcalc.pytorch.importer import flow, ir_name, op_row_mappings
-
     defaults = spec_defaults(rows) if level == "blocks" else {}
     rounding = {"channels": "nearest", "expansion": "round"}
     by_name = {row.name: row for row in rows}
     if level == "ops":
-        entries = op_row_mappings(list(rows), None, logits)
+        entries = op_row_mappings(list(rows), logits)
         sources = dict(by_name)
         out_names = list(outputs)
     else:
@@ -405,7 +433,7 @@ def build_spec_text(rows: Sequence, outputs: Sequence[str], input_shape: tuple, 
         for group in groups:
             if not isinstance(group[0], Instance):
                 row = rows[group[0]]
-                entry = op_row_mappings([row], None, logits)[0]
+                entry = op_row_mappings([row], logits)[0]
                 inputs = [renamed.get(i, i) for i in row.inputs]
                 entry.pop("from", None)
                 entry.pop("scale", None)

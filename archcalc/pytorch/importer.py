@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import operator
 import re
 import sys
@@ -28,8 +27,9 @@ import torch
 from torch import fx, nn
 from torch.nn import functional as F
 
-from archcalc.errors import SpecError
 from archcalc.ops import UnknownOpError, get_op
+from archcalc.recognize import ir_name
+from archcalc.spec.writer import flow, scalar
 from archcalc.ops.base import pair
 from archcalc.ops.conv import resolve_padding
 
@@ -57,10 +57,10 @@ def parse_args(pairs: Sequence[str]) -> dict[str, Any]:
     import yaml
 
     kwargs = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
+    for text in pairs:
+        key, sep, raw = text.partition("=")
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key.strip()):
-            raise ModelImportError(f"--arg {pair!r}: expected NAME=VALUE")
+            raise ModelImportError(f"--arg {text!r}: expected NAME=VALUE")
         kwargs[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
     return kwargs
 
@@ -633,12 +633,6 @@ class Imported:
     input_shape: tuple[int, int, int]
 
 
-def ir_name(path: str) -> str:
-    """A module path as a spec name: ``features.1.conv.0.0`` -> ``features_1_conv_0_0``."""
-    name = re.sub(r"\W", "_", path)
-    return name if re.match(r"[A-Za-z_]", name) else "m_" + name
-
-
 def _scope_of(node: fx.Node) -> str:
     stack = node.meta.get("nn_module_stack") or {}
     return next(reversed(stack), "") if stack else ""
@@ -891,49 +885,6 @@ def map_graph(graph_module: fx.GraphModule, original: nn.Module, name: str) -> t
 
 
 # --------------------------------------------------------------------------- writing the spec
-def _scalar(value: Any) -> str:
-    import yaml
-
-    if isinstance(value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", value) and value not in (
-            "true", "false", "null", "yes", "no", "on", "off"):
-        return value
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_scalar(v) for v in value) + "]"
-    if isinstance(value, str):
-        return json.dumps(value)  # a double-quoted YAML string
-    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("\n...").strip()
-
-
-def flow(mapping: dict) -> str:
-    """A one-line YAML mapping, as the hand-written specs write their rows."""
-    return "{" + ", ".join(f"{key}: {_scalar(value)}" for key, value in mapping.items()) + "}"
-
-
-def non_default_attrs(kind: str, attrs: dict) -> dict:
-    schema = get_op(kind).attrs
-    return {k: attrs[k] for k in schema if k in attrs and (schema[k].required or schema[k].default != attrs[k])}
-
-
-def op_row_mappings(rows: list[OpRow], classes: int | None, logits: str | None) -> list[dict]:
-    """Spec rows (``from`` only where the input is not the previous row)."""
-    written, previous = [], INPUT
-    for row in rows:
-        entry: dict[str, Any] = {"name": row.name, "op": row.op}
-        attrs = non_default_attrs(row.op, row.attrs)
-        if row.name == logits:
-            attrs["out"], entry_scale = "${classes}", True
-        else:
-            entry_scale = False
-        entry.update(attrs)
-        if row.inputs != [previous]:
-            entry["from"] = row.inputs[0] if len(row.inputs) == 1 else list(row.inputs)
-        if entry_scale:
-            entry["scale"] = "none"
-        written.append(entry)
-        previous = row.name
-    return written
-
-
 def spec_header(target: Target | str, name: str, input_shape: tuple, classes: int | None, defaults: dict,
                 rounding: dict, outputs: list[str] | None) -> list[str]:
     import torch as _torch
@@ -946,8 +897,8 @@ def spec_header(target: Target | str, name: str, input_shape: tuple, classes: in
         f"# Imported from {text} by `archcalc import` ({versions}).",
         "# Channel counts are absolute (width 1); --width scales every one of them by the",
         "# spec's rounding rule, which is not necessarily the original builder's width rule.",
-        f"name: {_scalar(name)}",
-        f"source: {_scalar(text)}",
+        f"name: {scalar(name)}",
+        f"source: {scalar(text)}",
         f"input: {flow({'channels': input_shape[0], 'resolution': input_shape[1]})}",
         "width: 1.0",
     ]
@@ -1058,10 +1009,6 @@ def copy_weights(imported: Imported, net: nn.Module) -> None:
         for key, qualified in row.weights.items():
             if key in target:
                 target[key].copy_(state[qualified].reshape(target[key].shape))
-
-
-def missing_torch_message(extra: str = "verify") -> str:
-    return f"archcalc import needs PyTorch: pip install 'archcalc[{extra}]'"
 
 
 __all__ = ["Imported", "ModelImportError", "OpRow", "copy_weights", "import_model", "map_graph", "resolve_target",
