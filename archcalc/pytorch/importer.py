@@ -89,7 +89,7 @@ def _torchvision_target(builder: str, kwargs: dict) -> Target:
         raise ModelImportError(f"torchvision:{builder}: no such classification model in torchvision "
                                f"{tv.__version__} (see torchvision.models.list_models())")
     kwargs = {"weights": None, **kwargs}
-    module = tv.models.get_model(builder, **kwargs)
+    module = _build(f"torchvision:{builder}", lambda: tv.models.get_model(builder, **kwargs), kwargs)
     input_shape = None
     try:  # the published weights' preprocessing names the input size; no download needed
         crop = tv.models.get_model_weights(builder).DEFAULT.transforms.keywords["crop_size"]
@@ -127,6 +127,15 @@ def _load_callable(target: str) -> Callable:
     return found
 
 
+def _build(target: str, build: Callable[[], Any], kwargs: dict) -> Any:
+    """Call the builder; arguments it does not take are a one-line error."""
+    try:
+        return build()
+    except (TypeError, ValueError) as exc:
+        shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) or "no arguments"
+        raise ModelImportError(f"{target}: cannot build the model with {shown}: {exc}") from None
+
+
 def resolve_target(target: str, kwargs: dict | None = None, classes: int | None = None) -> Target:
     """The ``nn.Module`` a TARGET names, built with ``kwargs`` (and ``num_classes=classes``)."""
     kwargs = dict(kwargs or {})
@@ -135,10 +144,7 @@ def resolve_target(target: str, kwargs: dict | None = None, classes: int | None 
     if target.startswith("torchvision:"):
         return _torchvision_target(target.split(":", 1)[1], kwargs)
     factory = _load_callable(target)
-    try:
-        module = factory(**kwargs)
-    except TypeError as exc:
-        raise ModelImportError(f"{target}: cannot build the model with {kwargs or 'no arguments'}: {exc}") from None
+    module = _build(target, lambda: factory(**kwargs), kwargs)
     if not isinstance(module, nn.Module):
         raise ModelImportError(f"{target}: expected an nn.Module, got {type(module).__name__}")
     name = target.rpartition(":")[2].split(".")[-1]
