@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from archcalc.cli.common import (
-    ClassesOption, Format, ResolutionOption, SpecArgument, WidthOption, echo, fmt_int, spec_errors,
+    ClassesOption, Format, ResolutionOption, SpecArgument, DepthOption, WidthOption, echo, fmt_int, spec_errors,
     write_csv, write_json,
 )
 
@@ -59,6 +59,7 @@ def register(app: typer.Typer) -> None:
         spec: SpecArgument,
         width: WidthOption = None,
         resolution: ResolutionOption = None,
+        depth_multiplier: DepthOption = None,
         classes: ClassesOption = None,
         device: str = typer.Option("auto", help="cpu, cuda, or auto (cuda when present)"),
         memory: bool = typer.Option(True, help="include the peak-memory check"),
@@ -70,7 +71,7 @@ def register(app: typer.Typer) -> None:
         import archcalc
         from archcalc.pytorch.verify import resolve_device, verify as run_verify
 
-        model = archcalc.load(spec, width=width, resolution=resolution, classes=classes)
+        model = archcalc.load(spec, width=width, resolution=resolution, classes=classes, depth=depth_multiplier)
         schedule = None
         if order != "program":
             from archcalc.analysis.memory import schedule as memory_schedule
@@ -96,6 +97,7 @@ def register(app: typer.Typer) -> None:
         spec: SpecArgument,
         width: WidthOption = None,
         resolution: ResolutionOption = None,
+        depth_multiplier: DepthOption = None,
         threads: Optional[int] = typer.Option(None, min=1, help="torch intra-op threads"),
         device: str = typer.Option("cpu", help="cpu, cuda or auto (cuda when present)"),
         repeats: int = typer.Option(30, min=1, help="timed forward passes"),
@@ -109,7 +111,7 @@ def register(app: typer.Typer) -> None:
         if fmt not in (Format.table, Format.json):
             raise ValueError(f"bench prints --format table or json, got {fmt.value}")
 
-        model = archcalc.load(spec, width=width, resolution=resolution)
+        model = archcalc.load(spec, width=width, resolution=resolution, depth=depth_multiplier)
         stats = run_bench(model, device=device, threads=threads, repeats=repeats, warmup=warmup)
         if fmt is Format.json:
             echo(write_json(stats))
