@@ -33,6 +33,7 @@ from archcalc.spec.yamlio import read_yaml
 INPUT = "input"
 EXACT_PARAM = re.compile(r"^\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
 MAX_CANDIDATES = 4096  # parameter combinations tried per block and position
+OMIT = object()  # a candidate that leaves a parameter to its default
 
 
 def _is_activation(kind: str) -> bool:
@@ -95,32 +96,23 @@ class Expander:
         self.where = Location("<recognize>", None, "")
         self.cache: dict[tuple, list[dict] | None] = {}
 
-    def default(self, block: BlockDef, key: str, values: dict) -> Any:
-        param = block.params[key]
-        if param.required:
-            return None
-        # as the compiler does: a default sees the settings and the parameters before it
-        earlier = {k: values[k] for k in list(block.params)[:list(block.params).index(key)] if k in values}
-        try:
-            return self.compiler.value(param.default, {**self.compiler.globals, **earlier}, self.where)
-        except SpecError:
-            return None
-
-    def expand(self, block: BlockDef, params: dict, in_shape: tuple) -> list[dict] | None:
+    def expand(self, block: BlockDef, params: dict, in_shape: tuple) -> tuple[list[dict], dict] | None:
+        """The instance's ops (name inside the instance, op, attrs, inputs, shape, output flag)
+        and its parameter values as the compiler resolved them; None if it cannot be built."""
         key = (block.name, tuple(sorted(params.items(), key=lambda kv: kv[0])), in_shape)
         if key not in self.cache:
             self.cache[key] = self._expand(block, params, in_shape)
         return self.cache[key]
 
-    def _expand(self, block: BlockDef, params: dict, in_shape: tuple) -> list[dict] | None:
+    def _expand(self, block: BlockDef, params: dict, in_shape: tuple) -> tuple[list[dict], dict] | None:
         c = self.compiler
         c.nodes, c.order, c.scopes, c.instances, c.trail, c.row_where = {}, [], {}, [], [], self.where
         c.add_node(INPUT, get_op("input"), {"channels": in_shape[0], "height": in_shape[1], "width": in_shape[2]}, [],
                    self.where)
-        try:
-            values = c.block_params(block, params, c.globals, None, lambda key: self.where, "b", 0)
+        try:  # a candidate the block rejects (a SpecError names why) is simply not this block
+            values = c.block_params(block, params, c.globals, None, lambda key: self.where, "b", 0, in_shape)
             output = c.expand_block(block, values, "b", INPUT, 0)
-        except (SpecError, ValueError, ZeroDivisionError, TypeError):
+        except (SpecError, ZeroDivisionError):
             return None
         nodes = []
         for name in c.order[1:]:
@@ -131,7 +123,7 @@ class Expander:
             return None
         for node in nodes:  # the block's output (not always its last item)
             node["output"] = node["name"] == output[2:]
-        return nodes
+        return nodes, values
 
 
 def _same_inputs(kind: str, found: list, wanted: list) -> bool:
@@ -145,7 +137,8 @@ def _same_inputs(kind: str, found: list, wanted: list) -> bool:
 @dataclass
 class Instance:
     block: str
-    params: dict  # as matched (defaults included)
+    params: dict  # the parameters given (the others took their defaults)
+    values: dict  # every parameter's value, as the compiler resolved it
     start: int
     rows: list[int]  # indices of the op rows it covers
     mapping: dict[str, str]  # expanded node name (inside the instance) -> op row name
@@ -177,6 +170,8 @@ class Recognizer:
         return self.rows[self.index[name]].shape if name != INPUT else self.input_shape
 
     def candidates(self, block: BlockDef, window: list, in_shape: tuple) -> list[dict]:
+        """Parameter sets to try, the plainest first: a parameter with a default is first left
+        out (the row then writes only what differs), then given each value the window shows."""
         flows = self.flows[block.name]
         counts = sorted({in_shape[0], *(row.shape[0] for row in window if len(row.shape) == 3)})
         options: dict[str, list] = {}
@@ -187,28 +182,26 @@ class Recognizer:
                     values += [row.op for row in window if _is_activation(row.op)] + ["identity"]
                 else:
                     values += [row.attrs[attr] for row in window if attr in row.attrs and kind in (None, row.op)]
-            if not flows.get(key):
+            if not flows.get(key):  # used only inside expressions: channel counts and their ratios
                 if param.choices:
                     values = list(param.choices)
-                elif param.type in ("int", "number", "channels"):
+                elif param.type == "channels":
+                    values = counts
+                elif param.type in ("int", "number"):
                     ratios = {a / b for a in counts for b in counts}
                     values = sorted({int(r) if float(r).is_integer() else r for r in ratios}, key=float)
-                    if param.type != "number":
-                        values = [v for v in values if isinstance(v, int)]
-            default = self.expander.default(block, key, {})
-            if default is not None:
-                values.append(default)
-            if param.choices:
-                values = [v for v in values if v in param.choices]
-            unique = list(dict.fromkeys(v for v in values if param.check(v)))
-            if not unique:
-                if param.required:
-                    return []
-                unique = [default]
-            options[key] = unique
+                    values = values if param.type == "number" else [v for v in values if isinstance(v, int)]
+            values = [v for v in dict.fromkeys(values) if param.check(v)]
+            if not param.required:
+                values = [OMIT, *values]
+            elif param.unless is not None:
+                values = [*values, OMIT]  # given if it can be (t before the expanded width)
+            if not values:
+                return []
+            options[key] = values
         keys = list(options)
         combos = itertools.islice(itertools.product(*(options[k] for k in keys)), MAX_CANDIDATES)
-        return [dict(zip(keys, combo)) for combo in combos]
+        return [{k: v for k, v in zip(keys, combo) if v is not OMIT} for combo in combos]
 
     def match_at(self, start: int, block: BlockDef) -> Instance | None:
         first = self.rows[start]
@@ -221,14 +214,15 @@ class Recognizer:
         window = self.rows[start:start + self.sizes[block.name]]
         best = None
         for params in self.candidates(block, window, in_shape):
-            nodes = self.expander.expand(block, params, in_shape)
-            if not nodes or (best is not None and len(nodes) <= len(best.rows)):
+            expanded = self.expander.expand(block, params, in_shape)
+            if not expanded or (best is not None and len(expanded[0]) <= len(best.rows)):
                 continue
+            nodes, values = expanded
             found = self.compare(nodes, start, source)
             if found is not None:
                 mapping, output = found
-                best = Instance(block.name, params, start, sorted(self.index[v] for v in mapping.values()), mapping,
-                                output)
+                best = Instance(block.name, params, values, start, sorted(self.index[v] for v in mapping.values()),
+                                mapping, output)
         return best
 
     def compare(self, nodes: list[dict], start: int, source: str) -> tuple[dict, str] | None:
@@ -354,7 +348,7 @@ def spec_defaults(rows: Sequence) -> dict:
     return defaults
 
 
-def fold(items: list, library: dict[str, BlockDef], rows: Sequence, expander: Expander) -> list[tuple]:
+def fold(items: list, library: dict[str, BlockDef], rows: Sequence) -> list[tuple]:
     """Group consecutive equal instances: [(Instance, [instances...]) or (row index,)]."""
     groups: list[tuple] = []
     readers: dict[str, set[int]] = {}
@@ -366,9 +360,10 @@ def fold(items: list, library: dict[str, BlockDef], rows: Sequence, expander: Ex
             head, members = groups[-1][0], groups[-1][1]
             last = members[-1]
             block = library[item.block]
-            same = item.block == head.block and all(
-                item.params[k] == head.params[k] if not p.first_only else item.params[k] == expander.default(block, k, item.params)
-                for k, p in block.params.items())
+            # repeats take the row's parameters, their first_only ones (the stride) at the default
+            plain = {k for k, p in block.params.items() if not p.first_only}
+            same = (item.block == head.block and not set(item.params) - plain
+                    and {k: v for k, v in head.params.items() if k in plain} == item.params)
             # the previous instance's output feeds this one and nothing else
             chained = rows[item.rows[0]].inputs == [last.output] and readers[last.output] <= set(item.rows)
             if same and chained:
@@ -378,12 +373,13 @@ def fold(items: list, library: dict[str, BlockDef], rows: Sequence, expander: Ex
     return groups
 
 
-def block_row(head: Instance, count: int, block: BlockDef, expander: Expander, name: str) -> dict:
+def block_row(head: Instance, count: int, block: BlockDef, name: str) -> dict:
+    """The row: the parameters the match gave, and the first_only ones (the paper's tables
+    print the stride of every row)."""
     entry: dict[str, Any] = {"name": name, "block": head.block}
     for key, param in block.params.items():
-        value = head.params[key]
-        if param.required or param.first_only or value != expander.default(block, key, head.params):
-            entry[key] = value
+        if key in head.params or (param.first_only and head.values.get(key) is not None):
+            entry[key] = head.params.get(key, head.values.get(key))
     if count > 1:
         entry["n"] = count
     return entry
@@ -427,7 +423,7 @@ def build_spec_text(rows: Sequence, outputs: Sequence[str], input_shape: tuple, 
         library, order = load_block_library(blocks_file)
         recognizer = Recognizer(rows, outputs, defaults, rounding, library, order)
         recognizer.input_shape = tuple(input_shape)
-        groups = fold(recognizer.run(), library, rows, recognizer.expander)
+        groups = fold(recognizer.run(), library, rows)
         entries, sources, renamed, used = [], {}, {}, {row.name for row in rows}
         previous = INPUT
         for group in groups:
@@ -448,7 +444,7 @@ def build_spec_text(rows: Sequence, outputs: Sequence[str], input_shape: tuple, 
             head, members = group
             block = library[head.block]
             name = _block_row_name(head, rows, used, len(entries))
-            entry = block_row(head, len(members), block, recognizer.expander, name)
+            entry = block_row(head, len(members), block, name)
             source = renamed.get(rows[head.rows[0]].inputs[0], rows[head.rows[0]].inputs[0])
             if source != previous:
                 entry["from"] = source
