@@ -27,7 +27,7 @@ import torch
 from torch import fx, nn
 from torch.nn import functional as F
 
-from archcalc.ops import UnknownOpError, get_op
+from archcalc.ops import get_op
 from archcalc.recognize import ir_name
 from archcalc.spec.writer import flow, scalar
 from archcalc.ops.base import pair
@@ -302,16 +302,9 @@ def _pool(kind: str, kernel: Any, stride: Any, padding: Any, dilation: Any = 1, 
     if divisor_override is not None:
         raise Unmapped("divisor_override")
     attrs = {"kernel": kernel, "stride": 0 if pair(stride) == pair(kernel) else stride,
-             "padding": _pair(padding, "padding")}
-    extra = {"ceil_mode": bool(ceil_mode)}
+             "padding": _pair(padding, "padding"), "ceil_mode": bool(ceil_mode)}
     if kind == "avg_pool":
-        extra["count_include_pad"] = bool(count_include_pad)
-    schema = _op_attrs(kind)
-    for key, value in extra.items():  # switches the registry may or may not have (yet)
-        if key in schema:
-            attrs[key] = value
-        elif value != (key == "count_include_pad"):
-            raise Unmapped(f"{key}={value} (op {kind} has no {key} attribute)")
+        attrs["count_include_pad"] = bool(count_include_pad)
     return [Emit(kind, attrs)]
 
 
@@ -578,13 +571,6 @@ def _known_ops() -> set[str]:
     from archcalc.ops import all_ops
 
     return set(all_ops())
-
-
-def _op_attrs(kind: str) -> dict:
-    try:
-        return get_op(kind).attrs
-    except UnknownOpError:
-        return {}
 
 
 def _function_name(target: Any) -> str:
