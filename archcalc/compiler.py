@@ -270,14 +270,19 @@ class _Compiler:
         return self.blocks[name]
 
     # ------------------------------------------------------------------ blocks
-    def expand_block(self, block: BlockDef, params: dict, scope: str, input_node: str, nesting: int) -> str:
+    def expand_block(self, block: BlockDef, params: dict, scope: str, input_nodes: list[str], nesting: int) -> str:
         if any(entry[0] == block.name for entry in self.trail):
             self.fail(f"block {block.name!r} contains itself ({self.trail_text()} > {block.name})")
+        input_node = input_nodes[0]
         in_shape = self.nodes[input_node]["shape"]
-        env: dict[str, Any] = {**self.globals, **params, **self.input_size(in_shape)}
+        env: dict[str, Any] = {**self.globals, **params}
+        for input_name, node in zip(block.inputs, input_nodes):
+            suffix = "in" if input_name == INPUT else input_name   # c_in for the main input, c_prev for `prev`
+            env.update({f"{key.split('_')[0]}_{suffix}": value
+                        for key, value in self.input_size(self.nodes[node]["shape"]).items()})
         for name, raw in block.let:
             env[name] = self.value(raw, env, block.location)
-        local = {INPUT: input_node}
+        local = dict(zip(block.inputs, input_nodes))
         removed: set[str] = set()
         previous = input_node
         for index, item in enumerate(block.body):
@@ -300,10 +305,9 @@ class _Compiler:
                     output = self.add_node(full, op, attrs, sources, where)
                 else:
                     sub = self.block_for(item["block"], where, full)
-                    if len(sources) != 1:
-                        self.fail(f"block {sub.name} takes one input, got {len(sources)}", where, full)
+                    self.check_block_inputs(sub, sources, where, full)
                     sub_params = self.block_params(sub, raw, env, None, here, full, 0, self.nodes[sources[0]]["shape"])
-                    output = self.expand_block(sub, sub_params, full, sources[0], nesting + 1)
+                    output = self.expand_block(sub, sub_params, full, sources, nesting + 1)
                 local[name] = output
                 previous = output
             self.trail.pop()
@@ -431,14 +435,13 @@ class _Compiler:
             self.add_node(name, op, attrs, sources, self.row_where)
             return
         block = self.block_for(row["block"], where_of("block"), name)
-        if len(sources) != 1:
-            self.fail(f"block {block.name} takes one input, got {len(sources)}", where_of("from"))
+        self.check_block_inputs(block, sources, where_of("from"))
         repeats = self.repeat_count(row, env, where_of("n"))
         current = sources[0]
-        for repeat in range(repeats or 1):
+        for repeat in range(repeats or 1):  # repeats chain the main input; other inputs stay as written
             instance = f"{name}.block{repeat + 1}" if repeats is not None else name
             params = self.block_params(block, raw, env, scale, where_of, instance, repeat, self.nodes[current]["shape"])
-            current = self.expand_block(block, params, instance, current, 0)
+            current = self.expand_block(block, params, instance, [current, *sources[1:]], 0)
         self.scopes[name] = current
 
     def repeat_count(self, row: dict, env: Mapping[str, Any], where: Location) -> int | None:
@@ -450,6 +453,12 @@ class _Compiler:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             self.fail(f"expected a repeat count (integer >= 1), got {value!r}{_via(raw)}", where)
         return self.structural_int(value)
+
+    def check_block_inputs(self, block: BlockDef, sources: list[str], where: Location, node: str | None = None) -> None:
+        if len(sources) != len(block.inputs):
+            names = ", ".join(block.inputs)
+            self.fail(f"block {block.name} takes {len(block.inputs)} input{'s' if len(block.inputs) > 1 else ''} "
+                      f"({names}), got {len(sources)}", where, node)
 
     def check_reachable(self, outputs: list[str]) -> None:
         """Work whose result reaches no output would still be counted and held in memory:

@@ -496,3 +496,21 @@ def test_sweep_command_takes_the_depth_multiplier(tmp_path):
     for entry in rows:
         expected = archcalc.load(path, width=entry["width"], resolution=entry["resolution"], depth=1.4).totals()
         assert entry["madds"] == expected["madds"]
+
+
+def test_layer_norm_and_layer_scale_on_vectors(tmp_path):
+    """ConvNeXt's classifier: LayerNorm2d on the pooled (C, 1, 1) map, flatten, linear; and
+    the same ops on a flat vector (PyTorch's plain LayerNorm, a (C,) scale)."""
+    model = spec(tmp_path, """
+input: {channels: 3, resolution: 8}
+layers:
+  - {name: conv, op: conv2d, out: 6, kernel: 3, stride: 2, padding: 1}
+  - {name: pool, op: global_avg_pool}
+  - {name: norm, op: layer_norm}
+  - {name: flat, op: flatten}
+  - {name: vnorm, op: layer_norm, eps: 1.0e-5}
+  - {name: vscale, op: layer_scale}
+  - {name: fc, op: linear, out: 4}
+""")
+    assert model.node("vnorm")["params"].bn_affine == 12 and model.node("vscale")["params"].weights == 6
+    verify_ok(model)

@@ -17,7 +17,7 @@ from archcalc.spec.yamlio import line_of, read_yaml
 
 PARAM_TYPES = ("int", "number", "bool", "str", "channels", "size", "any")
 PARAM_KEYS = {"type", "default", "min", "choices", "first_only", "unless", "doc"}
-BLOCK_KEYS = {"doc", "params", "let", "body", "output"}
+BLOCK_KEYS = {"doc", "params", "let", "body", "output", "inputs"}
 # Keys of a body item or a layer row that are not op attributes / block parameters.
 ITEM_KEYS = {"name", "op", "block", "from", "when"}
 ROW_KEYS = ITEM_KEYS | {"n", "scale"}
@@ -84,6 +84,10 @@ class BlockDef:
     output: str | None
     location: Location
     item_locations: tuple[Location, ...] = field(default=())
+    # names of the block's input tensors, in the order a row's `from` lists them; the first
+    # is the main input (c_in, h_in, w_in; what `n` repeats chain), the others are read as
+    # c_<name>, h_<name>, w_<name> in expressions (a NASNet cell reads its previous cell's output)
+    inputs: tuple[str, ...] = ("input",)
 
 
 def _param(block: str, name: str, raw: Any, where: Location) -> ParamDef:
@@ -153,6 +157,8 @@ def parse_block_defs(raw: dict, file: str, prefix: str = "blocks") -> dict[str, 
         if not isinstance(items, list) or not items:
             raise SpecError(Location(where.file, line_of(body, "body") or where.line, f"{prefix}.{name}.body"),
                             "expected a non-empty list of ops and blocks")
+        inputs = _inputs(body.get("inputs", ["input"]), Location(where.file, line_of(body, "inputs") or where.line,
+                                                                f"{prefix}.{name}.inputs"))
         locations = []
         names_seen: set[str] = set()
         for index, item in enumerate(items):
@@ -163,8 +169,9 @@ def parse_block_defs(raw: dict, file: str, prefix: str = "blocks") -> dict[str, 
             if ("op" in item) == ("block" in item):
                 raise SpecError(item_where, "each item needs exactly one of op or block")
             item_name = item.get("name")
-            if not isinstance(item_name, str) or not IDENTIFIER.match(item_name) or item_name == "input":
-                raise SpecError(item_where, f"expected a name for the item (letters, digits, _; not 'input'), got {item_name!r}")
+            if not isinstance(item_name, str) or not IDENTIFIER.match(item_name) or item_name in inputs:
+                raise SpecError(item_where, f"expected a name for the item (letters, digits, _; not an input name: "
+                                            f"{', '.join(inputs)}), got {item_name!r}")
             if item_name in names_seen:
                 raise SpecError(item_where, f"item name {item_name!r} is used twice in block {name!r}")
             names_seen.add(item_name)
@@ -180,8 +187,18 @@ def parse_block_defs(raw: dict, file: str, prefix: str = "blocks") -> dict[str, 
             output=output,
             location=where,
             item_locations=tuple(locations),
+            inputs=inputs,
         )
     return result
+
+
+def _inputs(raw: Any, where: Location) -> tuple[str, ...]:
+    """A block's input names: a non-empty list of distinct identifiers, the first being `input`."""
+    if (not isinstance(raw, list) or not raw or raw[0] != "input" or len(set(raw)) != len(raw)
+            or not all(isinstance(n, str) and IDENTIFIER.match(n) for n in raw)):
+        raise SpecError(where, f"inputs: expected a list of distinct names starting with 'input' (e.g. [input, prev]), "
+                               f"got {raw!r}")
+    return tuple(raw)
 
 
 BUILTIN_PATH = Path(__file__).with_name("builtin.yaml")

@@ -163,7 +163,8 @@ class LayerNorm(OpDef):
     deviation), the affine multiply and add.
     Memory: PyTorch's ``layer_norm`` over the permuted map writes it channels-last; the
     module copies it to the (C, H, W) layout every other op (and a flatten view) expects, so
-    a transient tensor of the output's size lives while the op runs (its scratch).
+    a transient tensor of the output's size lives while the op runs (its scratch; none on
+    a (C, 1, 1) map, whose two layouts coincide).
     """
 
     kind = "layer_norm"
@@ -180,7 +181,11 @@ class LayerNorm(OpDef):
         return Cost(bn=self.OPS_PER_ELEMENT * numel(output))
 
     def scratch(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> int:
-        return numel(output) if len(output) == 3 else 0  # the channels-last result before the copy
+        # the channels-last result before the copy; on (C, 1, 1) or (1, H, W) that layout is
+        # already contiguous, and PyTorch's contiguous() then copies nothing
+        if len(output) == 3 and output[0] > 1 and output[1] * output[2] > 1:
+            return numel(output)
+        return 0
 
     def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
         from archcalc.pytorch.modules import ChannelLayerNorm
