@@ -60,7 +60,17 @@ def _normalized(kind: str, attrs: dict) -> tuple:
 # --------------------------------------------------------------------------- static analysis of blocks
 def param_flows(block: BlockDef, library: dict[str, BlockDef], seen: tuple = ()) -> dict[str, set[tuple]]:
     """Where each parameter is written verbatim: {param: {(op kind or None, attribute)}};
-    attribute ``"op"`` means the parameter names the op kind."""
+    attribute ``"op"`` means the parameter names the op kind. A parameter that is another's
+    default (``first_dilation: {default: "${dilation}"}``) flows where that one does."""
+    flows = _direct_flows(block, library, seen)
+    for name, param in block.params.items():
+        match = EXACT_PARAM.match(param.default) if isinstance(param.default, str) else None
+        if match and match.group(1) in block.params and name in flows:
+            flows.setdefault(match.group(1), set()).update(flows[name])
+    return flows
+
+
+def _direct_flows(block: BlockDef, library: dict[str, BlockDef], seen: tuple) -> dict[str, set[tuple]]:
     flows: dict[str, set[tuple]] = {}
     for item in block.body:
         if "op" in item:
@@ -111,7 +121,7 @@ class Expander:
                    self.where)
         try:  # a candidate the block rejects (a SpecError names why) is simply not this block
             values = c.block_params(block, params, c.globals, None, lambda key: self.where, "b", 0, in_shape)
-            output = c.expand_block(block, values, "b", INPUT, 0)
+            output = c.expand_block(block, values, "b", [INPUT], 0)
         except (SpecError, ZeroDivisionError):
             return None
         nodes = []
@@ -205,8 +215,8 @@ class Recognizer:
 
     def match_at(self, start: int, block: BlockDef) -> Instance | None:
         first = self.rows[start]
-        if len(first.inputs) != 1:
-            return None
+        if len(first.inputs) != 1 or len(getattr(block, "inputs", (INPUT,))) != 1:
+            return None  # blocks read one tensor here (multi-input blocks are not recognized yet)
         source = first.inputs[0]
         in_shape = self.shape_of(source)
         if len(in_shape) != 3:
@@ -374,11 +384,12 @@ def fold(items: list, library: dict[str, BlockDef], rows: Sequence) -> list[tupl
 
 
 def block_row(head: Instance, count: int, block: BlockDef, name: str) -> dict:
-    """The row: the parameters the match gave, and the first_only ones (the paper's tables
-    print the stride of every row)."""
+    """The row: the parameters the match gave, and the first_only ones with a fixed default
+    (the paper's tables print the stride of every row)."""
     entry: dict[str, Any] = {"name": name, "block": head.block}
     for key, param in block.params.items():
-        if key in head.params or (param.first_only and head.values.get(key) is not None):
+        printed = param.first_only and not (isinstance(param.default, str) and "${" in param.default)
+        if key in head.params or (printed and head.values.get(key) is not None):
             entry[key] = head.params.get(key, head.values.get(key))
     if count > 1:
         entry["n"] = count
