@@ -85,7 +85,9 @@ def body_rows(draw, index: int, prev: str) -> tuple[list[str], str]:
         extra = {"count_include_pad": draw(st.booleans())} if pool == "avg_pool" else {}
         kernel = draw(st.sampled_from([2, 3]))
         return [_row(name=name, **{"from": prev}, op=pool, kernel=kernel, stride=2,
-                     padding=draw(st.integers(0, kernel // 2)), ceil_mode=True, **extra)], name
+                     # k - 2p <= 1: the window fits any input (sizes are not tracked here; a 1x1 map
+                     # with kernel 3 and no padding is rejected by PyTorch and archcalc alike)
+                     padding=draw(st.integers(kernel - 2, kernel // 2)), ceil_mode=True, **extra)], name
     if kind == "adaptive":
         size = draw(st.sampled_from([1, 2, 3, "[2, 3]"]))
         return [_row(name=name, **{"from": prev}, op="adaptive_avg_pool", size=size)], name
