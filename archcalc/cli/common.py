@@ -52,7 +52,7 @@ def millions(value: int, digits: int) -> str:
     float conversion overflows past 1e308 and loses digits past 2^53).
 
     >>> millions(300_774_272, 2), millions(10**400, 1)[:8], millions(-1_500_000, 3)
-    ('300.77', '1,000,00', '-1.500')
+    ('300.77', '10,000,0', '-1.500')
     """
     from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
