@@ -201,9 +201,9 @@ def test_work_is_bounded_before_it_is_done(tmp_path, row, budget):
 
 
 def test_memory_timeline_is_not_quadratic(tmp_path):
-    """n: 3000 used to take more than 15 s in `archcalc memory` (a walk of every buffer per step)."""
+    """n: 3000 took more than 15 s in `archcalc memory` (a walk of every buffer per step); 800 blocks are near the node budget."""
     spec = write(tmp_path, "defaults: {kernel: 3, activation: relu6, norm: batch_norm}\n" + HEADER
-                 + "  - {block: bottleneck, c: 16, t: 1, s: 1, n: 1500}\n")
+                 + "  - {block: bottleneck, c: 16, t: 1, s: 1, n: 800}\n")
     run = run_cli(["memory", str(spec), "--format", "json"], hard_wall=120)
     assert run.code == 0, run.stderr[-300:]
     assert run.cpu < 5.0
