@@ -465,3 +465,60 @@ def test_limits_table_lists_every_budget():
     assert all(budget.variable in table for budget in limits.ALL)
     readme = (ROOT / "docs" / "limits.md").read_text(encoding="utf-8")
     assert table in readme  # docs/limits.md carries the generated table verbatim
+
+
+def test_random_op_chains_accepted_by_cost_run_in_pytorch():
+    """Random chains of registered ops (flat and C x H x W, any order, sample attributes,
+    NaN/inf/out-of-range values among them): whatever archcalc.load accepts, materialize
+    builds and a forward pass runs with the shapes the IR states."""
+    torch = pytest.importorskip("torch")
+    from hypothesis import given, settings, strategies as st
+
+    from archcalc.ops.registry import all_ops
+    from archcalc.pytorch.materialize import example_input, materialize
+
+    kinds = sorted(k for k, op in all_ops().items() if k != "input" and op.min_inputs <= 1)
+    from archcalc.ops.base import REQUIRED
+
+    samples = {"out": 4, "kernel": 1, "groups": 2, "size": 4, "factor": 2, "rate": 0.5}
+    required = {k: {a: samples.get(a, 1) for a, s in op.attrs.items() if s.default is REQUIRED}
+                for k, op in all_ops().items()}
+    values = st.sampled_from([1, 1, 2, 2, 3, 4, 0, -1, 0.5, 1.5, ".nan", ".inf", "true", "false"])
+    names = st.sampled_from(["out", "kernel", "stride", "padding", "groups", "rate", "eps", "size", "factor",
+                             "dilation", "bias"])
+    rows = st.lists(st.tuples(st.sampled_from(kinds), st.dictionaries(names, values, max_size=2)), min_size=1,
+                    max_size=5)
+    accepted = []
+
+    @settings(max_examples=100, deadline=None, derandomize=True)
+    @given(rows, st.integers(1, 9))
+    def check(chain, resolution):
+        lines = [f"input: {{channels: 4, resolution: {resolution}}}", "layers:"]
+        for kind, attrs in chain:
+            attrs = {**required[kind], **attrs}
+            fields = ", ".join([f"op: {kind}", *(f"{k}: {v}" for k, v in attrs.items())])
+            lines.append(f"  - {{{fields}}}")
+        from archcalc.spec.yamlio import parse_yaml  # noqa: F401 - the same reader as files
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "chain.yaml"
+            path.write_text("\n".join(lines) + "\n")
+            try:
+                model = archcalc.load(path)
+            except SpecError:
+                return
+        accepted.append(len(chain))
+        net = materialize(model)
+        seen = {}
+        hooks = [net.get_submodule(n).register_forward_hook(
+            lambda module, args, out, n=n: seen.__setitem__(n, tuple(out.shape[1:]))) for n in net.steps]
+        with torch.inference_mode():
+            net(example_input(model))
+        for hook in hooks:
+            hook.remove()
+        for name in net.steps:
+            assert seen[name] == model.node(name)["shape"], (name, lines)
+
+    check()
+    assert len(accepted) >= 10, accepted  # the property was exercised on networks cost accepts
