@@ -265,6 +265,8 @@ def check_run(run: Run) -> None:
         lines = run.stderr.splitlines()
         if len(lines) != 1 or not lines[0].startswith("archcalc: error: "):
             run.problems.append(f"exit 2 without exactly one error line: {run.stderr[:300]!r}")
+        elif "internal error" in lines[0]:  # one line, but an input must get a message about the input
+            run.problems.append(f"internal error: {lines[0][:300]}")
         elif len(lines[0]) > 1000:
             run.problems.append(f"error line of {len(lines[0])} characters")
     elif run.code != 0:
