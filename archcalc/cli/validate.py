@@ -18,12 +18,12 @@ def _render_table(frame) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from archcalc.validate import CONVENTION_MATCH, FAILING, MATCH, summary
+    from archcalc.validate import CONVENTION_MATCH, DERIVED_MATCH, FAILING, MATCH, NEAR_MISS, summary
 
     table = Table(title="archcalc validate: published numbers recomputed", show_lines=False)
     for column in TABLE_COLUMNS:
         table.add_column(column, no_wrap=column != "status", overflow="fold")
-    style = {MATCH: "green", CONVENTION_MATCH: "cyan"}
+    style = {MATCH: "green", CONVENTION_MATCH: "cyan", DERIVED_MATCH: "cyan", NEAR_MISS: "yellow"}
     for _, row in frame.iterrows():
         table.add_row(*(str(row[c]) for c in TABLE_COLUMNS),
                       style="bold red" if row["status"] in FAILING else style.get(row["status"]))
