@@ -22,6 +22,8 @@ SpecArgument = Annotated[Path, typer.Argument(help="YAML spec file")]
 WidthOption = Annotated[Optional[float], typer.Option(help="width multiplier (overrides the spec)")]
 ResolutionOption = Annotated[Optional[int], typer.Option(help="input resolution (overrides the spec)")]
 ClassesOption = Annotated[Optional[int], typer.Option(help="number of classes (overrides the spec)")]
+DepthOption = Annotated[Optional[float], typer.Option(
+    "--depth-multiplier", help="depth multiplier, read as `depth` in the spec's expressions (overrides the spec)")]
 
 
 class Format(str, Enum):

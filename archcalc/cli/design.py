@@ -14,7 +14,7 @@ from typing import Callable, Iterator, Optional
 import typer
 
 from archcalc.cli.common import (
-    ClassesOption, Format, SpecArgument, echo, fmt_int, spec_errors, write_csv, write_json, write_markdown,
+    ClassesOption, DepthOption, Format, SpecArgument, echo, fmt_int, spec_errors, write_csv, write_json, write_markdown,
 )
 
 PROGRESS_MIN_POINTS = 400  # a closed-form sweep of fewer points is instant
@@ -36,9 +36,14 @@ def _progress(total: int, enabled: bool) -> Iterator[Optional[Callable[[int], No
 
 
 def run_sweep(spec: Path, widths: str, resolutions: str, classes: Optional[int], bn_params: str,
-              memory: bool, dtype: str, latency: bool, accuracy: Optional[Path], quiet: bool = False):
+              memory: bool, dtype: str, latency: bool, accuracy: Optional[Path], quiet: bool = False,
+              depth: Optional[float] = None):
     from archcalc.analysis.convention import Convention
     from archcalc.analysis.sweep import parse_values, sweep
+    from archcalc.spec.loader import load_spec
+
+    if depth is not None:  # the depth multiplier fixes the structure; the sweep varies width and resolution
+        spec = load_spec(spec, depth=depth)
 
     from archcalc.analysis.memory import MemoryConfig
 
@@ -63,6 +68,7 @@ def register(app: typer.Typer) -> None:
         widths: str = typer.Option("0.35,0.5,0.75,1.0,1.4", help=WIDTHS_HELP),
         resolutions: str = typer.Option("96,128,160,192,224", help=RES_HELP),
         classes: ClassesOption = None,
+        depth_multiplier: DepthOption = None,
         bn_params: str = typer.Option("affine", help="BN params counted in 'params': none, affine or all"),
         memory: bool = typer.Option(False, "--memory", help="add peak activation memory (compiles every point)"),
         dtype: str = typer.Option("float32", help="activation dtype for --memory"),
@@ -72,7 +78,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """MAdds, params (and memory, latency, published accuracy) for every (width, resolution)."""
         frame = run_sweep(spec, widths, resolutions, classes, bn_params, memory, dtype, latency, accuracy,
-                          quiet=fmt is not Format.table)
+                          quiet=fmt is not Format.table, depth=depth_multiplier)
         columns = [c for c in ("width", "resolution", "madds", "params", "params_without_bn", "flops", "peak_bytes",
                                "latency_ms", "top1", "top5") if c in frame.columns]
         records = [{k: (None if _missing(v) else v) for k, v in row.items()}

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from archcalc.cli.common import (
-    Format, ResolutionOption, SpecArgument, WidthOption, echo, spec_errors, write_csv, write_json,
+    Format, ResolutionOption, SpecArgument, DepthOption, WidthOption, echo, spec_errors, write_csv, write_json,
 )
 
 TIMELINE_COLUMNS = ("index", "node", "op", "shape", "bytes", "live_after", "out_bytes", "scratch_bytes", "buffer",
@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         spec: SpecArgument,
         width: WidthOption = None,
         resolution: ResolutionOption = None,
+        depth_multiplier: DepthOption = None,
         dtype: str = typer.Option("float32", help="element type: float32, float16 or int8"),
         order: str = typer.Option("program", help="program, optimal, greedy_free, greedy_step or depth_first"),
         split: Optional[int] = typer.Option(None, help="t-way split of every inverted-residual block (Section 5.1)"),
@@ -61,7 +62,7 @@ def register(app: typer.Typer) -> None:
         config = MemoryConfig(dtype=dtype, batch=batch, fold_bn=fold_bn, inplace_activations=inplace_activations,
                               inplace_depthwise=inplace_depthwise, hold_input=hold_input, split=split,
                               alignment=alignment)
-        model = archcalc.load(spec, width=width, resolution=resolution)
+        model = archcalc.load(spec, width=width, resolution=resolution, depth=depth_multiplier)
         result = analyze_memory(model, order, config, time_limit=time_limit)
         if plot is not None:
             from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from archcalc.cli.common import (
-    ClassesOption, Format, ResolutionOption, SpecArgument, WidthOption, echo, fmt_int, spec_errors,
+    ClassesOption, Format, ResolutionOption, SpecArgument, DepthOption, WidthOption, echo, fmt_int, spec_errors,
     write_csv, write_json,
 )
 
@@ -77,6 +77,7 @@ def register(app: typer.Typer) -> None:
         spec: SpecArgument,
         width: WidthOption = None,
         resolution: ResolutionOption = None,
+        depth_multiplier: DepthOption = None,
         classes: ClassesOption = None,
         device: str = typer.Option("auto", help="cpu, cuda, or auto (cuda when present)"),
         memory: bool = typer.Option(True, help="include the peak-memory check"),
@@ -86,10 +87,9 @@ def register(app: typer.Typer) -> None:
         max_memory: Optional[str] = MaxMemoryOption,
     ) -> None:
         """Check params, MAdds (fvcore), shapes and peak memory against PyTorch; exit 1 on any mismatch."""
-        import archcalc
-
         # the spec first: a bad spec is rejected before the seconds torch takes to import
-        model = load_for_torch(spec, max_memory, width=width, resolution=resolution, classes=classes)
+        model = load_for_torch(spec, max_memory, width=width, resolution=resolution, classes=classes,
+                               depth=depth_multiplier)
         from archcalc.pytorch.verify import resolve_device, verify as run_verify
 
         schedule = None
@@ -117,6 +117,7 @@ def register(app: typer.Typer) -> None:
         spec: SpecArgument,
         width: WidthOption = None,
         resolution: ResolutionOption = None,
+        depth_multiplier: DepthOption = None,
         threads: Optional[int] = typer.Option(None, min=1, help="torch intra-op threads"),
         device: str = typer.Option("cpu", help="cpu, cuda or auto (cuda when present)"),
         repeats: int = typer.Option(30, min=1, help="timed forward passes"),
@@ -128,7 +129,7 @@ def register(app: typer.Typer) -> None:
         if fmt not in (Format.table, Format.json):
             raise ValueError(f"bench prints --format table or json, got {fmt.value}")
 
-        model = load_for_torch(spec, max_memory, width=width, resolution=resolution)
+        model = load_for_torch(spec, max_memory, width=width, resolution=resolution, depth=depth_multiplier)
         from archcalc.pytorch.bench import bench as run_bench
 
         stats = run_bench(model, device=device, threads=threads, repeats=repeats, warmup=warmup)

@@ -102,6 +102,19 @@ def _compiled(source: str) -> _Compiled:
     return _translate(_parse(source))
 
 
+@lru_cache(maxsize=4096)
+def names_used(source: str) -> frozenset[str]:
+    """The variable names an expression reads (not the functions it calls)."""
+    called = set()
+    found = set()
+    for node in ast.walk(_parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            called.add(id(node.func))
+        elif isinstance(node, ast.Name) and id(node) not in called and node.id not in _CONSTANT_NAMES:
+            found.add(node.id)
+    return frozenset(found)
+
+
 def evaluate(source: str, names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> Any:
     """Evaluate ``source`` with variables ``names`` and callable ``functions``."""
     return _compiled(source)(names, functions)
