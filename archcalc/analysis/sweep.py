@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from archcalc.analysis.convention import Convention
 from archcalc.analysis.costs import COLUMNS, row_values
+from archcalc.errors import Location, SpecError
 from archcalc.ops import Cost, Params, numel
 from archcalc.spec.loader import Spec, load_spec
 
@@ -403,9 +404,14 @@ def grid_totals(spec: Spec | str | Path, widths: Sequence[float], resolutions: S
             # int64 is fast; every int64 product and sum is bounded first, and where a value
             # could leave int64 (numpy wraps silently) the trace is replayed in Python ints
             try:
-                here, totals = _replay_trace(tr, w, r, todo, convention, shape, np.int64)
-            except Int64Overflow:
-                here, totals = _replay_trace(tr, w, r, todo, convention, shape, object)
+                try:
+                    here, totals = _replay_trace(tr, w, r, todo, convention, shape, np.int64)
+                except Int64Overflow:
+                    here, totals = _replay_trace(tr, w, r, todo, convention, shape, object)
+            except SpecError:
+                raise
+            except ValueError as exc:  # a width the spec's rounding rule cannot build: cost refuses it too
+                raise SpecError(Location(spec.path, None, "width"), f"in the sweep grid: {exc}") from None
             if not here[i, j]:
                 raise RuntimeError(f"internal: the trace at width {w[i]:g}, resolution {r[j]} "
                                    "does not reproduce its own structure")
