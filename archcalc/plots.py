@@ -131,7 +131,8 @@ def frontier_figure(frame: "pd.DataFrame", *, x: str = "madds", references: "pd.
     ax.set_xlabel(label)
     ax.set_ylabel("ImageNet top-1 (%)")
     ax.grid(True, which="both", alpha=0.25)
-    ax.set_title(title or "Accuracy vs cost (dotted: one line per resolution, labelled at its right end)")
+    ax.set_title(title or "Accuracy vs cost (dotted: one line per resolution, labelled at its right end)",
+                 parse_math=False)
     ax.legend(fontsize=7, loc="upper left")  # the bottom edge carries the cost-only ticks
     return figure
 
@@ -145,6 +146,7 @@ def contour_figure(frame: "pd.DataFrame", *, checkpoints: "pd.DataFrame | None" 
     import numpy as np
 
     grid = frame.pivot(index="resolution", columns="width", values="madds")
+    _contour_grid(list(grid.columns), list(grid.index), "the sweep table")
     w, r = np.meshgrid(grid.columns.to_numpy(float), grid.index.to_numpy(float))
     values = grid.to_numpy(float) / 1e6
     levels = madds_levels or _nice_levels(values.min(), values.max())
@@ -173,7 +175,7 @@ def contour_figure(frame: "pd.DataFrame", *, checkpoints: "pd.DataFrame | None" 
     ax.legend(handles=handles, fontsize=7, loc="upper left")
     ax.set_xlabel("width multiplier α")
     ax.set_ylabel("input resolution ρ")
-    ax.set_title(title or "Which (width, resolution) pairs cost the same")
+    ax.set_title(title or "Which (width, resolution) pairs cost the same", parse_math=False)
     ax.grid(True, alpha=0.2)
     return figure
 
@@ -205,22 +207,29 @@ def _colors(count: int) -> list:
 
 
 def save(figure: "Figure", path: str, formats: Sequence[str] = ("png", "svg"), dpi: int = 150) -> list[str]:
-    """Write ``figure`` as ``path`` and beside it in the other formats (same stem)."""
+    """Write ``figure`` as ``path`` and beside it in the other formats (same stem), each
+    file atomically (archcalc.io: complete or absent, never half-written)."""
     from pathlib import Path
 
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    from archcalc.io import check_output_path, save_figure
+
+    if str(path).strip() and not Path(path).is_dir():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    target = check_output_path(path)  # a directory or an empty path is an error, not "dir.png"
+    outputs = [target.with_suffix(f".{fmt}") for fmt in dict.fromkeys([target.suffix.lstrip(".") or "png", *formats])]
+    for out in outputs:
+        check_output_path(out)
     written = []
-    for fmt in dict.fromkeys([target.suffix.lstrip(".") or "png", *formats]):
-        out = target.with_suffix(f".{fmt}")
+    for out in outputs:
+        fmt = out.suffix.lstrip(".")
         # A fixed SVG hash salt and no date keep the committed files reproducible.
         metadata = {"Date": None} if fmt in ("svg", "pdf") else {}
         if fmt == "svg":
             import matplotlib
 
             matplotlib.rcParams["svg.hashsalt"] = "archcalc"
-        figure.savefig(out, dpi=dpi, metadata=metadata)
-        written.append(str(out))
+        save_figure(figure, out, dpi=dpi, metadata=metadata)
+        written.append(str(Path(out)))
     return written
 
 
@@ -264,12 +273,22 @@ def spec_contour(spec: Any, *, widths: Sequence[float] = CONTOUR_WIDTHS,
     """Iso-MAdds (and iso-peak-memory) curves of ``spec`` with its checkpoints (``archcalc plot contour``)."""
     from archcalc.analysis.sweep import sweep
 
+    _contour_grid(widths, resolutions, "--widths/--resolutions")
+    if memory:
+        _contour_grid(memory_widths, memory_resolutions, "--memory-widths/--memory-resolutions")
     frame = sweep(spec, widths, resolutions, classes=classes, accuracy=False)
     memory_frame = None
     if memory:
         memory_frame = sweep(spec, memory_widths, memory_resolutions, classes=classes, accuracy=False, memory=True,
                              progress=progress)
     return contour_figure(frame, checkpoints=published_checkpoints(spec), memory_frame=memory_frame)
+
+
+def _contour_grid(widths: Sequence[float], resolutions: Sequence[int], options: str) -> None:
+    """A contour needs a surface: at least two distinct values on each axis."""
+    if len(set(widths)) < 2 or len(set(resolutions)) < 2:
+        raise ValueError(f"a contour plot needs at least 2 widths and 2 resolutions ({options}), got "
+                         f"{len(set(widths))} x {len(set(resolutions))}")
 
 
 __all__ = ["CONTOUR_RESOLUTIONS", "CONTOUR_WIDTHS", "FIGURE5_RESOLUTIONS", "FIGURE5_WIDTHS", "X_AXES",

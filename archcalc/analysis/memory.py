@@ -372,20 +372,30 @@ def simulate_problem(mg: MemoryGraph, order: Sequence[int]) -> list[Step]:
     p = mg.problem
     check_order(p, order)
     done, live, steps = 0, 0, []
+    # The buffers alive before each step, kept incrementally: only the step's own buffer and
+    # the buffers it frees can change state, so a step costs its live set, not the whole
+    # graph (a 10,000-node network was quadratic here). Listed in buffer order, as before.
+    position = {c: k for k, c in enumerate(p.members)}
+    alive: set[int] = set()
     for i, v in enumerate(order):
         b = p.buf[v]
         during, after, freed = p.step(done, live, v)
         tensors = []
-        for c in p.members:
+        for c in sorted(alive | {b}, key=position.__getitem__):
             if c == b:
                 held = max(p.current(c, done) if c != v else 0, p.size[v])
                 tensors.append((p.names[v], held))
-            elif p.alive(c, done):
+            else:
                 latest = next(m for m in reversed(p.members[c]) if done >> m & 1)
                 tensors.append((p.names[latest], p.size[latest]))
         if p.scratch[v]:
             tensors.append((f"{p.names[v]}:scratch", p.scratch[v]))
         done |= 1 << v
+        for c in (b, *freed):
+            if p.alive(c, done):
+                alive.add(c)
+            else:
+                alive.discard(c)
         freed_names = tuple(p.names[next(m for m in reversed(p.members[c]) if done >> m & 1)] for c in freed)
         steps.append(Step(index=i, node=p.names[v], op=mg.ops[v], shape=mg.shapes[v], bytes=during, live_after=after,
                           out_bytes=p.size[v], scratch_bytes=p.scratch[v], buffer=p.names[b], alias=mg.alias[v],
@@ -505,12 +515,13 @@ def timeline_figure(result: MemoryResult) -> "Figure":
     peak = result.peak_step
     ax.plot([peak.index], [peak.bytes / 1024], "o", color="tab:red")
     ax.annotate(f"peak {peak.bytes:,} B\n{peak.node}", (peak.index, peak.bytes / 1024), textcoords="offset points",
-                xytext=(10, -10), fontsize=8, color="tab:red", va="top")
+                xytext=(10, -10), fontsize=8, color="tab:red", va="top", parse_math=False)
     if result.arena_bytes:
         ax.axhline(result.arena_bytes / 1024, color="gray", ls="--", lw=0.8, label="arena")
     ax.set_xlabel(f"step ({result.order_name} order)")
     ax.set_ylabel("KiB")
-    ax.set_title(f"{result.model}: {result.convention}", fontsize=8)
+    # names come from the spec: "$...$" in one is text, not matplotlib mathtext
+    ax.set_title(f"{result.model}: {result.convention}", fontsize=8, parse_math=False)
     ax.legend(loc="upper right", fontsize=8)
     return fig
 

@@ -69,7 +69,7 @@ class ParamDef:
     def _check_number(self, value: Any, kind: str) -> bool:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
-        if kind in ("int", "channels", "size") and not float(value).is_integer():
+        if kind in ("int", "channels", "size") and isinstance(value, float) and not value.is_integer():
             return False
         minimum = 1 if kind == "channels" and self.min is None else self.min
         return minimum is None or value >= minimum

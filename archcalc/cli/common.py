@@ -5,7 +5,6 @@ Every command is a thin layer: parse options, call the library, print with these
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
 import sys
@@ -35,23 +34,11 @@ class Format(str, Enum):
 
 
 def spec_errors(fn: Callable) -> Callable:
-    """Turn a SpecError (or a bad option value) into one line on stderr and exit code 2."""
+    """Run a command inside the CLI's error boundary (archcalc.cli.boundary): any exception
+    an input can cause is one line on stderr and exit code 2."""
+    from archcalc.cli.boundary import errors_to_exit
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SpecError as exc:
-            typer.echo(f"archcalc: error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except ValueError as exc:  # invalid option values, as the library reports them
-            typer.echo(f"archcalc: error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except OSError as exc:  # an input file that cannot be read, an output that cannot be written
-            typer.echo(f"archcalc: error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
+    return errors_to_exit(fn)
 
 
 def fmt_int(value: Any) -> str:
@@ -59,7 +46,24 @@ def fmt_int(value: Any) -> str:
 
 
 def fmt_millions(value: int) -> str:
-    return f"{value / 1e6:,.2f}M"
+    return f"{millions(value, 2)}M"
+
+
+def millions(value: int, digits: int) -> str:
+    """``value / 1e6`` with ``digits`` decimals and separators, exact for any integer (a
+    float conversion overflows past 1e308 and loses digits past 2^53).
+
+    >>> millions(300_774_272, 2), millions(10**400, 1)[:8], millions(-1_500_000, 3)
+    ('300.77', '10,000,0', '-1.500')
+    """
+    from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+
+    if isinstance(value, float):
+        return f"{value / 1e6:,.{digits}f}"
+    with localcontext() as context:
+        context.prec = max(28, len(str(abs(int(value)))) + digits + 2)
+        exact = (Decimal(int(value)) / Decimal(10**6)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN)
+    return f"{exact:,.{digits}f}"
 
 
 def write_csv(rows: Sequence[dict], columns: Sequence[str], comments: Iterable[str] = ()) -> str:

@@ -8,7 +8,8 @@ import typer
 from archcalc.analysis.convention import Convention
 from archcalc.analysis.costs import COLUMNS
 from archcalc.cli.common import (
-    ClassesOption, Format, ResolutionOption, SpecArgument, DepthOption, WidthOption, echo, fmt_int, spec_errors,
+    ClassesOption, Format, ResolutionOption, SpecArgument, DepthOption, WidthOption, echo, fmt_int, millions,
+    spec_errors,
     write_csv, write_json, write_markdown, write_text_table,
 )
 from archcalc.model import Model
@@ -79,8 +80,8 @@ def render_table(model: Model, rows: list[dict], convention: Convention) -> str:
     footer = ["total", "", "", *(fmt_int(totals[c]) for c in TABLE_COLUMNS[3:])]
     table = write_text_table(title, TABLE_HEADERS, cells, footer, [c in COLUMNS for c in TABLE_COLUMNS])
     return (table + f"convention: {convention.describe()}\n"
-            f"MAdds {totals['madds'] / 1e6:,.2f}M   params {totals['params'] / 1e6:,.3f}M "
-            f"(without BN {totals['params_without_bn'] / 1e6:,.3f}M)   FLOPs {totals['flops'] / 1e6:,.2f}M\n")
+            f"MAdds {millions(totals['madds'], 2)}M   params {millions(totals['params'], 3)}M "
+            f"(without BN {millions(totals['params_without_bn'], 3)}M)   FLOPs {millions(totals['flops'], 2)}M\n")
 
 
 def convention_from_options(batch: int, bn_params: str, flops_per_madd: int, flops_terms: Optional[str]) -> Convention:

@@ -67,9 +67,12 @@ def register(app: typer.Typer) -> None:
         if plot is not None:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+            from archcalc.io import check_output_path, save_figure
+
+            check_output_path(plot)
             figure = result.figure()
             FigureCanvasAgg(figure)
-            figure.savefig(plot, dpi=120)
+            save_figure(figure, plot, dpi=120)
         if fmt is Format.json:
             echo(write_json(result.as_dict()))
         elif fmt is Format.csv:

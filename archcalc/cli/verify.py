@@ -15,6 +15,24 @@ from archcalc.cli.common import (
 
 COLUMNS = ("check", "name", "op", "analytic", "measured", "ok")
 
+MaxMemoryOption = typer.Option(
+    None, "--max-memory", help="memory budget for PyTorch, e.g. 32G (default 4G, or ARCHCALC_MAX_TORCH_BYTES)")
+
+
+def load_for_torch(spec, max_memory: Optional[str], **overrides):
+    """Load and compile the spec, then check what PyTorch would allocate against the budget
+    (``--max-memory`` raises it for this run), all before torch is imported."""
+    import os
+
+    import archcalc
+    from archcalc import limits
+
+    if max_memory is not None:
+        os.environ[limits.TORCH_BYTES.variable] = str(limits.parse_size(max_memory, "--max-memory"))
+    model = archcalc.load(spec, **overrides)
+    limits.check_torch_memory(model)
+    return model
+
 
 def _cell(value) -> str:
     if isinstance(value, tuple):
@@ -66,12 +84,14 @@ def register(app: typer.Typer) -> None:
         order: str = typer.Option("program", help="schedule the forward runs: program, optimal, greedy_free, "
                                                   "greedy_step or depth_first (archcalc.analysis.memory)"),
         fmt: Format = typer.Option(Format.table, "--format", help="table, json, csv or markdown"),
+        max_memory: Optional[str] = MaxMemoryOption,
     ) -> None:
         """Check params, MAdds (fvcore), shapes and peak memory against PyTorch; exit 1 on any mismatch."""
-        import archcalc
+        # the spec first: a bad spec is rejected before the seconds torch takes to import
+        model = load_for_torch(spec, max_memory, width=width, resolution=resolution, classes=classes,
+                               depth=depth_multiplier)
         from archcalc.pytorch.verify import resolve_device, verify as run_verify
 
-        model = archcalc.load(spec, width=width, resolution=resolution, classes=classes, depth=depth_multiplier)
         schedule = None
         if order != "program":
             from archcalc.analysis.memory import schedule as memory_schedule
@@ -103,15 +123,15 @@ def register(app: typer.Typer) -> None:
         repeats: int = typer.Option(30, min=1, help="timed forward passes"),
         warmup: int = typer.Option(5, min=0, help="untimed forward passes first"),
         fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
+        max_memory: Optional[str] = MaxMemoryOption,
     ) -> None:
         """Forward latency (batch 1, inference mode): median and spread, next to MAdds and MAdds/s."""
-        import archcalc
-        from archcalc.pytorch.bench import bench as run_bench
-
         if fmt not in (Format.table, Format.json):
             raise ValueError(f"bench prints --format table or json, got {fmt.value}")
 
-        model = archcalc.load(spec, width=width, resolution=resolution, depth=depth_multiplier)
+        model = load_for_torch(spec, max_memory, width=width, resolution=resolution, depth=depth_multiplier)
+        from archcalc.pytorch.bench import bench as run_bench
+
         stats = run_bench(model, device=device, threads=threads, repeats=repeats, warmup=warmup)
         if fmt is Format.json:
             echo(write_json(stats))

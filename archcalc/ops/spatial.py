@@ -254,7 +254,7 @@ class Dropout(OpDef):
     """
 
     kind = "dropout"
-    attrs = {"rate": Attr(float, default=0.0, min=0.0, doc="drop probability in training (< 1)")}
+    attrs = {"rate": Attr(float, default=0.0, min=0.0, max=1.0, doc="drop probability in training (<= 1)")}
     free_because = "dropout is the identity at inference"
     aliases_input = True
 
