@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import archcalc
 from archcalc.analysis.convention import Convention
+from archcalc.spec.loader import shipped_specs_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -48,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from archcalc.model import Model
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
-DEFAULT_SPECS = Path(__file__).resolve().parents[1] / "specs"
+DEFAULT_SPECS = shipped_specs_dir()
 
 MATCH = "match"
 CONVENTION_MATCH = "match under a stated convention"

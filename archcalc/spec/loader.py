@@ -75,6 +75,14 @@ class Spec:
     def classes(self) -> int | None:
         return self.data.get("classes")
 
+    @property
+    def uses_classes(self) -> bool:
+        """Whether any layer or block of the spec reads ``classes`` (has a classifier)."""
+        from archcalc.spec.expr import names_in
+
+        return "classes" in names_in([self.data.get("layers", []), self.data.get("blocks", {}),
+                                      self.data.get("defaults", {})])
+
 
 def _tag_file(value: Any, name: str) -> None:
     """Record the file on every container read from it (for errors after merging)."""
@@ -132,9 +140,9 @@ def _expand_includes(data: dict, path: Path, display: str, seen: tuple[str, ...]
         included = list(other.get("layers", []))
         until = row.get("until")
         if until is not None:
-            names = [r.get("name") for r in included if isinstance(r, dict)]
+            names = row_names_as_compiled(included)
             if until not in names:
-                raise SpecError(where, f"{target} has no layer named {until!r} (named layers: {', '.join(n for n in names if n)})")
+                raise SpecError(where, f"{target} has no layer named {until!r} (its layers: {', '.join(names)})")
             included = included[: names.index(until) + 1]
         for other_row in included:
             expanded.append(other_row)
@@ -143,6 +151,19 @@ def _expand_includes(data: dict, path: Path, display: str, seen: tuple[str, ...]
             for name, value in other.get(section, {}).items():
                 data.setdefault(section, _empty_located(display)).setdefault(name, value)
     data["layers"] = expanded
+
+
+def row_names_as_compiled(rows: list) -> list[str]:
+    """The names the compiler gives ``rows``: a row's ``name``, or ``stage1``, ``stage2``, ...
+    counting the unnamed rows (archcalc.compiler.Compiler.row_names, which also checks them)."""
+    names, auto = [], 0
+    for row in rows:
+        if isinstance(row, dict) and "name" in row:
+            names.append(str(row["name"]))
+        else:
+            auto += 1
+            names.append(f"stage{auto}")
+    return names
 
 
 def _empty_located(display: str) -> LocatedDict:
@@ -235,9 +256,37 @@ def _validate(spec: Spec) -> None:
             raise SpecError(spec.where("outputs", index, f"outputs[{index}]"), f"expected a layer name, got {name!r}")
 
 
-def load_spec(path: str | Path, *, width: float | None = None, resolution: int | None = None, classes: int | None = None) -> Spec:
-    """Load ``path`` (following ``extends``), validate the top level, apply overrides."""
+def shipped_specs_dir() -> Path:
+    """The specs shipped with archcalc: ``archcalc/specs`` in an installed wheel (setup.py maps
+    the repository's ``specs/`` there), else the repository's own ``specs/`` (a clone or an
+    editable install)."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "specs"
+    return installed if installed.is_dir() else package.parent / "specs"
+
+
+def shipped_spec_names() -> list[str]:
+    return sorted(p.stem for p in shipped_specs_dir().glob("*.yaml"))
+
+
+def resolve_spec_path(path: str | Path) -> Path:
+    """``path`` itself when it exists; otherwise a bare name (``mnv2``, ``mnv2_1.4``,
+    ``mnv2.yaml``) is looked up among the shipped specs. Anything else is returned
+    unchanged and fails, with its name, where it is read."""
     path = Path(path)
+    if path.exists() or path.parent != Path("."):
+        return path
+    for candidate in (path.name, f"{path.name}.yaml"):
+        shipped = shipped_specs_dir() / candidate
+        if shipped.is_file():
+            return shipped
+    return path
+
+
+def load_spec(path: str | Path, *, width: float | None = None, resolution: int | None = None, classes: int | None = None) -> Spec:
+    """Load ``path`` (a file, or the name of a shipped spec: :func:`resolve_spec_path`),
+    following ``extends``; validate the top level; apply overrides."""
+    path = resolve_spec_path(path)
     display = str(path)
     data, files = _read_chain(path, display, ())
     spec = Spec(path=display, data=data, files=files)
@@ -247,6 +296,10 @@ def load_spec(path: str | Path, *, width: float | None = None, resolution: int |
             continue
         spec.overrides[key] = value
         _check_value(spec, key, value)
+        if key == "classes" and not spec.uses_classes:
+            raise SpecError(Location("command line", None, "--classes"),
+                            f"{display} has no classifier (no layer reads ${{classes}}), so a class count changes "
+                            f"nothing; leave --classes out")
         if key == "resolution":
             data["input"]["resolution"] = value
         else:

@@ -89,7 +89,12 @@ def read_yaml(path: str | Path, display_name: str | None = None) -> Any:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise SpecError(Location(name, None, ""), f"cannot read spec file: {exc.strerror}") from None
+        hint = ""
+        if Path(path).parent == Path(".") and not Path(path).exists():
+            from archcalc.spec.loader import shipped_spec_names
+
+            hint = f" (neither a file nor a shipped spec: {', '.join(shipped_spec_names())})"
+        raise SpecError(Location(name, None, ""), f"cannot read spec file: {exc.strerror}{hint}") from None
     return parse_yaml(text, name)
 
 
