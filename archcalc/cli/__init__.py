@@ -9,18 +9,37 @@ import importlib
 
 import typer
 
+# rich_markup_mode=None: click's plain help, which wraps option names and choice lists at
+# 80 columns instead of cutting them ("--inplace-activa…") the way rich's help panels do.
 app = typer.Typer(
     add_completion=False,
-    no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     help="Cost neural architectures (MAdds, params, peak memory) from YAML specs; verify against PyTorch.",
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from archcalc import __version__
 
-@app.callback()
-def _root() -> None:
-    """archcalc: exact MAdds, parameters and peak memory from YAML block specs."""
+        typer.echo(f"archcalc {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """archcalc: exact MAdds, parameters and peak memory from YAML block specs.
+
+    Run `archcalc COMMAND --help` for a command's options.
+    """
+    if ctx.invoked_subcommand is None:  # bare `archcalc`: the help, and success
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
 
 
 COMMAND_MODULES = ("cost", "verify", "validate", "design", "memory")

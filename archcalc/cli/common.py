@@ -8,10 +8,12 @@ import csv
 import functools
 import io
 import json
+import os
 import sys
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterable, Optional, Sequence
+from typing import Annotated, Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import typer
 
@@ -19,7 +21,8 @@ from archcalc.errors import SpecError
 
 
 # The arguments every command shares, declared once.
-SpecArgument = Annotated[Path, typer.Argument(help="YAML spec file")]
+SpecArgument = Annotated[Path, typer.Argument(
+    help="YAML spec file, or the name of a shipped spec (mnv2, mnv2_1.4, mnv1, ...)", metavar="SPEC")]
 WidthOption = Annotated[Optional[float], typer.Option(help="width multiplier (overrides the spec)")]
 ResolutionOption = Annotated[Optional[int], typer.Option(help="input resolution (overrides the spec)")]
 ClassesOption = Annotated[Optional[int], typer.Option(help="number of classes (overrides the spec)")]
@@ -30,6 +33,56 @@ class Format(str, Enum):
     csv = "csv"
     json = "json"
     markdown = "markdown"
+
+
+# Choice lists offered by the options. The library owns the rules (tests/test_cli_usability.py
+# checks these lists against archcalc.analysis.memory and archcalc.analysis.convention); they are
+# spelled out here so that the command line's help never imports the analysis modules.
+class BnParams(str, Enum):
+    none = "none"
+    affine = "affine"
+    all = "all"
+
+
+class Dtype(str, Enum):
+    float32 = "float32"
+    float16 = "float16"
+    int8 = "int8"
+
+
+class Order(str, Enum):
+    program = "program"
+    optimal = "optimal"
+    greedy_free = "greedy_free"
+    greedy_step = "greedy_step"
+    depth_first = "depth_first"
+
+
+class Device(str, Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+    auto = "auto"
+
+
+class Alignment(str, Enum):
+    a1 = "1"
+    a16 = "16"
+    a64 = "64"
+    a512 = "512"
+
+
+# Modules of optional extras -> the extra that installs them (pyproject.toml's optional-dependencies).
+OPTIONAL_MODULES = {"torch": "verify", "fvcore": "verify"}
+
+
+def missing_extra_message(exc: ModuleNotFoundError, command: str) -> str | None:
+    """The one-line error for an optional dependency that is not installed (None: not one of ours)."""
+    module = (exc.name or "").partition(".")[0]
+    extra = OPTIONAL_MODULES.get(module)
+    if extra is None:
+        return None
+    return (f"`archcalc {command}` needs {module}, which the core install leaves out: "
+            f"pip install 'archcalc[{extra}]' (in a clone: pip install -e '.[{extra}]')")
 
 
 def spec_errors(fn: Callable) -> Callable:
@@ -48,6 +101,12 @@ def spec_errors(fn: Callable) -> Callable:
         except OSError as exc:  # an input file that cannot be read, an output that cannot be written
             typer.echo(f"archcalc: error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
             raise typer.Exit(2) from None
+        except ModuleNotFoundError as exc:  # an optional extra (torch, fvcore) not installed
+            message = missing_extra_message(exc, fn.__name__.removesuffix("_command").replace("_", " "))
+            if message is None:
+                raise
+            typer.echo(f"archcalc: error: {message}", err=True)
+            raise typer.Exit(2) from None
 
     return wrapper
 
@@ -56,8 +115,93 @@ def fmt_int(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
-def fmt_millions(value: int) -> str:
-    return f"{value / 1e6:,.2f}M"
+SI_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+BINARY_UNITS = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
+
+
+def fmt_si(value: float, digits: int = 4) -> str:
+    """A count for a summary line, scaled to k, M, G or T with ``digits`` significant digits
+    (``fmt_si(582197616) == "582.2M"``, ``fmt_si(11_234) == "11.23k"``). Tables and JSON keep
+    exact integers; only summaries are scaled."""
+    for factor, prefix in SI_PREFIXES:
+        if abs(value) >= factor:
+            return f"{_significant(value / factor, digits, keep_zeros=True)}{prefix}"
+    return _significant(value, digits) if isinstance(value, float) else str(value)
+
+
+def fmt_bytes(value: float, digits: int = 4) -> str:
+    """Bytes for a summary line in KiB, MiB, GiB or TiB (``fmt_bytes(1404928) == '1.340 MiB'``)."""
+    for factor, unit in BINARY_UNITS:
+        if abs(value) >= factor:
+            return f"{_significant(value / factor, digits, keep_zeros=True)} {unit}"
+    return f"{value:,} B"
+
+
+def _significant(value: float, digits: int, keep_zeros: bool = False) -> str:
+    decimals = max(0, digits - 1 - int(f"{abs(value):e}".split("e")[1])) if value else 0
+    text = f"{value:,.{decimals}f}"
+    return text if keep_zeros or "." not in text else text.rstrip("0").rstrip(".")
+
+
+def terminal_width() -> int | None:
+    """The width output should fit: ``COLUMNS`` when set, the terminal's width when stdout is
+    one, otherwise None (piped into a file or another program: nothing is cut)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty():
+        import shutil
+
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def stderr_is_terminal() -> bool:
+    """Progress goes to stderr only when a person is watching it."""
+    return sys.stderr.isatty()
+
+
+@contextmanager
+def progress_bar(total: int, label: str, enabled: bool = True) -> Iterator[Optional[Callable[[int], None]]]:
+    """A progress bar on stderr while the block runs, when stderr is a terminal (quiet when
+    piped or redirected); yields its ``advance(n)`` callback, or None when there is no bar."""
+    if not (enabled and stderr_is_terminal()):
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=rich_console(stderr=True, force_terminal=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+@contextmanager
+def search_status(label: str, enabled: bool = True) -> Iterator[Optional[Callable[[int, int, int, int], None]]]:
+    """A live line on stderr for a search with a bound: segments done, best peak, lower bound
+    and gap, and the time so far; yields ``update(done, total, upper, lower)`` (None when quiet)."""
+    if not (enabled and stderr_is_terminal()):
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=rich_console(stderr=True, force_terminal=True), transient=True) as bar:
+        task = bar.add_task(label)
+
+        def update(done: int, total: int, upper: int, lower: int) -> None:
+            bar.update(task, description=f"{label}: segment {done}/{total}, best peak {upper:,} B, "
+                                         f"lower bound {lower:,} B, gap {upper - lower:,} B")
+        yield update
+
+
+def rich_console(width: int | None = None, *, stderr: bool = False, force_terminal: bool | None = None):
+    """A rich Console as wide as the terminal, or, when piped, wide enough never to cut a column."""
+    from rich.console import Console
+
+    if stderr:
+        return Console(stderr=True, force_terminal=force_terminal)
+    return Console(width=width or terminal_width() or 10_000, soft_wrap=False, force_terminal=force_terminal)
 
 
 def write_csv(rows: Sequence[dict], columns: Sequence[str], comments: Iterable[str] = ()) -> str:
@@ -83,14 +227,25 @@ def write_markdown(rows: Sequence[dict], columns: Sequence[str], headers: Sequen
 
 
 def write_text_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], footer: Sequence[str],
-                     right: Sequence[bool]) -> str:
+                     right: Sequence[bool], max_width: int | None = None, keep: int = 1) -> str:
     """A boxed, aligned text table (the look of rich's default table).
 
     ``archcalc cost`` prints its table with this rather than rich: rich takes longer to
     import and lay out a 40-row table than archcalc takes to compile the network, and the
     cold-start budget of the main command is a benchmark target (benchmarks/bench_cost.py).
+
+    With ``max_width`` the rightmost columns (all but the first ``keep``) are left out, one at
+    a time, until the table fits, and a last line names them; cells are never cut.
     """
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, footer, *rows)]
+    shown = len(headers)
+    while max_width and shown > keep and sum(widths[:shown]) + 3 * shown + 1 > max_width:
+        shown -= 1
+    if shown < len(headers):
+        hidden = ", ".join(headers[shown:])
+        cut = lambda cells: list(cells)[:shown]  # noqa: E731
+        table = write_text_table(title, cut(headers), [cut(r) for r in rows], cut(footer), cut(right))
+        return table + f"(not shown at {max_width} columns: {hidden}; widen the terminal or use --format csv|json)\n"
 
     def line(cells: Sequence[str]) -> str:
         padded = (str(c).rjust(w) if r else str(c).ljust(w) for c, w, r in zip(cells, widths, right))

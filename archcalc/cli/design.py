@@ -103,7 +103,7 @@ def register(app: typer.Typer) -> None:
         """MAdds and params as closed forms in the width α and the resolution ρ (sympy)."""
         echo(formula_text(spec, classes, latex, blocks))
 
-    plot = typer.Typer(no_args_is_help=True, help="Design-space figures (PNG and SVG).")
+    plot = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Design-space figures (PNG and SVG).")
     app.add_typer(plot, name="plot")
 
     @plot.command("frontier")
