@@ -18,8 +18,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from archcalc import limits
 from archcalc.blocks import ROW_KEYS, BlockDef, builtin_blocks, parse_block_defs
-from archcalc.errors import Location, SpecError
+from archcalc.errors import Location, SpecError, quote
 from archcalc.ops import Attr, OpDef, ShapeError, UnknownOpError, get_op
 from archcalc.spec.expr import ExpressionError, evaluate, expression_source
 from archcalc.spec.loader import IDENTIFIER, Spec
@@ -115,7 +116,7 @@ class _Compiler:
         try:
             return self.integral(evaluate(source, env, self.functions))
         except ExpressionError as exc:
-            self.fail(f"in expression {raw!r}: {exc}", where)
+            self.fail(f"in expression {quote(raw)}: {exc}", where)
 
     def condition(self, raw: Any, env: Mapping[str, Any], where: Location, node: str) -> bool:
         """A `when:` value must be a boolean (a quoted "false" is a non-empty string, not false)."""
@@ -130,14 +131,17 @@ class _Compiler:
             return value
         factor = SCALE_MODES[mode](self.width)
         try:
-            return self.channel_rule(value * factor, **self.rule_kwargs)
-        except ValueError as exc:
-            self.fail(str(exc), where)
+            scaled = self.channel_rule(value * factor, **self.rule_kwargs)
+        except (ValueError, OverflowError) as exc:
+            self.fail(f"cannot scale the channel count {quote(value)} by the width: {exc}", where)
+        self.within(limits.DIMENSION, scaled, "channel count after the width rule", where, None)
+        return scaled
 
     # ------------------------------------------------------------------ graph
     def add_node(self, name: str, op: OpDef, attrs: dict, inputs: list[str], where: Location) -> str:
         if name in self.nodes:
             self.fail(f"name {name!r} is used twice", where)
+        self.within(limits.IR_NODES, len(self.nodes) + 1, "IR nodes", where, name)
         count = len(inputs)
         if count < op.min_inputs or (op.max_inputs is not None and count > op.max_inputs):
             wanted = op.min_inputs if op.max_inputs == op.min_inputs else f"{op.min_inputs} or more"
@@ -147,6 +151,10 @@ class _Compiler:
             shape = op.shape(attrs, in_shapes)
         except ShapeError as exc:
             self.fail(str(exc), where, name)
+        except (TypeError, OverflowError, ValueError, ZeroDivisionError) as exc:  # a value no shape rule expects
+            self.fail(f"{op.kind}: cannot derive the output shape ({type(exc).__name__}: {exc})", where, name)
+        for dim in shape:
+            self.within(limits.DIMENSION, dim, f"output dimension of {op.kind}", where, name)
         self.nodes[name] = dict(
             op=op.kind, attrs=attrs, inputs=list(inputs), in_shapes=in_shapes, shape=tuple(shape),
             origin=self.row_where or where,
@@ -154,6 +162,14 @@ class _Compiler:
         self.order.append(name)
         self.scopes[name] = name
         return name
+
+    def within(self, budget: limits.Budget, amount: Any, what: str, where: Location | None, node: str | None) -> None:
+        try:
+            limits.check(budget, amount, what)
+        except limits.LimitExceeded as exc:
+            self.fail(str(exc), where, node)
+        except TypeError:  # not a number: the shape rules report those
+            pass
 
     def op_attrs(self, op: OpDef, raw: Mapping[str, Any], env: Mapping[str, Any], scale_mode: str | None,
                  where_of: Callable[[str], Location], node: str) -> dict:
@@ -173,6 +189,8 @@ class _Compiler:
             else:
                 value = schema.default
             value = self.integral(value) if _wants_int(schema) else value
+            if not _finite(value):
+                self.fail(f"{op.kind}.{key}: expected a finite number, got {value!r}", where_of(key), node)
             problem = schema.check(value)
             if problem:
                 self.fail(f"{op.kind}.{key}: expected {problem}, got {value!r}", where_of(key), node)
@@ -183,7 +201,8 @@ class _Compiler:
                              node: str) -> None:
         """A channel count is checked as written: rounding must not turn -1 into 1."""
         if problem:
-            self.fail(f"{owner}.{key}: expected {problem}, got {value!r}", where, node)
+            self.fail(f"{owner}.{key}: expected {problem}, got {quote(value)}", where, node)
+        self.within(limits.DIMENSION, value, f"{owner}.{key}", where, node)
 
     def block_params(self, block: BlockDef, raw: Mapping[str, Any], env: Mapping[str, Any], scale_mode: str | None,
                      where_of: Callable[[str], Location], node: str, repeat: int) -> dict:
@@ -205,6 +224,8 @@ class _Compiler:
                 self.fail(f"block {block.name} needs parameter {key!r} ({param.expected()})", where_of(key), node)
             if param.type in ("int", "channels"):
                 value = self.integral(value)
+            if not _finite(value):
+                self.fail(f"{block.name}.{key}: expected a finite number, got {value!r}", where_of(key), node)
             if not param.check(value):
                 self.fail(f"{block.name}.{key}: expected {param.expected()}, got {value!r}", where_of(key), node)
             values[key] = value
@@ -220,8 +241,8 @@ class _Compiler:
             self.fail(f"expected an op name, got {kind!r}", where, node)
 
     def block_for(self, name: Any, where: Location, node: str) -> BlockDef:
-        if name not in self.blocks:
-            self.fail(f"unknown block {name!r} (known blocks: {', '.join(sorted(self.blocks))})", where, node)
+        if not isinstance(name, str) or name not in self.blocks:
+            self.fail(f"unknown block {quote(name)} (known blocks: {', '.join(sorted(self.blocks))})", where, node)
         return self.blocks[name]
 
     # ------------------------------------------------------------------ blocks
@@ -360,7 +381,7 @@ class _Compiler:
         if ("op" in row) == ("block" in row):
             self.fail("each layer row needs exactly one of op or block")
         scale = self.value(row.get("scale", "width"), self.globals, where_of("scale"))
-        if scale not in SCALE_MODES:
+        if not isinstance(scale, str) or scale not in SCALE_MODES:
             self.fail(f"expected one of {', '.join(SCALE_MODES)}, got {scale!r}", where_of("scale"))
         refs = self.row_refs(row, index, names)
         sources = []
@@ -390,7 +411,9 @@ class _Compiler:
             self.fail(f"block {block.name} takes one input, got {len(sources)}", where_of("from"))
         repeats = row.get("n", None)
         if repeats is not None and (isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1):
-            self.fail(f"expected a repeat count (integer >= 1), got {repeats!r}", where_of("n"))
+            self.fail(f"expected a repeat count (integer >= 1), got {quote(repeats)}", where_of("n"))
+        if repeats is not None:  # every repeat adds at least one node: refuse before expanding
+            self.within(limits.IR_NODES, len(self.nodes) + repeats, "IR nodes (the repeat count n)", where_of("n"), name)
         current = sources[0]
         for repeat in range(repeats or 1):
             instance = f"{name}.block{repeat + 1}" if repeats is not None else name
@@ -470,6 +493,15 @@ def _stable_topological_order(needs: dict[int, set[int]]) -> list[int]:
             if waiting[user] == 0:
                 heapq.heappush(ready, user)
     return order
+
+
+def _finite(value: Any) -> bool:
+    """NaN and infinity are never a valid attribute (PyTorch refuses them, or worse, uses them)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return all(_finite(item) for item in value)
+    return True
 
 
 def _wants_int(schema: Attr) -> bool:

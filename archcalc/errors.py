@@ -1,7 +1,35 @@
 """Errors that carry a place in a spec, so the CLI can print one line and exit 2."""
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
+from typing import Any
+
+MESSAGE_CHARS = 600  # an error line never grows past this (a value is quoted by a bounded prefix)
+
+_QUOTE = reprlib.Repr()
+_QUOTE.maxstring = _QUOTE.maxother = 80
+_QUOTE.maxlist = _QUOTE.maxdict = _QUOTE.maxtuple = _QUOTE.maxset = 6
+_QUOTE.maxlevel = 3
+_QUOTE.maxlong = 60
+
+
+def quote(value: Any) -> str:
+    """``repr(value)`` cut to a bounded prefix: the cost does not grow with the value, so
+    an alias bomb or a 10 MB string in a spec cannot make its own error message huge.
+
+    >>> quote("x" * 1000)[:12], len(quote("x" * 1000)) < 100
+    ("'xxxxxxxxxxx", True)
+    >>> quote([[1, 2]] * 100)
+    '[[1, 2], [1, 2], [1, 2], [1, 2], [1, 2], [1, 2], ...]'
+    """
+    return _QUOTE.repr(value)
+
+
+def bounded(text: str, limit: int = MESSAGE_CHARS) -> str:
+    """One line of at most ``limit`` characters."""
+    line = " ".join(str(text).split("\n"))
+    return line if len(line) <= limit else line[: limit - 16] + f"... [{len(line) - limit + 16:,} more]"
 
 
 @dataclass(frozen=True)
@@ -30,4 +58,4 @@ class SpecError(ValueError):
         self.location = location
         self.message = message
         text = f"{location}: {message}" if location else message
-        super().__init__(text.replace("\n", " "))
+        super().__init__(bounded(text))

@@ -205,22 +205,28 @@ def _colors(count: int) -> list:
 
 
 def save(figure: "Figure", path: str, formats: Sequence[str] = ("png", "svg"), dpi: int = 150) -> list[str]:
-    """Write ``figure`` as ``path`` and beside it in the other formats (same stem)."""
+    """Write ``figure`` as ``path`` and beside it in the other formats (same stem), each
+    file atomically (archcalc.io: complete or absent, never half-written)."""
     from pathlib import Path
 
-    target = Path(path)
+    from archcalc.io import check_output_path, save_figure
+
+    target = check_output_path(path)  # a directory or an empty path is an error, not "dir.png"
     target.parent.mkdir(parents=True, exist_ok=True)
+    outputs = [target.with_suffix(f".{fmt}") for fmt in dict.fromkeys([target.suffix.lstrip(".") or "png", *formats])]
+    for out in outputs:
+        check_output_path(out)
     written = []
-    for fmt in dict.fromkeys([target.suffix.lstrip(".") or "png", *formats]):
-        out = target.with_suffix(f".{fmt}")
+    for out in outputs:
+        fmt = out.suffix.lstrip(".")
         # A fixed SVG hash salt and no date keep the committed files reproducible.
         metadata = {"Date": None} if fmt in ("svg", "pdf") else {}
         if fmt == "svg":
             import matplotlib
 
             matplotlib.rcParams["svg.hashsalt"] = "archcalc"
-        figure.savefig(out, dpi=dpi, metadata=metadata)
-        written.append(str(out))
+        save_figure(figure, out, dpi=dpi, metadata=metadata)
+        written.append(str(Path(out)))
     return written
 
 

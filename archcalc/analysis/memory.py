@@ -365,20 +365,30 @@ def simulate_problem(mg: MemoryGraph, order: Sequence[int]) -> list[Step]:
         if mg.alias[v] == "folded_bn":
             label[v] = label[p.preds[v][0]]
     done, live, steps = 0, 0, []
+    # The buffers alive before each step, kept incrementally: only the step's own buffer and
+    # the buffers it frees can change state, so a step costs its live set, not the whole
+    # graph (a 10,000-node network was quadratic here). Listed in buffer order, as before.
+    position = {c: k for k, c in enumerate(p.members)}
+    alive: set[int] = set()
     for i, v in enumerate(order):
         b = p.buf[v]
         during, after, freed = p.step(done, live, v)
         tensors = []
-        for c in p.members:
+        for c in sorted(alive | {b}, key=position.__getitem__):
             if c == b:
                 held = max(p.current(c, done) if c != v else 0, p.size[v])
                 tensors.append((label[v], held))
-            elif p.alive(c, done):
+            else:
                 latest = next(m for m in reversed(p.members[c]) if done >> m & 1)
                 tensors.append((label[latest], p.size[latest]))
         if p.scratch[v]:
             tensors.append((f"{p.names[v]}:scratch", p.scratch[v]))
         done |= 1 << v
+        for c in (b, *freed):
+            if p.alive(c, done):
+                alive.add(c)
+            else:
+                alive.discard(c)
         freed_names = tuple(label[next(m for m in reversed(p.members[c]) if done >> m & 1)] for c in freed)
         steps.append(Step(index=i, node=p.names[v], op=mg.ops[v], shape=mg.shapes[v], bytes=during, live_after=after,
                           out_bytes=p.size[v], scratch_bytes=p.scratch[v], buffer=p.names[b], alias=mg.alias[v],

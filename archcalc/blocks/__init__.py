@@ -60,7 +60,7 @@ class ParamDef:
             return isinstance(value, str)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
-        if self.type in ("int", "channels") and not float(value).is_integer():
+        if self.type in ("int", "channels") and isinstance(value, float) and not value.is_integer():
             return False
         minimum = 1 if self.type == "channels" and self.min is None else self.min
         return minimum is None or value >= minimum

@@ -49,4 +49,8 @@ for _module in COMMAND_MODULES:
 
 
 def main() -> None:
-    app()
+    import sys
+
+    from archcalc.cli.boundary import run
+
+    sys.exit(run(app))

@@ -5,7 +5,6 @@ Every command is a thin layer: parse options, call the library, print with these
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
 import os
@@ -71,74 +70,61 @@ class Alignment(str, Enum):
     a512 = "512"
 
 
-# Modules of optional extras -> the extra that installs them (pyproject.toml's optional-dependencies).
-OPTIONAL_MODULES = {"torch": "verify", "fvcore": "verify"}
-
-
-def missing_extra_message(exc: ModuleNotFoundError, command: str) -> str | None:
-    """The one-line error for an optional dependency that is not installed (None: not one of ours)."""
-    module = (exc.name or "").partition(".")[0]
-    extra = OPTIONAL_MODULES.get(module)
-    if extra is None:
-        return None
-    return (f"`archcalc {command}` needs {module}, which the core install leaves out: "
-            f"pip install 'archcalc[{extra}]' (in a clone: pip install -e '.[{extra}]')")
-
-
 def spec_errors(fn: Callable) -> Callable:
-    """Turn a SpecError (or a bad option value) into one line on stderr and exit code 2."""
+    """Run a command inside the CLI's error boundary (archcalc.cli.boundary): any exception
+    an input can cause is one line on stderr and exit code 2."""
+    from archcalc.cli.boundary import errors_to_exit
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SpecError as exc:
-            typer.echo(f"archcalc: error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except ValueError as exc:  # invalid option values, as the library reports them
-            typer.echo(f"archcalc: error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except OSError as exc:  # an input file that cannot be read, an output that cannot be written
-            typer.echo(f"archcalc: error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
-            raise typer.Exit(2) from None
-        except ModuleNotFoundError as exc:  # an optional extra (torch, fvcore) not installed
-            message = missing_extra_message(exc, fn.__name__.removesuffix("_command").replace("_", " "))
-            if message is None:
-                raise
-            typer.echo(f"archcalc: error: {message}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
+    return errors_to_exit(fn)
 
 
 def fmt_int(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
-SI_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+SI_PREFIXES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
 BINARY_UNITS = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
 
 
 def fmt_si(value: float, digits: int = 4) -> str:
-    """A count for a summary line, scaled to k, M, G or T with ``digits`` significant digits
-    (``fmt_si(582197616) == "582.2M"``, ``fmt_si(11_234) == "11.23k"``). Tables and JSON keep
-    exact integers; only summaries are scaled."""
+    """A count for a summary line, scaled to k, M, G or T with ``digits`` significant digits;
+    tables and JSON keep exact integers, only summaries are scaled. Exact for any integer
+    (no float conversion, which overflows past 1e308).
+
+    >>> fmt_si(582_197_616), fmt_si(11_234), fmt_si(59_688_751_280_000), fmt_si(999), fmt_si(10**20)
+    ('582.2M', '11.23k', '59.69T', '999', '100,000,000T')
+    """
     for factor, prefix in SI_PREFIXES:
         if abs(value) >= factor:
-            return f"{_significant(value / factor, digits, keep_zeros=True)}{prefix}"
+            return f"{_significant(_scaled(value, factor), digits, keep_zeros=True)}{prefix}"
     return _significant(value, digits) if isinstance(value, float) else str(value)
 
 
+def _scaled(value: float, factor: float):
+    from decimal import Decimal, localcontext
+
+    if isinstance(value, float):
+        return value / factor
+    with localcontext() as context:
+        context.prec = len(str(abs(int(value)))) + 8
+        return Decimal(int(value)) / Decimal(int(factor))
+
+
 def fmt_bytes(value: float, digits: int = 4) -> str:
-    """Bytes for a summary line in KiB, MiB, GiB or TiB (``fmt_bytes(1404928) == '1.340 MiB'``)."""
+    """Bytes for a summary line in KiB, MiB, GiB or TiB.
+
+    >>> fmt_bytes(1_404_928), fmt_bytes(1_320_000_000_000), fmt_bytes(512)
+    ('1.340 MiB', '1.201 TiB', '512 B')
+    """
     for factor, unit in BINARY_UNITS:
         if abs(value) >= factor:
-            return f"{_significant(value / factor, digits, keep_zeros=True)} {unit}"
+            return f"{_significant(_scaled(value, factor), digits, keep_zeros=True)} {unit}"
     return f"{value:,} B"
 
 
-def _significant(value: float, digits: int, keep_zeros: bool = False) -> str:
-    decimals = max(0, digits - 1 - int(f"{abs(value):e}".split("e")[1])) if value else 0
+def _significant(value, digits: int, keep_zeros: bool = False) -> str:
+    exponent = value.adjusted() if hasattr(value, "adjusted") else int(f"{abs(value):e}".split("e")[1]) if value else 0
+    decimals = max(0, digits - 1 - exponent)
     text = f"{value:,.{decimals}f}"
     return text if keep_zeros or "." not in text else text.rstrip("0").rstrip(".")
 

@@ -79,9 +79,12 @@ def register(app: typer.Typer) -> None:
         if plot is not None:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+            from archcalc.io import check_output_path, save_figure
+
+            check_output_path(plot)
             figure = result.figure()
             FigureCanvasAgg(figure)
-            figure.savefig(plot, dpi=120)
+            save_figure(figure, plot, dpi=120)
         rows = [{**s.as_dict(), "freed": " ".join(s.freed), "live": None} for s in result.steps]
         header = [f"{result.model}: peak {result.peak_bytes} B at {result.peak_at}; arena {result.arena_bytes} B; "
                   f"order {result.order_name}" + (search_line(result.search) if result.search else ""),

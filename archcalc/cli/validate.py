@@ -42,7 +42,11 @@ def register(app: typer.Typer) -> None:
         specs: Optional[Path] = typer.Option(None, help="specs directory (default: the repository's specs/)"),
     ) -> None:
         """Recompute every published number (paper Tables 1-7, slim checkpoints); exit 1 on a regression."""
+        from archcalc.io import atomic_write, check_output_path
         from archcalc.validate import COLUMNS, failures, summary, to_markdown, validate as run
+
+        if output is not None:
+            check_output_path(output)  # before the minutes of work, not after
 
         frame = run(specs)
         failing = failures(frame)
@@ -61,7 +65,7 @@ def register(app: typer.Typer) -> None:
             if output is None:
                 echo(text)
             else:
-                output.write_text(text, encoding="utf-8")
+                atomic_write(output, text)
         if len(failing):
             typer.echo(f"archcalc: {len(failing)} row(s) fail: " + ", ".join(failing["id"]), err=True)
             raise typer.Exit(1)

@@ -29,6 +29,7 @@ class Attr:
     choices: tuple | None = None
     channels: bool = False
     doc: str = ""
+    max: float | None = None  # inclusive upper bound (a dropout rate), as PyTorch checks it
 
     @property
     def required(self) -> bool:
@@ -40,6 +41,8 @@ class Attr:
         text = " or ".join(names.get(k, k.__name__) for k in kinds)
         if self.min is not None:
             text += f" >= {self.min:g}"
+        if self.max is not None:
+            text += f" and <= {self.max:g}" if self.min is not None else f" <= {self.max:g}"
         if self.choices:
             text = "one of " + ", ".join(map(str, self.choices))
         return text
@@ -56,6 +59,8 @@ class Attr:
         if not ok:
             return self.describe()
         if self.min is not None and isinstance(value, (int, float)) and value < self.min:
+            return self.describe()
+        if self.max is not None and isinstance(value, (int, float)) and value > self.max:
             return self.describe()
         return None
 

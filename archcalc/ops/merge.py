@@ -81,6 +81,8 @@ class ChannelShuffle(OpDef):
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
         (shape,) = inputs
+        if len(shape) != 3:  # as torch.nn.ChannelShuffle: a flat vector has no channel axis to shuffle
+            raise ShapeError(f"channel_shuffle needs a C x H x W feature map, got a flat vector of {shape[0]}")
         if shape[0] % attrs["groups"]:
             raise ShapeError(f"channel_shuffle: groups={attrs['groups']} does not divide the {shape[0]} channels")
         return shape

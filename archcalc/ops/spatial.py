@@ -152,7 +152,7 @@ class Dropout(OpDef):
     """Dropout, the identity at inference."""
 
     kind = "dropout"
-    attrs = {"rate": Attr(float, default=0.0, min=0.0)}
+    attrs = {"rate": Attr(float, default=0.0, min=0.0, max=1.0)}
     free_because = "dropout is the identity at inference"
     aliases_input = True
 

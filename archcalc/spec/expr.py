@@ -18,6 +18,9 @@ import re
 from functools import lru_cache
 from typing import Any, Callable, Mapping
 
+from archcalc import limits
+from archcalc.errors import quote
+
 _EXPRESSION = re.compile(r"^\$\{(.*)\}$", re.DOTALL)
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
@@ -76,11 +79,33 @@ def names_in(value: Any) -> set[str]:
 
 @lru_cache(maxsize=4096)
 def _parse(source: str) -> ast.expr:
+    _within(limits.EXPRESSION_CHARS, len(source), "expression length")
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"cannot parse expression {source!r}: {exc.msg}") from None
+        raise ExpressionError(f"cannot parse expression {quote(source)}: {exc.msg}") from None
+    except (RecursionError, MemoryError, ValueError):  # ValueError: a NUL character in the source
+        raise ExpressionError(f"cannot parse expression {quote(source)}: too deeply nested or malformed") from None
+    _check_depth(tree.body)
     return tree.body
+
+
+def _check_depth(root: ast.AST) -> None:
+    """Nesting depth of the syntax tree, iteratively (translation and evaluation recurse)."""
+    limit = limits.NESTING.value
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            _within(limits.NESTING, depth, "expression nesting depth")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+def _within(budget: limits.Budget, amount: int, what: str) -> None:
+    try:
+        limits.check(budget, amount, what)
+    except limits.LimitExceeded as exc:
+        raise ExpressionError(str(exc)) from None
 
 
 # An expression is translated once into a tree of small closures, each taking the variable
@@ -128,7 +153,7 @@ def _name(node: ast.Name) -> _Compiled:
             return names[key]
         except KeyError:
             known = ", ".join(sorted(names)) or "none"
-            raise ExpressionError(f"unknown name {key!r} (known: {known})") from None
+            raise ExpressionError(f"unknown name {quote(key)} (known: {known})") from None
 
     return lookup
 
@@ -141,28 +166,79 @@ def _binop(node: ast.BinOp) -> _Compiled:
 
     def binop(names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> Any:
         a, b = left(names, functions), right(names, functions)
-        _check_size(op, a, b, text)
+        _check_before(op, a, b, text)
         try:
-            return op(a, b)
-        except (ZeroDivisionError, TypeError, OverflowError) as exc:
-            raise ExpressionError(f"cannot compute {text!r}: {exc}") from None
+            result = op(a, b)
+        except (ZeroDivisionError, TypeError, OverflowError, ValueError, MemoryError) as exc:
+            raise ExpressionError(f"cannot compute {quote(text)}: {exc}") from None
+        return checked(result, text)
 
     return binop
 
 
 # Spec arithmetic is about channel counts and sizes: a huge power or a repeated string can
-# only be a mistake (or an attack), and would hang or exhaust memory if computed.
-MAX_EXPONENT = 64
-MAX_REPEAT = 10_000
+# only be a mistake (or an attack), and would hang or exhaust memory if computed. So every
+# value an expression builds is bounded (limits.VALUE_ITEMS for strings and lists,
+# limits.INT_BITS for integers): the size of a result is predicted from its operands
+# before an operator that can blow up runs, and every result is checked after, whatever
+# built it (operator, list display, function call).
 
 
-def _check_size(op: Callable[[Any, Any], Any], a: Any, b: Any, text: str) -> None:
-    if op is operator.pow and isinstance(b, (int, float)) and abs(b) > MAX_EXPONENT:
-        raise ExpressionError(f"cannot compute {text!r}: exponent {b} is larger than {MAX_EXPONENT}")
-    if op is operator.mul and (isinstance(a, (str, list)) or isinstance(b, (str, list))):
-        count = b if isinstance(a, (str, list)) else a
-        if isinstance(count, int) and count > MAX_REPEAT:
-            raise ExpressionError(f"cannot compute {text!r}: repeat count {count} is larger than {MAX_REPEAT}")
+def size_of(value: Any, cap: int) -> int:
+    """Characters of a string, items of a list counted through nested lists (a list
+    repeated inside a list counts every time), bits of an int; stops counting past ``cap``."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, int):
+        return value.bit_length()
+    if isinstance(value, (list, tuple)):
+        total = len(value)
+        for item in value:
+            if total > cap:
+                break
+            if isinstance(item, (list, tuple, str)):
+                total += size_of(item, cap - total)
+        return total
+    return 0
+
+
+def _budget_for(value: Any) -> limits.Budget | None:
+    if isinstance(value, (str, list, tuple)):
+        return limits.VALUE_ITEMS
+    if isinstance(value, int) and not isinstance(value, bool):
+        return limits.INT_BITS
+    return None
+
+
+def checked(value: Any, text: str) -> Any:
+    """``value`` if it is within its size budget, else an ExpressionError."""
+    budget = _budget_for(value)
+    if budget is not None:
+        cap = budget.value
+        size = size_of(value, cap)
+        if size > cap:
+            _within(budget, size, f"value of {quote(text)}")
+    return value
+
+
+def _check_before(op: Callable[[Any, Any], Any], a: Any, b: Any, text: str) -> None:
+    """Refuse an operation whose result would be over budget, before computing it."""
+    sequences = (str, list, tuple)
+    if op is operator.mod and isinstance(a, str):
+        raise ExpressionError(f"cannot compute {quote(text)}: string formatting with % is not allowed")
+    if op is operator.mul and (isinstance(a, sequences) or isinstance(b, sequences)):
+        seq, count = (a, b) if isinstance(a, sequences) else (b, a)
+        if isinstance(count, int) and count > 0:
+            cap = limits.VALUE_ITEMS.value
+            _within(limits.VALUE_ITEMS, size_of(seq, cap) * count, f"value of {quote(text)}")
+    elif op is operator.add and isinstance(a, sequences) and isinstance(b, sequences):
+        cap = limits.VALUE_ITEMS.value
+        _within(limits.VALUE_ITEMS, size_of(a, cap) + size_of(b, cap), f"value of {quote(text)}")
+    elif isinstance(a, int) and isinstance(b, int):
+        if op is operator.mul:
+            _within(limits.INT_BITS, a.bit_length() + b.bit_length(), f"value of {quote(text)}")
+        elif op is operator.pow and b > 0 and abs(a) > 1:
+            _within(limits.INT_BITS, (a.bit_length() - 1) * b, f"value of {quote(text)}")
 
 
 def _unaryop(node: ast.UnaryOp) -> _Compiled:
@@ -174,8 +250,8 @@ def _unaryop(node: ast.UnaryOp) -> _Compiled:
     def unaryop(names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> Any:
         try:
             return op(operand(names, functions))
-        except TypeError as exc:
-            raise ExpressionError(f"cannot compute {text!r}: {exc}") from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ExpressionError(f"cannot compute {quote(text)}: {exc}") from None
 
     return unaryop
 
@@ -209,8 +285,8 @@ def _compare(node: ast.Compare) -> _Compiled:
             try:
                 if not op(left, right):
                     return False
-            except TypeError as exc:
-                raise ExpressionError(f"cannot compute {text!r}: {exc}") from None
+            except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+                raise ExpressionError(f"cannot compute {quote(text)}: {exc}") from None
             left = right
         return True
 
@@ -223,8 +299,8 @@ def _ifexp(node: ast.IfExp) -> _Compiled:
 
 
 def _sequence(node: ast.List | ast.Tuple) -> _Compiled:
-    items = [_translate(item) for item in node.elts]
-    return lambda names, functions: [item(names, functions) for item in items]
+    items, text = [_translate(item) for item in node.elts], ast.unparse(node)
+    return lambda names, functions: checked([item(names, functions) for item in items], text)
 
 
 def _call(node: ast.Call) -> _Compiled:
@@ -241,9 +317,11 @@ def _call(node: ast.Call) -> _Compiled:
         values = [arg(names, functions) for arg in args]
         keywords = {key: value(names, functions) for key, value in kwargs}
         try:
-            return function(*values, **keywords)
-        except (TypeError, ValueError, ZeroDivisionError) as exc:
-            raise ExpressionError(f"{text} failed: {exc}") from None
+            return checked(function(*values, **keywords), text)
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError, MemoryError) as exc:
+            if isinstance(exc, ExpressionError):
+                raise
+            raise ExpressionError(f"{quote(text)} failed: {exc}") from None
 
     return call
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from archcalc import limits
 from archcalc.errors import Location, SpecError
 from archcalc.spec.yamlio import LocatedDict, LocatedList, line_of, read_yaml
 from archcalc.width import CHANNEL_RULES, EXPANSION_RULES
@@ -85,11 +86,18 @@ class Spec:
 
 
 def _tag_file(value: Any, name: str) -> None:
-    """Record the file on every container read from it (for errors after merging)."""
-    if isinstance(value, (LocatedDict, LocatedList)):
-        value.file = name
-        for child in value.values() if isinstance(value, dict) else value:
-            _tag_file(child, name)
+    """Record the file on every container read from it (for errors after merging).
+
+    Each container is visited once: a YAML alias makes many references to one container,
+    and walking it again per reference is exponential in the alias depth."""
+    seen: set[int] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (LocatedDict, LocatedList)) and id(item) not in seen:
+            seen.add(id(item))
+            item.file = name
+            stack.extend(item.values() if isinstance(item, dict) else item)
 
 
 MERGED_BY_KEY = ("input", "rounding", "defaults", "blocks")
@@ -113,7 +121,7 @@ def _merge(base: dict, child: dict, depth: int = 0) -> LocatedDict:
     return merged
 
 
-def _expand_includes(data: dict, path: Path, display: str, seen: tuple[str, ...]) -> None:
+def _expand_includes(data: dict, path: Path, display: str, seen: tuple[str, ...], reads: list[str]) -> None:
     """Replace each ``{include: other.yaml, until: name}`` row by the other spec's layer rows
     (through the row named ``until``, or all of them), so that a detection or segmentation
     spec reuses its backbone's rows instead of repeating them. The included spec's block
@@ -136,7 +144,7 @@ def _expand_includes(data: dict, path: Path, display: str, seen: tuple[str, ...]
         target = row["include"]
         if not isinstance(target, str) or not (path.parent / target).is_file():
             raise SpecError(where, f"no spec file {target!r} next to this one")
-        other, _ = _read_chain(path.parent / target, str(Path(display).parent / target), seen)
+        other, _ = _read_chain(path.parent / target, str(Path(display).parent / target), seen, reads)
         included = list(other.get("layers", []))
         until = row.get("until")
         if until is not None:
@@ -172,17 +180,25 @@ def _empty_located(display: str) -> LocatedDict:
     return empty
 
 
-def _read_chain(path: Path, display: str, seen: tuple[str, ...]) -> tuple[dict, dict[str, str]]:
+def _read_chain(path: Path, display: str, seen: tuple[str, ...], reads: list[str]) -> tuple[dict, dict[str, str]]:
+    """Read ``path`` and what it extends and includes. ``reads`` lists every file read for
+    this load: the total is bounded (16 files each including the next twice would be 2^16
+    reads), as well as loops."""
+    data = read_yaml(path, display)  # first: a missing file, a symlink loop, /dev/zero are one-line errors
     resolved = str(path.resolve())
     if resolved in seen:
         chain = " -> ".join(Path(p).name for p in (*seen, resolved))
         raise SpecError(Location(display, None, "extends"), f"extends/include loop: {chain}")
-    data = read_yaml(path, display)
+    reads.append(display)
+    try:
+        limits.check(limits.SPEC_FILES, len(reads), "spec files read through extends/include")
+    except limits.LimitExceeded as exc:
+        raise SpecError(Location(display, None, ""), str(exc)) from None
     if not isinstance(data, dict):
         raise SpecError(Location(display, getattr(data, "line", None), ""), f"expected a mapping at the top of the spec, got {type(data).__name__}")
     _tag_file(data, display)
     _check_top_level(data, display)
-    _expand_includes(data, path, display, (*seen, resolved))
+    _expand_includes(data, path, display, (*seen, resolved), reads)
     files = {key: display for key in data}
     parent_ref = data.get("extends")
     if parent_ref is None:
@@ -191,7 +207,7 @@ def _read_chain(path: Path, display: str, seen: tuple[str, ...]) -> tuple[dict, 
     parent_display = str(Path(display).parent / parent_ref)
     if not parent_path.is_file():
         raise SpecError(Location(display, line_of(data, "extends"), "extends"), f"no spec file {parent_ref!r} next to this one")
-    parent, parent_files = _read_chain(parent_path, parent_display, (*seen, resolved))
+    parent, parent_files = _read_chain(parent_path, parent_display, (*seen, resolved), reads)
     merged = _merge(parent, data)
     merged.pop("extends", None)
     return merged, {**parent_files, **files}
@@ -288,7 +304,7 @@ def load_spec(path: str | Path, *, width: float | None = None, resolution: int |
     following ``extends``; validate the top level; apply overrides."""
     path = resolve_spec_path(path)
     display = str(path)
-    data, files = _read_chain(path, display, ())
+    data, files = _read_chain(path, display, (), [])
     spec = Spec(path=display, data=data, files=files)
     _validate(spec)
     for key, value in (("width", width), ("resolution", resolution), ("classes", classes)):

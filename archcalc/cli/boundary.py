@@ -1,0 +1,120 @@
+"""The CLI's one error boundary: whatever an input causes, one line on stderr and exit 2.
+
+Every command body runs inside :func:`errors_to_exit` (applied by ``common.spec_errors``)
+and the whole program inside :func:`run` (``archcalc.cli.main``), which also turns
+click's usage errors (an unknown option, ``--batch 0``, a missing file) into the same
+one-line form instead of click's boxed usage panel. No traceback ever reaches the user:
+an exception type archcalc does not expect is still one line, marked as an internal error.
+
+``archcalc: error: <message>``, exit 2; Ctrl-C: ``archcalc: interrupted``, exit 130.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any, Callable
+
+import click
+
+from archcalc.errors import SpecError, bounded
+
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+# Modules of the optional extras -> the extra that installs them (pyproject.toml).
+OPTIONAL_MODULES = {"torch": "verify", "fvcore": "verify"}
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """The message for an optional dependency that is not installed (None: not one of ours)."""
+    module = (exc.name or "").partition(".")[0]
+    extra = OPTIONAL_MODULES.get(module)
+    if extra is None:
+        return None
+    context = click.get_current_context(silent=True)
+    command = f"`{context.command_path}`" if context is not None else "this command"
+    return (f"{command} needs {module}, which the core install leaves out: "
+            f"pip install 'archcalc[{extra}]' (in a clone: pip install -e '.[{extra}]')")
+
+
+def error_message(exc: BaseException) -> str:
+    """The one-line text for ``exc`` (without the ``archcalc: error:`` prefix)."""
+    if isinstance(exc, ModuleNotFoundError) and missing_extra(exc):
+        return bounded(missing_extra(exc))
+    if isinstance(exc, SpecError):
+        text = str(exc)
+    elif isinstance(exc, click.ClickException):
+        text = exc.format_message()
+    elif isinstance(exc, RecursionError):
+        text = "input nested too deeply to process (see the limits in the README)"
+    elif isinstance(exc, MemoryError):
+        text = "out of memory: the input is too large (see the limits in the README)"
+    elif isinstance(exc, OverflowError):
+        text = f"a number is too large: {exc}"
+    elif isinstance(exc, UnicodeError):
+        text = f"not UTF-8 text: {exc}"
+    elif isinstance(exc, OSError):
+        name = exc.filename if exc.filename is not None else ""
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        text = f"{name}: {reason}" if name and exc.strerror else reason
+    elif isinstance(exc, ValueError):  # invalid option values, as the library reports them
+        text = str(exc) or type(exc).__name__
+    else:
+        detail = str(exc)
+        text = f"internal error ({type(exc).__name__}{': ' + detail if detail else ''}); please report it"
+    return bounded(text)
+
+
+def print_error(exc: BaseException) -> None:
+    sys.stderr.write(f"archcalc: error: {error_message(exc)}\n")
+    sys.stderr.flush()
+
+
+def errors_to_exit(fn: Callable) -> Callable:
+    """Decorator for a command: any exception becomes one line and exit 2 (Ctrl-C: 130)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise  # a command's own exit code (typer.Exit(1) for a failed check)
+        except KeyboardInterrupt:
+            sys.stderr.write("archcalc: interrupted\n")
+            raise SystemExit(EXIT_INTERRUPTED) from None
+        except click.ClickException:
+            raise  # usage errors: formatted by run()
+        except BaseException as exc:  # noqa: BLE001 - the boundary: nothing escapes as a traceback
+            print_error(exc)
+            raise SystemExit(EXIT_ERROR) from None
+
+    return wrapper
+
+
+def run(command: Callable[..., Any], args: list[str] | None = None) -> int:
+    """Run the typer/click ``command`` with click's standalone handling off, so usage
+    errors come back here and are printed as one line. Returns the exit code."""
+    try:
+        result = command(args=args, standalone_mode=False, prog_name="archcalc")
+    except click.exceptions.NoArgsIsHelpError as exc:  # `archcalc` alone: the help, as before
+        sys.stderr.write(exc.ctx.get_help() + "\n" if exc.ctx else "")
+        return EXIT_ERROR
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        sys.stderr.write("archcalc: interrupted\n")
+        return EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        print_error(exc)
+        return EXIT_ERROR
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else EXIT_ERROR)
+    except KeyboardInterrupt:
+        sys.stderr.write("archcalc: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BaseException as exc:  # noqa: BLE001 - anything raised outside a command body
+        print_error(exc)
+        return EXIT_ERROR
+    return result if isinstance(result, int) else 0
