@@ -150,16 +150,20 @@ def stderr_is_terminal() -> bool:
 @contextmanager
 def progress_bar(total: int, label: str, enabled: bool = True) -> Iterator[Optional[Callable[[int], None]]]:
     """A progress bar on stderr while the block runs, when stderr is a terminal (quiet when
-    piped or redirected); yields its ``advance(n)`` callback, or None when there is no bar."""
+    piped or redirected); yields its ``advance(n, stage=None)`` callback, or None when there
+    is no bar."""
     if not (enabled and stderr_is_terminal()):
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=rich_console(stderr=True, force_terminal=True), transient=True) as bar:
         task = bar.add_task(label, total=total)
-        yield lambda n=1: bar.advance(task, n)
+
+        def advance(n: int = 1, stage: str | None = None) -> None:
+            bar.update(task, advance=n, description=f"{label}: {stage}" if stage else label)
+        yield advance
 
 
 @contextmanager
