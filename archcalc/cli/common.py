@@ -27,6 +27,12 @@ ResolutionOption = Annotated[Optional[int], typer.Option(help="input resolution 
 ClassesOption = Annotated[Optional[int], typer.Option(help="number of classes (overrides the spec)")]
 
 
+# Latency options, shared by bench, sweep --latency and plot frontier --x latency.
+RepeatsOption = typer.Option(30, min=1, help="timed forward passes (the median is reported)")
+WarmupOption = typer.Option(5, min=0, help="untimed forward passes first")
+MaxSpreadOption = typer.Option(0.25, min=0.0, help="flag a measurement whose IQR / median is above this (> 0)")
+
+
 class Format(str, Enum):
     table = "table"
     csv = "csv"
@@ -217,7 +223,8 @@ def write_markdown(rows: Sequence[dict], columns: Sequence[str], headers: Sequen
 
 
 def write_text_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], footer: Sequence[str],
-                     right: Sequence[bool], max_width: int | None = None, keep: int = 1) -> str:
+                     right: Sequence[bool], max_width: int | None = None, keep: int = 1,
+                     footer_rule: bool = True) -> str:
     """A boxed, aligned text table (the look of rich's default table).
 
     ``archcalc cost`` prints its table with this rather than rich: rich takes longer to
@@ -234,7 +241,8 @@ def write_text_table(title: str, headers: Sequence[str], rows: Sequence[Sequence
     if shown < len(headers):
         hidden = ", ".join(headers[shown:])
         cut = lambda cells: list(cells)[:shown]  # noqa: E731
-        table = write_text_table(title, cut(headers), [cut(r) for r in rows], cut(footer), cut(right))
+        table = write_text_table(title, cut(headers), [cut(r) for r in rows], cut(footer), cut(right),
+                                 footer_rule=footer_rule)
         return table + f"(not shown at {max_width} columns: {hidden}; widen the terminal or use --format csv|json)\n"
 
     def line(cells: Sequence[str]) -> str:
@@ -245,9 +253,11 @@ def write_text_table(title: str, headers: Sequence[str], rows: Sequence[Sequence
         return left + middle.join("─" * (w + 2) for w in widths) + end
 
     width = len(rule("┌", "┬", "┐"))
-    out = [title.center(width).rstrip(), rule("┌", "┬", "┐"), line(headers), rule("├", "┼", "┤")]
+    out = [title.center(width).rstrip()] if title else []
+    out += [rule("┌", "┬", "┐"), line(headers), rule("├", "┼", "┤")]
     out += [line(row) for row in rows]
-    out += [rule("├", "┼", "┤"), line(footer), rule("└", "┴", "┘")]
+    out += [rule("├", "┼", "┤"), line(footer)] if footer_rule else []
+    out += [rule("└", "┴", "┘")]
     return "\n".join(out) + "\n"
 
 

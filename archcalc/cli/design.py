@@ -7,47 +7,31 @@ commands, so ``archcalc cost`` never pays for them.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Optional
 
 import typer
 
 from archcalc.cli.common import (
-    ClassesOption, Format, SpecArgument, echo, fmt_int, spec_errors, write_csv, write_json, write_markdown,
+    BnParams, ClassesOption, Dtype, Format, MaxSpreadOption, SpecArgument, echo, fmt_int, progress_bar, spec_errors,
+    terminal_width, write_csv, write_json, write_markdown, write_text_table,
 )
 
 PROGRESS_MIN_POINTS = 400  # a closed-form sweep of fewer points is instant
 
 
-@contextmanager
-def _progress(total: int, enabled: bool) -> Iterator[Optional[Callable[[int], None]]]:
-    """A rich progress bar on stderr while the block runs; yields its advance callback (or None)."""
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("sweep", total=total)
-        yield lambda n: bar.advance(task, n)
-
-
 def run_sweep(spec: Path, widths: str, resolutions: str, classes: Optional[int], bn_params: str,
-              memory: bool, dtype: str, latency: bool, accuracy: Optional[Path], quiet: bool = False):
+              memory: bool, dtype: str, latency: bool, accuracy: Optional[Path], quiet: bool = False,
+              repeats: int = 10, warmup: int = 2, max_spread: float = 0.25):
     from archcalc.analysis.convention import Convention
     from archcalc.analysis.sweep import parse_values, sweep
 
-    from archcalc.analysis.memory import MemoryConfig
-
-    MemoryConfig(dtype=dtype)  # checks the dtype even when --memory is off
     ws, rs = parse_values(widths, float), parse_values(resolutions, int)
     total = len(ws) * len(rs)
-    with _progress(total, not quiet and (memory or latency or total >= PROGRESS_MIN_POINTS)) as advance:
+    with progress_bar(total, "sweep", not quiet and (memory or latency or total >= PROGRESS_MIN_POINTS)) as advance:
         return sweep(spec, ws, rs, classes=classes, convention=Convention(bn_params=bn_params),
                      accuracy=accuracy if accuracy else True, memory=memory, dtype=dtype, latency=latency,
+                     latency_repeats=repeats, latency_warmup=warmup, latency_max_spread=max_spread,
                      progress=advance)
 
 
@@ -63,24 +47,32 @@ def register(app: typer.Typer) -> None:
         widths: str = typer.Option("0.35,0.5,0.75,1.0,1.4", help=WIDTHS_HELP),
         resolutions: str = typer.Option("96,128,160,192,224", help=RES_HELP),
         classes: ClassesOption = None,
-        bn_params: str = typer.Option("affine", help="BN params counted in 'params': none, affine or all"),
+        bn_params: BnParams = typer.Option(BnParams.affine, help="BN params counted in 'params'"),
         memory: bool = typer.Option(False, "--memory", help="add peak activation memory (compiles every point)"),
-        dtype: str = typer.Option("float32", help="activation dtype for --memory"),
+        dtype: Dtype = typer.Option(Dtype.float32, help="activation dtype for --memory"),
         latency: bool = typer.Option(False, "--latency", help="add measured CPU latency (PyTorch, every point)"),
+        repeats: int = typer.Option(10, min=1, help="--latency: timed runs per point (the median is reported)"),
+        warmup: int = typer.Option(2, min=0, help="--latency: untimed runs per point first"),
+        max_spread: float = MaxSpreadOption,
         accuracy: Optional[Path] = typer.Option(None, help="accuracy CSV to join (default: the packaged one)"),
         fmt: Format = typer.Option(Format.table, "--format", help="table, csv, json or markdown"),
     ) -> None:
         """MAdds, params (and memory, latency, published accuracy) for every (width, resolution)."""
-        frame = run_sweep(spec, widths, resolutions, classes, bn_params, memory, dtype, latency, accuracy,
-                          quiet=fmt is not Format.table)
+        frame = run_sweep(spec, widths, resolutions, classes, bn_params.value, memory, dtype.value, latency, accuracy,
+                          quiet=fmt is not Format.table, repeats=repeats, warmup=warmup, max_spread=max_spread)
         columns = [c for c in ("width", "resolution", "madds", "params", "params_without_bn", "flops", "peak_bytes",
-                               "latency_ms", "top1", "top5") if c in frame.columns]
+                               "latency_ms", "latency_iqr_ms", "latency_flagged", "top1", "top5") if c in frame.columns]
         records = [{k: (None if _missing(v) else v) for k, v in row.items()}
                    for row in frame[columns + ["accuracy_source"]].to_dict("records")]
         notes = [f"spec: {frame.attrs['spec']} ({frame.attrs['network']}), classes {frame.attrs['classes']}",
                  f"convention: {frame.attrs['convention']}"]
-        if "memory" in frame.attrs:
-            notes.append(f"memory: {frame.attrs['memory']}")
+        for key in ("memory", "latency"):
+            if key in frame.attrs:
+                notes.append(f"{key}: {frame.attrs[key]}")
+        if latency and frame["latency_flagged"].any():
+            flagged = frame[frame["latency_flagged"]]
+            notes.append(f"LATENCY FLAGGED at {len(flagged)} point(s) (spread too large, medians not to be trusted): "
+                         + ", ".join(f"{w:g}/{r}" for w, r in zip(flagged["width"], flagged["resolution"])))
         notes.append("top1/top5: published accuracy where known (empty = not published, never estimated)")
         if fmt is Format.json:
             echo(write_json({"notes": notes, "rows": [{k: _py(v) for k, v in r.items()} for r in records]}))
@@ -90,7 +82,12 @@ def register(app: typer.Typer) -> None:
             shown = {c: _cell for c in columns}
             echo(write_markdown(records, columns, formatters=shown) + "\n" + "\n".join(f"- {n}" for n in notes) + "\n")
         else:
-            _table(records, columns, notes)
+            # the columns a reader needs first stay leftmost: a narrow terminal drops from the right
+            shown = sorted(columns, key=lambda c: c in ("params_without_bn", "flops"))
+            cells = [[_cell(r.get(c)) for c in shown] for r in records]
+            echo(write_text_table("", shown, cells, [""] * len(shown), [True] * len(shown),
+                                  max_width=terminal_width(), keep=2, footer_rule=False)
+                 + "\n".join(notes) + "\n")
 
     @app.command("formula")
     @spec_errors
@@ -234,18 +231,8 @@ def _cell(value) -> str:
     """Integers with separators, floats short, missing values empty (never 'None')."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "FLAGGED" if value else ""
     if isinstance(value, float):
         return f"{value:.2f}" if value >= 100 else f"{value:g}"
     return fmt_int(value)
-
-
-def _table(records: list[dict], columns: list[str], notes: list[str]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(caption="\n".join(notes))
-    for column in columns:
-        table.add_column(column, justify="right", no_wrap=True)
-    for row in records:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
-    Console(width=max(140, Console().width)).print(table)

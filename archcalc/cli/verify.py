@@ -9,7 +9,8 @@ from typing import Optional
 import typer
 
 from archcalc.cli.common import (
-    ClassesOption, Device, Format, Order, ResolutionOption, SpecArgument, WidthOption, echo, fmt_int, progress_bar,
+    ClassesOption, Device, Format, Order, ResolutionOption, SpecArgument, WidthOption, echo, fmt_int, fmt_si,
+    MaxSpreadOption, RepeatsOption, WarmupOption, progress_bar,
     spec_errors, write_csv, write_json, write_markdown,
 )
 
@@ -133,25 +134,36 @@ def register(app: typer.Typer) -> None:
         width: WidthOption = None,
         resolution: ResolutionOption = None,
         threads: Optional[int] = typer.Option(None, min=1, help="torch intra-op threads"),
-        device: str = typer.Option("cpu", help="cpu, cuda or auto (cuda when present)"),
-        repeats: int = typer.Option(30, min=1, help="timed forward passes"),
-        warmup: int = typer.Option(5, min=0, help="untimed forward passes first"),
-        fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
+        device: Device = typer.Option(Device.cpu, help="where to run (auto: cuda when present)"),
+        repeats: int = RepeatsOption,
+        warmup: int = WarmupOption,
+        max_spread: float = MaxSpreadOption,
+        fmt: Format = typer.Option(Format.table, "--format", help="table, csv, json or markdown"),
     ) -> None:
         """Forward latency (batch 1, inference mode): median and spread, next to MAdds and MAdds/s."""
         import archcalc
         from archcalc.pytorch.bench import bench as run_bench
 
-        if fmt not in (Format.table, Format.json):
-            raise ValueError(f"bench prints --format table or json, got {fmt.value}")
-
         model = archcalc.load(spec, width=width, resolution=resolution)
-        stats = run_bench(model, device=device, threads=threads, repeats=repeats, warmup=warmup)
+        stats = run_bench(model, device=device.value, threads=threads, repeats=repeats, warmup=warmup,
+                          max_spread=max_spread)
         if fmt is Format.json:
             echo(write_json(stats))
-            return
-        echo(f"{stats['model']} width {stats['width']:g} resolution {stats['resolution']} on {stats['device']} "
-             f"({stats['threads']} threads, batch 1, {stats['repeats']} runs after {stats['warmup']} warm-up)\n"
-             f"latency median {stats['median_ms']:.3f} ms  IQR {stats['iqr_ms']:.3f} ms  "
-             f"min {stats['min_ms']:.3f} ms  max {stats['max_ms']:.3f} ms\n"
-             f"MAdds {stats['madds']:,}  ->  {stats['madds_per_s'] / 1e9:.2f} GMAdds/s\n")
+        elif fmt is Format.csv:
+            echo(write_csv([stats], list(stats)))
+        elif fmt is Format.markdown:
+            echo(write_markdown([stats], list(stats), formatters={k: _stat for k in stats}))
+        else:
+            echo(f"{stats['model']} width {stats['width']:g} resolution {stats['resolution']} on {stats['device']} "
+                 f"({stats['threads']} threads, batch 1, {stats['repeats']} runs after {stats['warmup']} warm-up)\n"
+                 f"latency median {stats['median_ms']:.3f} ms  IQR {stats['iqr_ms']:.3f} ms  "
+                 f"min {stats['min_ms']:.3f} ms  max {stats['max_ms']:.3f} ms\n"
+                 f"MAdds {stats['madds']:,}  ->  {fmt_si(stats['madds_per_s'])} MAdds/s\n")
+        if stats["flagged"]:
+            typer.echo(f"archcalc: warning: the spread is large (IQR / median = {stats['spread']:.0%} > "
+                       f"{max_spread:.0%}): the machine is busy or the runs too few; raise --repeats or rerun "
+                       f"on a quiet machine", err=True)
+
+
+def _stat(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else fmt_int(value)
