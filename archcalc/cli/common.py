@@ -69,6 +69,13 @@ class Device(str, Enum):
     auto = "auto"
 
 
+class CostAxis(str, Enum):
+    madds = "madds"
+    params = "params"
+    memory = "memory"
+    latency = "latency"
+
+
 class Alignment(str, Enum):
     a1 = "1"
     a16 = "16"

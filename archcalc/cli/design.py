@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from archcalc.cli.common import (
-    BnParams, ClassesOption, Dtype, Format, MaxSpreadOption, SpecArgument, echo, fmt_int, progress_bar, spec_errors,
+    BnParams, ClassesOption, CostAxis, Dtype, Format, MaxSpreadOption, SpecArgument, echo, fmt_int, progress_bar, spec_errors,
     terminal_width, write_csv, write_json, write_markdown, write_text_table,
 )
 
@@ -111,20 +111,25 @@ def register(app: typer.Typer) -> None:
         resolutions: str = typer.Option("96,128,160,192,224", help=RES_HELP),
         classes: ClassesOption = None,
         accuracy: Optional[Path] = typer.Option(None, help="accuracy CSV (default: the packaged one)"),
-        x: str = typer.Option("madds", help="cost axis: madds, params, memory or latency"),
+        x: CostAxis = typer.Option(CostAxis.madds, "--x", help="cost axis"),
         fit: bool = typer.Option(False, "--fit", help="draw a fitted accuracy for unpublished points (a prediction)"),
-        output: Path = typer.Option(Path("reports/figure5.png"), "-o", "--output", help="PNG path; an SVG is written beside it"),
+        repeats: int = typer.Option(10, min=1, help="--x latency: timed runs per point (the median is plotted)"),
+        warmup: int = typer.Option(2, min=0, help="--x latency: untimed runs per point first"),
+        max_spread: float = MaxSpreadOption,
+        output: Path = typer.Option(Path("figure5.png"), "-o", "--output",
+                                    help="PNG path (default: ./figure5.png); an SVG is written beside it"),
     ) -> None:
         """Accuracy vs cost, a line per width and per resolution, the Pareto frontier, Table 4 references."""
         from archcalc.analysis.sweep import parse_values
         from archcalc.plots import save, spec_frontier
 
         ws, rs = parse_values(widths, float), parse_values(resolutions, int)
-        with _progress(len(ws) * len(rs), x in ("memory", "latency")) as advance:
-            figure = spec_frontier(spec, widths=ws, resolutions=rs, classes=classes, x=x, accuracy=accuracy, fit=fit,
-                                   progress=advance)
+        latency = {"latency_repeats": repeats, "latency_warmup": warmup, "latency_max_spread": max_spread}
+        with progress_bar(len(ws) * len(rs), "plot", x in (CostAxis.memory, CostAxis.latency)) as advance:
+            figure = spec_frontier(spec, widths=ws, resolutions=rs, classes=classes, x=x.value, accuracy=accuracy,
+                                   fit=fit, progress=advance, **latency)
         for path in save(figure, str(output)):
-            echo(f"wrote {path}\n")
+            echo(f"wrote {Path(path).resolve()}\n")
 
     @plot.command("contour")
     @spec_errors
@@ -136,19 +141,20 @@ def register(app: typer.Typer) -> None:
         memory: bool = typer.Option(True, help="also draw iso-peak-memory curves (compiled on a coarser grid)"),
         memory_widths: str = typer.Option("0.35,0.5,0.75,1.0,1.25,1.5", help="grid for the memory curves"),
         memory_resolutions: str = typer.Option("96,128,160,192,224,256", help="grid for the memory curves"),
-        output: Path = typer.Option(Path("reports/contour.png"), "-o", "--output", help="PNG path; an SVG is written beside it"),
+        output: Path = typer.Option(Path("contour.png"), "-o", "--output",
+                                    help="PNG path (default: ./contour.png); an SVG is written beside it"),
     ) -> None:
         """Iso-MAdds (and iso-memory) curves over (width, resolution), published checkpoints marked."""
         from archcalc.analysis.sweep import parse_values
         from archcalc.plots import save, spec_contour
 
         mws, mrs = parse_values(memory_widths, float), parse_values(memory_resolutions, int)
-        with _progress(len(mws) * len(mrs), memory) as advance:
+        with progress_bar(len(mws) * len(mrs), "plot", memory) as advance:
             figure = spec_contour(spec, widths=parse_values(widths, float), resolutions=parse_values(resolutions, int),
                                   classes=classes, memory=memory, memory_widths=mws,
                                   memory_resolutions=mrs, progress=advance)
         for path in save(figure, str(output)):
-            echo(f"wrote {path}\n")
+            echo(f"wrote {Path(path).resolve()}\n")
 
 
 def formula_text(spec: Path, classes: Optional[int], latex: bool, blocks: bool) -> str:
