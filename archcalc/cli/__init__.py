@@ -15,7 +15,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    help="Cost neural architectures (MAdds, params, peak memory) from YAML specs; verify against PyTorch.",
+    help="Cost neural architectures (MAdds, params, peak memory) from YAML specs; verify against PyTorch.\n\n"
+         "SPEC is a YAML spec file or the name of a shipped spec (mnv2, mnv2_1.4, mnv1, shufflenet_v1, "
+         "ssdlite_mnv2, deeplabv3_mnv2, ...). `archcalc COMMAND --help` lists a command's options.",
 )
 
 
@@ -33,10 +35,7 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
-    """archcalc: exact MAdds, parameters and peak memory from YAML block specs.
-
-    Run `archcalc COMMAND --help` for a command's options.
-    """
+    """The root: --version, and the help for a bare `archcalc`."""
     if ctx.invoked_subcommand is None:  # bare `archcalc`: the help, and success
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
