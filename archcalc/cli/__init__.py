@@ -35,7 +35,20 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
-    """The root: --version, and the help for a bare `archcalc`."""
+    """The root: --version, the help for a bare `archcalc`, spec warnings as one line each."""
+    import warnings
+
+    from archcalc.errors import SpecWarning
+
+    default_show = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001 - warnings' signature
+        if issubclass(category, SpecWarning):
+            typer.echo(f"archcalc: warning: {message}", err=True)
+        else:
+            default_show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
     if ctx.invoked_subcommand is None:  # bare `archcalc`: the help, and success
         typer.echo(ctx.get_help())
         raise typer.Exit(0)

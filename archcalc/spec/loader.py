@@ -51,6 +51,7 @@ class Spec:
     data: dict
     files: dict[str, str] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
+    own_defaults: set = field(default_factory=set)  # defaults keys written in this file (not inherited)
 
     def where(self, key: str, sub: Any = None, path: str | None = None) -> Location:
         """Location of top-level ``key`` (or of ``data[key][sub]`` when ``sub`` is given)."""
@@ -180,11 +181,15 @@ def _empty_located(display: str) -> LocatedDict:
     return empty
 
 
-def _read_chain(path: Path, display: str, seen: tuple[str, ...], reads: list[str]) -> tuple[dict, dict[str, str]]:
+def _read_chain(path: Path, display: str, seen: tuple[str, ...], reads: list[str],
+                own_defaults: set | None = None) -> tuple[dict, dict[str, str]]:
     """Read ``path`` and what it extends and includes. ``reads`` lists every file read for
     this load: the total is bounded (16 files each including the next twice would be 2^16
-    reads), as well as loops."""
+    reads), as well as loops. ``own_defaults`` receives the ``defaults`` keys written in
+    ``path`` itself (not inherited)."""
     data = read_yaml(path, display)  # first: a missing file, a symlink loop, /dev/zero are one-line errors
+    if own_defaults is not None and isinstance(data, dict) and isinstance(data.get("defaults"), dict):
+        own_defaults.update(data["defaults"])
     resolved = str(path.resolve())
     if resolved in seen:
         chain = " -> ".join(Path(p).name for p in (*seen, resolved))
@@ -304,8 +309,9 @@ def load_spec(path: str | Path, *, width: float | None = None, resolution: int |
     following ``extends``; validate the top level; apply overrides."""
     path = resolve_spec_path(path)
     display = str(path)
-    data, files = _read_chain(path, display, (), [])
-    spec = Spec(path=display, data=data, files=files)
+    own_defaults: set = set()
+    data, files = _read_chain(path, display, (), [], own_defaults)
+    spec = Spec(path=display, data=data, files=files, own_defaults=own_defaults)
     _validate(spec)
     for key, value in (("width", width), ("resolution", resolution), ("classes", classes)):
         if value is None:
