@@ -82,7 +82,6 @@ def frontier_figure(frame: "pd.DataFrame", *, x: str = "madds", references: "pd.
     error: there would be nothing to plot but an empty accuracy axis.
     """
     import numpy as np
-    from matplotlib.lines import Line2D
     from matplotlib.transforms import blended_transform_factory
 
     if x not in X_AXES:

@@ -16,7 +16,6 @@ from typing import Annotated, Any, Callable, Iterable, Iterator, Optional, Seque
 
 import typer
 
-from archcalc.errors import SpecError
 
 
 # The arguments every command shares, declared once.
@@ -155,6 +154,16 @@ def terminal_width() -> int | None:
     return None
 
 
+def fit_lines(text: str, width: int | None) -> str:
+    """Text lines wrapped to ``width`` (continuations indented); unchanged when piped (None)."""
+    if not width:
+        return text
+    import textwrap
+
+    return "".join(textwrap.fill(line, width, subsequent_indent="  ") + "\n" if len(line) > width else line + "\n"
+                   for line in text.splitlines())
+
+
 def stderr_is_terminal() -> bool:
     """Progress goes to stderr only when a person is watching it."""
     return sys.stderr.isatty()
@@ -250,7 +259,8 @@ def write_text_table(title: str, headers: Sequence[str], rows: Sequence[Sequence
         cut = lambda cells: list(cells)[:shown]  # noqa: E731
         table = write_text_table(title, cut(headers), [cut(r) for r in rows], cut(footer), cut(right),
                                  footer_rule=footer_rule)
-        return table + f"(not shown at {max_width} columns: {hidden}; widen the terminal or use --format csv|json)\n"
+        return table + fit_lines(f"(not shown at {max_width} columns: {hidden}; widen the terminal or use "
+                                 f"--format csv|json)", max_width)
 
     def line(cells: Sequence[str]) -> str:
         padded = (str(c).rjust(w) if r else str(c).ljust(w) for c, w, r in zip(cells, widths, right))

@@ -8,8 +8,8 @@ import typer
 from archcalc.analysis.convention import Convention
 from archcalc.analysis.costs import COLUMNS
 from archcalc.cli.common import (
-    BnParams, ClassesOption, Format, ResolutionOption, SpecArgument, WidthOption, echo, fmt_int, fmt_si, spec_errors,
-    terminal_width, write_csv, write_json, write_markdown, write_text_table,
+    BnParams, ClassesOption, Format, ResolutionOption, SpecArgument, WidthOption, echo, fit_lines, fmt_int, fmt_si,
+    spec_errors, terminal_width, write_csv, write_json, write_markdown, write_text_table,
 )
 from archcalc.model import Model
 
@@ -82,7 +82,7 @@ def render_table(model: Model, rows: list[dict], convention: Convention, max_wid
     footer = ["total", "", "", *(fmt_int(totals[c]) for c in TABLE_COLUMNS[3:])]
     table = write_text_table(title, TABLE_HEADERS, cells, footer, [c in COLUMNS for c in TABLE_COLUMNS],
                              max_width=max_width)
-    return table + f"convention: {convention.describe()}\n" + summary_line(totals)
+    return table + fit_lines(f"convention: {convention.describe()}\n" + summary_line(totals), max_width)
 
 
 def summary_line(totals: dict) -> str:

@@ -13,8 +13,8 @@ from typing import Optional
 import typer
 
 from archcalc.cli.common import (
-    BnParams, ClassesOption, CostAxis, Dtype, Format, MaxSpreadOption, SpecArgument, echo, fmt_int, progress_bar, spec_errors,
-    terminal_width, write_csv, write_json, write_markdown, write_text_table,
+    BnParams, ClassesOption, CostAxis, Dtype, Format, MaxSpreadOption, SpecArgument, echo, fit_lines, fmt_int,
+    progress_bar, spec_errors, terminal_width, write_csv, write_json, write_markdown, write_text_table,
 )
 
 PROGRESS_MIN_POINTS = 400  # a closed-form sweep of fewer points is instant
@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
             cells = [[_cell(r.get(c)) for c in shown] for r in records]
             echo(write_text_table("", shown, cells, [""] * len(shown), [True] * len(shown),
                                   max_width=terminal_width(), keep=2, footer_rule=False)
-                 + "\n".join(notes) + "\n")
+                 + fit_lines("\n".join(notes) + "\n", terminal_width()))
 
     @app.command("formula")
     @spec_errors

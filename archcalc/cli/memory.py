@@ -7,8 +7,8 @@ from typing import Optional
 import typer
 
 from archcalc.cli.common import (
-    Alignment, Dtype, Format, Order, ResolutionOption, SpecArgument, WidthOption, echo, fmt_bytes, search_status,
-    spec_errors, write_csv, write_json, write_markdown,
+    Alignment, Dtype, Format, Order, ResolutionOption, SpecArgument, WidthOption, echo, fit_lines, fmt_bytes,
+    search_status, spec_errors, terminal_width, write_csv, write_json, write_markdown,
 )
 
 TIMELINE_COLUMNS = ("index", "node", "op", "shape", "bytes", "live_after", "out_bytes", "scratch_bytes", "buffer",
@@ -97,4 +97,4 @@ def register(app: typer.Typer) -> None:
             cells = {"shape": lambda v: "x".join(map(str, v)), "alias": lambda v: v or ""}
             echo(write_markdown(rows, TIMELINE_COLUMNS, formatters=cells) + "\n" + "\n".join(f"- {n}" for n in header) + "\n")
         else:
-            echo(render_table(result))
+            echo(fit_lines(render_table(result), terminal_width()))

@@ -9,9 +9,9 @@ from typing import Optional
 import typer
 
 from archcalc.cli.common import (
-    ClassesOption, Device, Format, Order, ResolutionOption, SpecArgument, WidthOption, echo, fmt_int, fmt_si,
-    MaxSpreadOption, RepeatsOption, WarmupOption, progress_bar,
-    spec_errors, write_csv, write_json, write_markdown,
+    ClassesOption, Device, Format, MaxSpreadOption, Order, RepeatsOption, ResolutionOption, SpecArgument,
+    WarmupOption, WidthOption, echo, fit_lines, fmt_int, fmt_si, progress_bar, spec_errors, terminal_width, write_csv,
+    write_json, write_markdown,
 )
 
 COLUMNS = ("check", "name", "op", "analytic", "measured", "ok")
@@ -154,11 +154,11 @@ def register(app: typer.Typer) -> None:
         elif fmt is Format.markdown:
             echo(write_markdown([stats], list(stats), formatters={k: _stat for k in stats}))
         else:
-            echo(f"{stats['model']} width {stats['width']:g} resolution {stats['resolution']} on {stats['device']} "
+            echo(fit_lines(f"{stats['model']} width {stats['width']:g} resolution {stats['resolution']} on {stats['device']} "
                  f"({stats['threads']} threads, batch 1, {stats['repeats']} runs after {stats['warmup']} warm-up)\n"
                  f"latency median {stats['median_ms']:.3f} ms  IQR {stats['iqr_ms']:.3f} ms  "
                  f"min {stats['min_ms']:.3f} ms  max {stats['max_ms']:.3f} ms\n"
-                 f"MAdds {stats['madds']:,}  ->  {fmt_si(stats['madds_per_s'])} MAdds/s\n")
+                 f"MAdds {stats['madds']:,}  ->  {fmt_si(stats['madds_per_s'])} MAdds/s\n", terminal_width()))
         if stats["flagged"]:
             typer.echo(f"archcalc: warning: the spread is large (IQR / median = {stats['spread']:.0%} > "
                        f"{max_spread:.0%}): the machine is busy or the runs too few; raise --repeats or rerun "
