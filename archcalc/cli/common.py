@@ -202,8 +202,8 @@ def search_status(label: str, enabled: bool = True) -> Iterator[Optional[Callabl
         task = bar.add_task(label)
 
         def update(done: int, total: int, upper: int, lower: int) -> None:
-            bar.update(task, description=f"{label}: segment {done}/{total}, best peak {upper:,} B, "
-                                         f"lower bound {lower:,} B, gap {upper - lower:,} B")
+            bar.update(task, description=f"{label}: segment {done}/{total}, peak {fmt_bytes(upper)}, "
+                                         f"lower bound {fmt_bytes(lower)}, gap {fmt_bytes(upper - lower)}")
         yield update
 
 
