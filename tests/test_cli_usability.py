@@ -456,3 +456,28 @@ def test_an_accuracy_plot_without_accuracy_is_refused(tmp_path):
     result = invoke("plot", "frontier", str(spec), "-o", str(tmp_path / "f.png"))
     assert result.exit_code == 2 and "no published accuracy" in result.stderr
     assert not (tmp_path / "f.png").exists()
+
+
+# ---------------------------------------------------------------- the README's examples, byte for byte
+def readme_examples() -> list[tuple[str, str]]:
+    """(command line, output) of each README example that shows its whole output (an example
+    with a '...' line elides some, bench's timings differ each run, verify is run above)."""
+    text = (ROOT / "README.md").read_text()
+    examples = []
+    for block in text.split("```text\n")[1:]:
+        body = block.split("```", 1)[0]
+        first, _, output = body.partition("\n")
+        if not first.startswith("$ archcalc ") or "..." in output.splitlines() or ";" in first:
+            continue
+        if first.split()[2] in ("bench", "verify"):
+            continue
+        examples.append((first[2:], output))
+    return examples
+
+
+@pytest.mark.parametrize("line,expected", readme_examples(), ids=lambda v: v[:40] if v.startswith("arch") else "")
+def test_readme_example_output_is_reproduced(line, expected, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = invoke(*line.split()[1:])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == expected
