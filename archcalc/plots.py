@@ -146,7 +146,7 @@ def frontier_figure(frame: "pd.DataFrame", *, x: str = "madds", references: "pd.
     ax.set_xlabel(label)
     ax.set_ylabel("ImageNet top-1 (%)")
     ax.grid(True, which="both", alpha=0.25)
-    _plain_log_ticks(ax.xaxis)
+    _plain_log_ticks(ax.xaxis, float(data["cost"].min()), float(data["cost"].max()))
     ax.set_title(title or "Accuracy vs cost: a line per width (solid) and per resolution (dashed)")
     # The legend sits outside the axes: names never cover points, and never each other.
     handles, labels = ax.get_legend_handles_labels()
@@ -163,11 +163,15 @@ def _reference_color(model: str) -> Any:
     return colormaps["tab20"](zlib.crc32(model.encode()) % 20)
 
 
-def _plain_log_ticks(axis: Any) -> None:
-    """Ticks at 1, 2, 5 x 10^k labelled as plain numbers (20, 50, 100, 200), not 10^1, 10^2."""
+def _plain_log_ticks(axis: Any, low: float, high: float) -> None:
+    """Ticks labelled as plain numbers (20, 50, 100, 200), not 10^1, 10^2: at 1, 2, 5 x 10^k,
+    more of them when the data span little (params, 1.5 to 7: every 1..9 x 10^k)."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    span = high / low if low > 0 else math.inf
+    subs = tuple(range(1, 10)) if span < 5 else (1, 2, 3, 5) if span < 50 else (1, 2, 5)
+    subs = tuple(float(k) for k in subs)
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
     axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.10g}"))
     axis.set_minor_formatter(NullFormatter())
 
