@@ -89,7 +89,7 @@ DIMENSION = Budget("dimension", 1 << 40, "elements", "tensor dimension")
 # -- command-line grids
 GRID_VALUES = Budget("grid_values", 10_000, "values", "values in one sweep axis")
 # -- PyTorch (verify, bench, materialize)
-TORCH_BYTES = Budget("torch_bytes", 8 << 30, "bytes", "memory PyTorch would allocate (parameters + activations)")
+TORCH_BYTES = Budget("torch_bytes", 4 << 30, "bytes", "memory PyTorch would allocate (parameters + activations)")
 
 ALL = (FILE_BYTES, YAML_NODES, NESTING, SPEC_FILES, EXPRESSION_CHARS, VALUE_ITEMS, INT_BITS, IR_NODES, DIMENSION,
        GRID_VALUES, TORCH_BYTES)
@@ -100,3 +100,26 @@ def markdown_table() -> str:
     lines = ["| budget | default | raise with |", "|---|---|---|"]
     lines += [f"| {b.what} | {b.default:,} {b.unit} | `{b.variable}` |" for b in ALL]
     return "\n".join(lines) + "\n"
+
+
+def torch_bytes(model, batch: int = 1) -> int:
+    """Bytes PyTorch would hold to materialize and run ``model`` (float32), computed from
+    the IR before anything is built: every parameter and BN statistic, plus every
+    activation tensor (an upper bound: verification's tracing keeps intermediates alive)."""
+    from archcalc.analysis.convention import Convention
+    from archcalc.ops import numel
+
+    params = model.totals(Convention(bn_params="all"))["params"]
+    activations = sum(numel(node["shape"]) for node in model.nodes.values()) * batch
+    return 4 * (params + activations)
+
+
+def check_torch_memory(model, batch: int = 1) -> None:
+    """A one-line SpecError when materializing ``model`` would go over ``TORCH_BYTES``."""
+    from archcalc.errors import Location, SpecError
+
+    try:
+        check(TORCH_BYTES, torch_bytes(model, batch), "memory PyTorch would allocate (parameters + activations)")
+    except LimitExceeded as exc:
+        raise SpecError(Location(model.spec.path, None, ""),
+                        f"{exc} (or pass --max-memory to verify/bench)") from None

@@ -147,7 +147,7 @@ def frontier_figure(frame: "pd.DataFrame", *, x: str = "madds", references: "pd.
     ax.set_ylabel("ImageNet top-1 (%)")
     ax.grid(True, which="both", alpha=0.25)
     _plain_log_ticks(ax.xaxis, float(data["cost"].min()), float(data["cost"].max()))
-    ax.set_title(title or "Accuracy vs cost: a line per width (solid) and per resolution (dashed)")
+    ax.set_title(title or "Accuracy vs cost: a line per width (solid) and per resolution (dashed)", parse_math=False)
     # The legend sits outside the axes: names never cover points, and never each other.
     handles, labels = ax.get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside right upper", fontsize=7, frameon=False)
@@ -185,6 +185,7 @@ def contour_figure(frame: "pd.DataFrame", *, checkpoints: "pd.DataFrame | None" 
     import numpy as np
 
     grid = frame.pivot(index="resolution", columns="width", values="madds")
+    _contour_grid(list(grid.columns), list(grid.index), "the sweep table")
     w, r = np.meshgrid(grid.columns.to_numpy(float), grid.index.to_numpy(float))
     values = grid.to_numpy(float) / 1e6
     levels = madds_levels or _nice_levels(values.min(), values.max())
@@ -213,7 +214,7 @@ def contour_figure(frame: "pd.DataFrame", *, checkpoints: "pd.DataFrame | None" 
     ax.legend(handles=handles, fontsize=7, loc="upper left")
     ax.set_xlabel("width multiplier α")
     ax.set_ylabel("input resolution ρ")
-    ax.set_title(title or "Which (width, resolution) pairs cost the same")
+    ax.set_title(title or "Which (width, resolution) pairs cost the same", parse_math=False)
     ax.grid(True, alpha=0.2)
     return figure
 
@@ -311,12 +312,22 @@ def spec_contour(spec: Any, *, widths: Sequence[float] = CONTOUR_WIDTHS,
     """Iso-MAdds (and iso-peak-memory) curves of ``spec`` with its checkpoints (``archcalc plot contour``)."""
     from archcalc.analysis.sweep import sweep
 
+    _contour_grid(widths, resolutions, "--widths/--resolutions")
+    if memory:
+        _contour_grid(memory_widths, memory_resolutions, "--memory-widths/--memory-resolutions")
     frame = sweep(spec, widths, resolutions, classes=classes, accuracy=False)
     memory_frame = None
     if memory:
         memory_frame = sweep(spec, memory_widths, memory_resolutions, classes=classes, accuracy=False, memory=True,
                              progress=progress)
     return contour_figure(frame, checkpoints=published_checkpoints(spec), memory_frame=memory_frame)
+
+
+def _contour_grid(widths: Sequence[float], resolutions: Sequence[int], options: str) -> None:
+    """A contour needs a surface: at least two distinct values on each axis."""
+    if len(set(widths)) < 2 or len(set(resolutions)) < 2:
+        raise ValueError(f"a contour plot needs at least 2 widths and 2 resolutions ({options}), got "
+                         f"{len(set(widths))} x {len(set(resolutions))}")
 
 
 __all__ = ["CONTOUR_RESOLUTIONS", "CONTOUR_WIDTHS", "FIGURE5_RESOLUTIONS", "FIGURE5_WIDTHS", "X_AXES",

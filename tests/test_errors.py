@@ -63,7 +63,7 @@ CASES = [
     ("quoted false in when", GOOD.replace("{name: flat, op: flatten}", '{name: flat, op: flatten, when: "false"}'), 9, "layers[3].when", "when: expected true or false"),
     ("identity comparison in an expression", GOOD.replace('"${classes}"', '"${10 if classes is 10 else 5}"'), 10, "layers[4].out", "operator Is is not allowed"),
     ("type error in an expression", GOOD.replace('"${classes}"', '"${classes < \'a\'}"'), 10, "layers[4].out", "cannot compute"),
-    ("runaway power in an expression", GOOD.replace('"${classes}"', '"${9 ** 9 ** 9}"'), 10, "layers[4].out", "exponent 387420489 is larger than 64"),
+    ("runaway power in an expression", GOOD.replace('"${classes}"', '"${9 ** 9 ** 9}"'), 10, "layers[4].out", "bits) is over the limit of 4,096 bits"),
     ("work that reaches no output", GOOD + "outputs: [stem]\n", 7, "layers[1]", "stage1.block1.expand.conv reaches no output (outputs: stem.act)"),
     ("top level not a mapping", "- 1\n- 2\n", 1, "", "expected a mapping at the top of the spec"),
 ]

@@ -511,12 +511,13 @@ def timeline_figure(result: MemoryResult) -> "Figure":
     peak = result.peak_step
     ax.plot([peak.index], [peak.bytes / 1024], "o", color="tab:red")
     ax.annotate(f"peak {peak.bytes:,} B\n{peak.node}", (peak.index, peak.bytes / 1024), textcoords="offset points",
-                xytext=(10, -10), fontsize=8, color="tab:red", va="top")
+                xytext=(10, -10), fontsize=8, color="tab:red", va="top", parse_math=False)
     if result.arena_bytes:
         ax.axhline(result.arena_bytes / 1024, color="gray", ls="--", lw=0.8, label="arena")
     ax.set_xlabel(f"step ({result.order_name} order)")
     ax.set_ylabel("KiB")
-    ax.set_title(f"{result.model}: {result.convention}", fontsize=8)
+    # names come from the spec: "$...$" in one is text, not matplotlib mathtext
+    ax.set_title(f"{result.model}: {result.convention}", fontsize=8, parse_math=False)
     ax.legend(loc="upper right", fontsize=8)
     return fig
 

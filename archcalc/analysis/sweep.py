@@ -37,31 +37,65 @@ TOTAL_COLUMNS = ("madds", "params", "params_without_bn", "flops")
 def parse_values(text: str, kind: type = float) -> list:
     """``"0.35,0.5,1.0"`` (a list) or ``"0.3:1.5:0.05"`` (start:stop:step, stop included
     when it lies on the grid). Values are rounded to 10 decimals so that ``0.35`` from a
-    range is the same float as ``0.35`` typed in a list."""
+    range is the same float as ``0.35`` typed in a list. Every value must be finite and
+    positive; the count is checked against ``limits.GRID_VALUES`` before a range is built,
+    and whole numbers (resolutions) against ``limits.DIMENSION``.
+
+    >>> parse_values("96:224:64", int), parse_values("0.35, 1.4")
+    ([96, 160, 224], [0.35, 1.4])
+    """
+    from archcalc import limits
+    from archcalc.errors import quote
+
     text = text.strip()
     if not text:
         raise ValueError("expected a list (0.35,0.5) or a range (0.3:1.5:0.05), got nothing")
+    shown = quote(text)
     if ":" in text:
         parts = text.split(":")
         if len(parts) != 3:
-            raise ValueError(f"expected a range start:stop:step, got {text!r}")
-        start, stop, step = (float(p) for p in parts)
+            raise ValueError(f"expected a range start:stop:step, got {shown}")
+        start, stop, step = (_finite_number(p, shown) for p in parts)
         if step <= 0 or stop < start:
-            raise ValueError(f"range {text!r}: need step > 0 and stop >= start")
+            raise ValueError(f"range {shown}: need step > 0 and stop >= start")
         count = int(round((stop - start) / step, 9)) + 1
+        _grid_budget(limits, count, shown)
         values = [round(start + i * step, 10) for i in range(count)]
     else:
-        try:
-            values = [float(v) for v in text.split(",") if v.strip()]
-        except ValueError:
-            raise ValueError(f"expected numbers separated by commas, got {text!r}") from None
+        items = text.split(",")
+        _grid_budget(limits, len(items), shown)
+        values = [_finite_number(item, shown) for item in items]
     if kind is int:
         if any(v != int(v) for v in values):
-            raise ValueError(f"expected whole numbers, got {text!r}")
+            raise ValueError(f"expected whole numbers, got {shown}")
         values = [int(v) for v in values]
+        for value in values:
+            try:
+                limits.check(limits.DIMENSION, value, "resolution")
+            except limits.LimitExceeded as exc:
+                raise ValueError(f"{shown}: {exc}") from None
     if any(v <= 0 for v in values):
-        raise ValueError(f"expected positive values, got {text!r}")
+        raise ValueError(f"expected positive values, got {shown}")
     return values
+
+
+def _finite_number(item: str, shown: str) -> float:
+    import math
+
+    try:
+        value = float(item)
+    except ValueError:
+        raise ValueError(f"expected numbers separated by commas, got {shown}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"expected finite numbers, got {shown}")
+    return value
+
+
+def _grid_budget(limits, count: int, shown: str) -> None:
+    try:
+        limits.check(limits.GRID_VALUES, count, "values on one axis")
+    except limits.LimitExceeded as exc:
+        raise ValueError(f"{shown}: {exc}") from None
 
 
 # ---------------------------------------------------------------------------- the fast core
@@ -152,18 +186,20 @@ def _grid(array: Any) -> Any:
     return Separable([(array, 1)]) if shape else array
 
 
-def numeric_replay(tr: Any, widths: Any, resolutions: Any) -> Any:
+def numeric_replay(tr: Any, widths: Any, resolutions: Any, dtype: Any = None) -> Any:
     """Replay a trace's recipes with numbers: widths as a ``(W, 1)`` and resolutions as a
     ``(1, R)`` array. Channel leaves and spec functions run per width through the
     compiler's own rounding functions (the compiler's float arithmetic exactly); the op
-    rules' arithmetic runs on :class:`Separable` values."""
+    rules' arithmetic runs on :class:`Separable` values, in ``dtype``: int64 (default),
+    float64 (the magnitude check of :func:`grid_totals`) or object (exact Python ints)."""
     import numpy as np
 
     from archcalc.analysis.symbolic import Replay
     from archcalc.width import SCALE_MODES
 
+    dtype = np.int64 if dtype is None else dtype
     widths = np.asarray(widths, dtype=float).reshape(-1, 1)
-    resolutions = np.asarray(resolutions, dtype=np.int64).reshape(1, -1)
+    resolutions = np.asarray(resolutions, dtype=np.int64).astype(dtype).reshape(1, -1)
 
     def leaf(recipe: Any) -> Any:
         if recipe.kind == "res":
@@ -176,10 +212,10 @@ def numeric_replay(tr: Any, widths: Any, resolutions: Any) -> Any:
         def scale(w: float, v: Any) -> int:
             return tr.channel_rule(v * factor(w), **tr.rule_kwargs)
 
-        return _grid(_elementwise(scale, [widths, _plain_grid(replay(value))]))
+        return _grid(_elementwise(scale, [widths, _plain_grid(replay(value))], dtype))
 
     def call(name: str, args: list) -> Any:
-        return _grid(_elementwise(tr.functions[name], [_plain_grid(a) for a in args]))
+        return _grid(_elementwise(tr.functions[name], [_plain_grid(a) for a in args], dtype))
 
     def op(name: str, left: Any, right: Any) -> Any:
         if not isinstance(left, Separable) and not isinstance(right, Separable):
@@ -191,18 +227,25 @@ def numeric_replay(tr: Any, widths: Any, resolutions: Any) -> Any:
     return replay
 
 
-def _elementwise(fn: Callable[..., Any], args: list) -> Any:
+def _elementwise(fn: Callable[..., Any], args: list, int_dtype: Any = None) -> Any:
     """A scalar Python function over broadcast numpy arguments, element by element (the
-    rounding rules use ``int()`` and ``if``, so they do not vectorize)."""
+    rounding rules use ``int()`` and ``if``, so they do not vectorize). Integer results
+    are stored as ``int_dtype`` (int64 unless the replay runs exact or in floats)."""
     import numpy as np
 
     arrays = np.broadcast_arrays(*[np.asarray(a) for a in args])
-    columns = [a.ravel().tolist() for a in arrays]  # Python ints/floats, as the compiler sees them
+    columns = [_python_number(a.ravel().tolist()) for a in arrays]  # Python ints/floats, as the compiler sees them
     values = [fn(*point) for point in zip(*columns)]
     kinds = {type(v) for v in values}
-    dtype = np.int64 if kinds <= {int} else float if kinds <= {int, float} else object
+    int_dtype = np.int64 if int_dtype is None else int_dtype
+    dtype = int_dtype if kinds <= {int} else float if kinds <= {int, float} and int_dtype is not object else object
     out = np.array(values, dtype=dtype).reshape(arrays[0].shape)
     return out if out.shape else out.item()
+
+
+def _python_number(values: list) -> list:
+    """A whole float from a float-dtype replay back to the int the compiler would see."""
+    return [int(v) if isinstance(v, float) and v.is_integer() else v for v in values]
 
 
 def guards_hold(tr: Any, replay: Any) -> Any:
@@ -221,18 +264,19 @@ def guards_hold(tr: Any, replay: Any) -> Any:
     return ok
 
 
-def grid_sum(values: list, shape: tuple[int, int]) -> Any:
-    """Exact int64 sum of :class:`Separable` values on the grid: width factors that share a
-    resolution factor are added first, then one (W x K) @ (K x R) product."""
+def grid_sum(values: list, shape: tuple[int, int], dtype: Any = None) -> Any:
+    """Sum of :class:`Separable` values on the grid, in ``dtype`` (int64 by default): width
+    factors that share a resolution factor are added first, then one (W x K) @ (K x R) product."""
     import numpy as np
 
+    dtype = np.int64 if dtype is None else dtype
     by_factor: dict[Any, list] = {}  # resolution factor (bytes, or the number) -> [factor, Σ width parts]
-    dense = np.zeros(shape, dtype=np.int64)
+    dense = np.zeros(shape, dtype=dtype)
     for value in values:
         terms = value.terms if isinstance(value, Separable) else [(value, 1)]
         for a, b in terms:
             if np.ndim(a) == 2 and np.shape(a)[1] != 1:  # a dense term
-                dense += np.asarray(a * b, dtype=np.int64)
+                dense += np.asarray(a * b, dtype=dtype)
                 continue
             key = b.tobytes() if isinstance(b, np.ndarray) else b
             entry = by_factor.get(key)
@@ -241,16 +285,17 @@ def grid_sum(values: list, shape: tuple[int, int]) -> Any:
             else:
                 entry[1] = entry[1] + a
     if by_factor:
-        left = np.empty((shape[0], len(by_factor)), dtype=np.int64)
-        right = np.empty((len(by_factor), shape[1]), dtype=np.int64)
+        left = np.empty((shape[0], len(by_factor)), dtype=dtype)
+        right = np.empty((len(by_factor), shape[1]), dtype=dtype)
         for k, (b, a) in enumerate(by_factor.values()):
-            left[:, k] = np.asarray(a, dtype=np.int64).reshape(-1) if np.ndim(a) else a
-            right[k, :] = np.asarray(b, dtype=np.int64).reshape(-1) if np.ndim(b) else b
+            left[:, k] = np.asarray(a, dtype=dtype).reshape(-1) if np.ndim(a) else a
+            right[k, :] = np.asarray(b, dtype=dtype).reshape(-1) if np.ndim(b) else b
         dense += left @ right
     return dense
 
 
-def _trace_totals(tr: Any, replay: Any, convention: Convention, shape: tuple[int, int]) -> dict[str, Any]:
+def _trace_totals(tr: Any, replay: Any, convention: Convention, shape: tuple[int, int],
+                  dtype: Any = None) -> dict[str, Any]:
     """Sum of every node's :func:`row_values`, each replayed over the grid."""
     parts: dict[str, list] = {column: [] for column in COLUMNS}
     for name in tr.model.order:
@@ -262,16 +307,38 @@ def _trace_totals(tr: Any, replay: Any, convention: Convention, shape: tuple[int
         values = row_values(cost, params, replay(numel(data["shape"])), convention)
         for column in COLUMNS:
             parts[column].append(values[column])
-    return {column: grid_sum(parts[column], shape) for column in COLUMNS}
+    return {column: grid_sum(parts[column], shape, dtype) for column in COLUMNS}
+
+
+# int64 results are trusted only where a float64 replay of the same recipes agrees and stays
+# far from 2^63: int64 arithmetic wraps silently, and a wrapped value differs from the true
+# one by a multiple of 2^64, which the float replay (relative error ~1e-12) cannot match.
+INT64_SAFE = 2.0**62
+
+
+def _exact_totals(tr: Any, w: Any, r: Any, convention: Convention, shape: tuple[int, int]) -> dict[str, Any]:
+    """Totals of one trace over the grid, exact at any magnitude: int64 when a float64 replay
+    shows that no value can have left the int64 range, Python integers (object arrays) when not."""
+    import numpy as np
+
+    totals = _trace_totals(tr, numeric_replay(tr, w[:, None], r[None, :]), convention, shape)
+    shadow = _trace_totals(tr, numeric_replay(tr, w[:, None], r[None, :], float), convention, shape, float)
+    safe = all(np.all(np.abs(shadow[c]) < INT64_SAFE)
+               and np.all(np.abs(totals[c].astype(float) - shadow[c]) <= 1e-6 * np.abs(shadow[c]) + 1.0)
+               for c in COLUMNS)
+    if safe:
+        return totals
+    return _trace_totals(tr, numeric_replay(tr, w[:, None], r[None, :], object), convention, shape, object)
 
 
 def grid_totals(spec: Spec | str | Path, widths: Sequence[float], resolutions: Sequence[int], *,
                 classes: int | None = None, convention: Convention | None = None,
                 progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Totals (the columns of :func:`archcalc.analysis.costs.totals`) on the grid
-    ``widths x resolutions``, as int64 arrays of shape ``(len(widths), len(resolutions))``,
-    plus ``traces``: how many traced compiles were needed (1 when the structure is the
-    same everywhere)."""
+    ``widths x resolutions``, as arrays of shape ``(len(widths), len(resolutions))`` (int64,
+    or object arrays of Python ints where a value leaves the int64 range: every value is
+    exact), plus ``traces``: how many traced compiles were needed (1 when the structure is
+    the same everywhere)."""
     import numpy as np
 
     from archcalc.analysis.symbolic import trace
@@ -286,7 +353,7 @@ def grid_totals(spec: Spec | str | Path, widths: Sequence[float], resolutions: S
     w = np.asarray(widths, dtype=float)
     r = np.asarray(resolutions, dtype=np.int64)
     shape = (len(w), len(r))
-    out = {column: np.zeros(shape, dtype=np.int64) for column in COLUMNS}
+    out = {column: np.zeros(shape, dtype=object) for column in COLUMNS}
     todo = np.ones(shape, dtype=bool)
     traces = 0
     while todo.any():
@@ -299,12 +366,15 @@ def grid_totals(spec: Spec | str | Path, widths: Sequence[float], resolutions: S
             if not here[i, j]:
                 raise RuntimeError(f"internal: the trace at width {w[i]:g}, resolution {r[j]} "
                                    "does not reproduce its own structure")
-            totals = _trace_totals(tr, replay, convention, shape)
+            totals = _exact_totals(tr, w, r, convention, shape)
         for column in COLUMNS:
             out[column][here] = totals[column][here]
         todo &= ~here
         if progress:
             progress(int(here.sum()))
+    for column in COLUMNS:  # back to int64 where every value fits (the common case)
+        if all(-INT64_SAFE < value < INT64_SAFE for value in out[column].ravel().tolist()):
+            out[column] = out[column].astype(np.int64)
     out["traces"] = traces
     return out
 

@@ -16,6 +16,24 @@ from archcalc.cli.common import (
 
 COLUMNS = ("check", "name", "op", "analytic", "measured", "ok")
 
+MaxMemoryOption = typer.Option(
+    None, "--max-memory", help="memory budget for PyTorch, e.g. 32G (default 4G, or ARCHCALC_MAX_TORCH_BYTES)")
+
+
+def load_for_torch(spec, max_memory: Optional[str], **overrides):
+    """Load and compile the spec, then check what PyTorch would allocate against the budget
+    (``--max-memory`` raises it for this run), all before torch is imported."""
+    import os
+
+    import archcalc
+    from archcalc import limits
+
+    if max_memory is not None:
+        os.environ[limits.TORCH_BYTES.variable] = str(limits.parse_size(max_memory, "--max-memory"))
+    model = archcalc.load(spec, **overrides)
+    limits.check_torch_memory(model)
+    return model
+
 
 def _cell(value) -> str:
     if isinstance(value, tuple):
@@ -94,12 +112,13 @@ def register(app: typer.Typer) -> None:
         all_rows: bool = typer.Option(False, "--all-rows", help="table: list every check, not only mismatches"),
         fmt: Format = typer.Option(Format.table, "--format", help="table (a summary), or every row as csv, json "
                                                                   "or markdown"),
+        max_memory: Optional[str] = MaxMemoryOption,
     ) -> None:
         """Check params, MAdds (fvcore), shapes and peak memory against PyTorch; exit 1 on any mismatch."""
-        import archcalc
+        # the spec first: a bad spec is rejected before the seconds torch takes to import
+        model = load_for_torch(spec, max_memory, width=width, resolution=resolution, classes=classes)
         from archcalc.pytorch.verify import VERIFY_STAGES, resolve_device, verify as run_verify
 
-        model = archcalc.load(spec, width=width, resolution=resolution, classes=classes)
         schedule = None
         if order is not Order.program:
             from archcalc.analysis.memory import schedule as memory_schedule
@@ -139,12 +158,12 @@ def register(app: typer.Typer) -> None:
         warmup: int = WarmupOption,
         max_spread: float = MaxSpreadOption,
         fmt: Format = typer.Option(Format.table, "--format", help="table, csv, json or markdown"),
+        max_memory: Optional[str] = MaxMemoryOption,
     ) -> None:
         """Forward latency (batch 1, inference mode): median and spread, next to MAdds and MAdds/s."""
-        import archcalc
+        model = load_for_torch(spec, max_memory, width=width, resolution=resolution)
         from archcalc.pytorch.bench import bench as run_bench
 
-        model = archcalc.load(spec, width=width, resolution=resolution)
         stats = run_bench(model, device=device.value, threads=threads, repeats=repeats, warmup=warmup,
                           max_spread=max_spread)
         if fmt is Format.json:

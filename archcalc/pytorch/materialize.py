@@ -179,7 +179,12 @@ def materialize(model: Model, schedule: Sequence[str] | None = None, *, fold_bn:
     ``schedule`` (default: program order) is the order the forward pass runs the ops in;
     ``fold_bn`` folds each batch norm into the conv before it, as deployed; ``inplace`` lets
     activations overwrite inputs nobody reads later. Weights are random (seeded).
+    A network whose parameters and activations would go over ``limits.TORCH_BYTES`` is a
+    one-line error before anything is allocated.
     """
+    from archcalc.limits import check_torch_memory
+
+    check_torch_memory(model)
     torch.manual_seed(seed)
     net = Network(model, schedule, fold_bn=fold_bn, inplace=inplace, seed=seed)
     return net.to(device).train(False)
