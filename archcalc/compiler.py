@@ -540,8 +540,8 @@ def unseen_defaults(spec: Spec, blocks: list[BlockDef]) -> list[str]:
             hidden.setdefault(name, []).append(block.name)
     messages = []
     for key in defaults:
-        if key in read or key not in spec.own_defaults:  # an inherited default is the parent's business
-            continue
+        if key in read or key not in spec.own_defaults or _names_an_op_attr(key):
+            continue  # read; or inherited (the parent's business); or an op attribute's default
         where = spec.where("defaults", key, f"defaults.{key}")
         if key in hidden:
             messages.append(f"{where}: the default {key!r} is shadowed everywhere: every block that reads "
@@ -550,6 +550,19 @@ def unseen_defaults(spec: Spec, blocks: list[BlockDef]) -> list[str]:
         else:
             messages.append(f"{where}: the default {key!r} is read by no layer or block, so it changes nothing")
     return messages
+
+
+def _names_an_op_attr(key: str) -> bool:
+    """``<op kind>_<attribute>`` (``batch_norm_eps``): a spec-wide default for an op attribute
+    left unwritten, which the compiler reads by that name rather than through an expression."""
+    for cut in (i for i, ch in enumerate(key) if ch == "_"):
+        try:
+            op = get_op(key[:cut])
+        except (UnknownOpError, KeyError, TypeError):
+            continue
+        if key[cut + 1:] in getattr(op, "attrs", {}):
+            return True
+    return False
 
 
 def compile_spec(spec: Spec) -> "Model":

@@ -488,3 +488,25 @@ def test_readme_example_output_is_reproduced(line, expected, monkeypatch):
     result = invoke(*line.split()[1:])
     assert result.exit_code == 0, result.output
     assert result.stdout == expected
+
+
+def test_an_op_attribute_default_is_not_reported_unseen(tmp_path):
+    from archcalc.ops import get_op
+
+    kind, attr = "batch_norm", next(iter(get_op("batch_norm").attrs))
+    spec = tmp_path / "eps.yaml"
+    spec.write_text(f"extends: {MNV2}\ndefaults: {{{kind}_{attr}: 0.001}}\n")
+    result = invoke("cost", str(spec), "--depth", "1")
+    assert result.exit_code == 0 and "warning" not in result.stderr
+
+
+def test_a_shipped_spec_in_a_subfolder_by_name(tmp_path, monkeypatch):
+    from archcalc.spec import loader
+
+    (tmp_path / "zoo").mkdir()
+    (tmp_path / "zoo" / "tiny_net.yaml").write_text("input: {channels: 3, resolution: 8}\n"
+                                                    "layers:\n  - {op: conv2d, out: 4, kernel: 1}\n")
+    monkeypatch.setattr(loader, "shipped_specs_dir", lambda: tmp_path)
+    monkeypatch.chdir(tmp_path.parent)  # no file of that name here: the bare name is looked up
+    assert loader.resolve_spec_path("tiny_net") == tmp_path / "zoo" / "tiny_net.yaml"
+    assert archcalc.load("tiny_net").totals()["madds"] == 8 * 8 * 3 * 4  # 1x1 conv, 3 -> 4 channels, 8 x 8

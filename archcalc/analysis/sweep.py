@@ -493,6 +493,9 @@ def point_measures(spec: Spec, frame: "pd.DataFrame", *, classes: int | None, me
         if memory:
             values["peak_bytes"].append(analyze_memory(model, "program", config).peak_bytes)
         if latency:
+            from archcalc import limits
+
+            limits.check_torch_memory(model)  # refused before torch allocates, as verify and bench do
             stats = bench(model, repeats=repeats, warmup=warmup, max_spread=max_spread)
             values["latency_ms"].append(stats["median_ms"])
             values["latency_iqr_ms"].append(stats["iqr_ms"])

@@ -287,20 +287,24 @@ def shipped_specs_dir() -> Path:
 
 
 def shipped_spec_names() -> list[str]:
-    return sorted(p.stem for p in shipped_specs_dir().glob("*.yaml"))
+    return sorted({p.stem for p in shipped_specs_dir().rglob("*.yaml")})
 
 
 def resolve_spec_path(path: str | Path) -> Path:
     """``path`` itself when it exists; otherwise a bare name (``mnv2``, ``mnv2_1.4``,
-    ``mnv2.yaml``) is looked up among the shipped specs. Anything else is returned
-    unchanged and fails, with its name, where it is read."""
+    ``mnv2.yaml``) is looked up among the shipped specs (the top folder first, then its
+    subfolders such as ``zoo/``). Anything else is returned unchanged and fails, with its
+    name, where it is read."""
     path = Path(path)
     if path.exists() or path.parent != Path("."):
         return path
+    root = shipped_specs_dir()
     for candidate in (path.name, f"{path.name}.yaml"):
-        shipped = shipped_specs_dir() / candidate
-        if shipped.is_file():
-            return shipped
+        if (root / candidate).is_file():
+            return root / candidate
+        nested = sorted(p for p in root.rglob(candidate) if p.is_file())
+        if nested:
+            return nested[0]
     return path
 
 
