@@ -94,6 +94,30 @@ def test_validate_piped_is_not_cut(validate_frame):
 
 # ---------------------------------------------------------------- 4. every table-printing command, every format
 SMALL = ["--width", "0.35", "--resolution", "64"]
+_VERIFIED: dict = {}
+
+
+@pytest.fixture
+def verify_once(monkeypatch):
+    """verify's checks run once per model; the CLI tests here are about presenting them."""
+    import archcalc.pytorch.verify as module
+
+    real = module.verify
+
+    def cached(model, **kwargs):
+        key = (model.name, model.width, model.resolution, kwargs.get("memory"))
+        if key not in _VERIFIED:
+            _VERIFIED[key] = real(model, **kwargs)
+        return _VERIFIED[key]
+
+    monkeypatch.setattr(module, "verify", cached)
+
+
+@pytest.fixture
+def validate_once(monkeypatch, validate_frame):
+    import archcalc.validate as module
+
+    monkeypatch.setattr(module, "validate", lambda specs=None: validate_frame.copy())
 
 
 @pytest.mark.parametrize("fmt", ["table", "csv", "json", "markdown"])
@@ -102,7 +126,7 @@ SMALL = ["--width", "0.35", "--resolution", "64"]
     ["bench", MNV2, *SMALL, "--repeats", "2", "--warmup", "0"],
     ["sweep", MNV2, "--widths", "0.5,1", "--resolutions", "96,128"],
 ])
-def test_every_format_is_accepted(command, fmt):
+def test_every_format_is_accepted(command, fmt, verify_once):
     text = ok(*command, "--format", fmt)
     if fmt == "json":
         json.loads(text)
@@ -114,7 +138,7 @@ def test_every_format_is_accepted(command, fmt):
         assert first.startswith("| ") and text.splitlines()[1].startswith("|---")
 
 
-def test_validate_every_format(tmp_path):
+def test_validate_every_format(tmp_path, validate_once):
     for fmt in ("csv", "json", "markdown", "table"):
         result = invoke("validate", "--format", fmt, "-o", str(tmp_path / f"v.{fmt}"))
         assert result.exit_code == 0, result.output
@@ -348,7 +372,7 @@ def test_version_and_bare_command():
     assert done.returncode == 0 and "Usage: archcalc" in done.stdout
 
 
-def test_verify_summary_by_default_and_failures_only():
+def test_verify_summary_by_default_and_failures_only(verify_once):
     args = ["verify", MNV2, *SMALL, "--no-memory"]
     text = ok(*args)
     model = archcalc.load(MNV2, width=0.35, resolution=64)
