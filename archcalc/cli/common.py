@@ -32,54 +32,21 @@ WarmupOption = typer.Option(5, min=0, help="untimed forward passes first")
 MaxSpreadOption = typer.Option(0.25, min=0.0, help="flag a measurement whose IQR / median is above this (> 0)")
 
 
-class Format(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-    markdown = "markdown"
+def choices(name: str, *values: str) -> type[Enum]:
+    """A closed set of option values (typer shows and checks them); members are the values
+    themselves, prefixed with ``v`` where a value is not a name (``Alignment.v16``)."""
+    return Enum(name, {(v if v.isidentifier() else f"v{v}"): v for v in values}, type=str)
 
 
-# Choice lists offered by the options. The library owns the rules (tests/test_cli_usability.py
-# checks these lists against archcalc.analysis.memory and archcalc.analysis.convention); they are
-# spelled out here so that the command line's help never imports the analysis modules.
-class BnParams(str, Enum):
-    none = "none"
-    affine = "affine"
-    all = "all"
-
-
-class Dtype(str, Enum):
-    float32 = "float32"
-    float16 = "float16"
-    int8 = "int8"
-
-
-class Order(str, Enum):
-    program = "program"
-    optimal = "optimal"
-    greedy_free = "greedy_free"
-    greedy_step = "greedy_step"
-    depth_first = "depth_first"
-
-
-class Device(str, Enum):
-    cpu = "cpu"
-    cuda = "cuda"
-    auto = "auto"
-
-
-class CostAxis(str, Enum):
-    madds = "madds"
-    params = "params"
-    memory = "memory"
-    latency = "latency"
-
-
-class Alignment(str, Enum):
-    a1 = "1"
-    a16 = "16"
-    a64 = "64"
-    a512 = "512"
+Format = choices("Format", "table", "csv", "json", "markdown")
+# The library owns these rules (tests/test_cli_usability.py checks each list against it); they
+# are spelled out here so that the command line's help never imports the analysis modules.
+BnParams = choices("BnParams", "none", "affine", "all")  # analysis.convention.BN_PARAM_MODES
+Dtype = choices("Dtype", "float32", "float16", "int8")  # analysis.memory.DTYPE_BYTES
+Order = choices("Order", "program", "optimal", "greedy_free", "greedy_step", "depth_first")  # analysis.memory.ORDERS
+Device = choices("Device", "cpu", "cuda", "auto")  # pytorch.verify.resolve_device
+CostAxis = choices("CostAxis", "madds", "params", "memory", "latency")  # plots.X_AXES
+Alignment = choices("Alignment", "1", "16", "64", "512")  # analysis.memory.ALIGNMENTS
 
 
 def spec_errors(fn: Callable) -> Callable:
