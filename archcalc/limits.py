@@ -84,7 +84,7 @@ EXPRESSION_CHARS = Budget("expression_chars", 2_000, "characters", "expression l
 VALUE_ITEMS = Budget("value_items", 10_000, "characters or items", "size of a string or list built by an expression")
 INT_BITS = Budget("int_bits", 4_096, "bits", "size of an integer built by an expression")
 # -- the compiled network
-IR_NODES = Budget("ir_nodes", 20_000, "nodes", "IR nodes")
+IR_NODES = Budget("ir_nodes", 5_000, "nodes", "IR nodes")
 DIMENSION = Budget("dimension", 1 << 40, "elements", "tensor dimension")
 # -- command-line grids
 GRID_VALUES = Budget("grid_values", 10_000, "values", "values in one sweep axis")

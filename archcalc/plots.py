@@ -252,8 +252,9 @@ def save(figure: "Figure", path: str, formats: Sequence[str] = ("png", "svg"), d
 
     from archcalc.io import check_output_path, save_figure
 
+    if str(path).strip() and not Path(path).is_dir():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     target = check_output_path(path)  # a directory or an empty path is an error, not "dir.png"
-    target.parent.mkdir(parents=True, exist_ok=True)
     outputs = [target.with_suffix(f".{fmt}") for fmt in dict.fromkeys([target.suffix.lstrip(".") or "png", *formats])]
     for out in outputs:
         check_output_path(out)

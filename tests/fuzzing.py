@@ -219,6 +219,9 @@ def run_cli(args: list[str], hard_wall: float = HARD_WALL_SECONDS) -> Run:
         try:
             os.dup2(out.fileno(), 1)
             os.dup2(err.fileno(), 2)
+            # the parent's sys.stdout/stderr may be objects of its own (pytest's capture)
+            sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
             resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
             code = run(app, args)
         except BaseException:  # noqa: BLE001 - a child must never return into the parent's code

@@ -98,7 +98,9 @@ def run(command: Callable[..., Any], args: list[str] | None = None) -> int:
     try:
         result = command(args=args, standalone_mode=False, prog_name="archcalc")
     except click.exceptions.NoArgsIsHelpError as exc:  # `archcalc` alone: the help, as before
-        sys.stderr.write(exc.ctx.get_help() + "\n" if exc.ctx else "")
+        text = exc.ctx.get_help() if exc.ctx else ""  # typer's rich help prints itself and returns ""
+        if text.strip():
+            sys.stdout.write(text + "\n")
         return EXIT_ERROR
     except click.exceptions.Exit as exc:
         return exc.exit_code
