@@ -190,7 +190,10 @@ class _Compiler:
                 self.fail(f"op {op.kind} needs attribute {key!r} ({schema.describe()})", where_of(key), node)
             else:
                 value = schema.default
-            value = self.integral(value) if _wants_int(schema) else value
+            if schema.pair and isinstance(value, (list, tuple)):  # [h, w]
+                value = tuple(self.integral(v) if _wants_int(schema) else v for v in value)
+            else:
+                value = self.integral(value) if _wants_int(schema) else value
             if not _finite(value):
                 self.fail(f"{op.kind}.{key}: expected a finite number, got {value!r}", where_of(key), node)
             problem = schema.check(value)
@@ -224,8 +227,8 @@ class _Compiler:
                 value = self.value(param.default, {**self.globals, **values}, where_of(key))
             else:
                 self.fail(f"block {block.name} needs parameter {key!r} ({param.expected()})", where_of(key), node)
-            if param.type in ("int", "channels"):
-                value = self.integral(value)
+            if param.type in ("int", "channels", "size"):
+                value = tuple(map(self.integral, value)) if isinstance(value, (list, tuple)) else self.integral(value)
             if not _finite(value):
                 self.fail(f"{block.name}.{key}: expected a finite number, got {value!r}", where_of(key), node)
             if not param.check(value):
@@ -249,20 +252,20 @@ class _Compiler:
         return self.blocks[name]
 
     # ------------------------------------------------------------------ blocks
-    def expand_block(self, block: BlockDef, params: dict, scope: str, input_node: str, nesting: int) -> str:
+    def expand_block(self, block: BlockDef, params: dict, scope: str, input_nodes: list[str], nesting: int) -> str:
         if any(entry[0] == block.name for entry in self.trail):
             self.fail(f"block {block.name!r} contains itself ({self.trail_text()} > {block.name})")
+        input_node = input_nodes[0]
         in_shape = self.nodes[input_node]["shape"]
-        env: dict[str, Any] = {
-            **self.globals,
-            **params,
-            "c_in": in_shape[0],
-            "h_in": in_shape[1] if len(in_shape) == 3 else 1,
-            "w_in": in_shape[2] if len(in_shape) == 3 else 1,
-        }
+        env: dict[str, Any] = {**self.globals, **params}
+        for input_name, node in zip(block.inputs, input_nodes):
+            suffix = "in" if input_name == INPUT else input_name   # c_in for the main input, c_prev for `prev`
+            shape = self.nodes[node]["shape"]
+            env.update({f"c_{suffix}": shape[0], f"h_{suffix}": shape[1] if len(shape) == 3 else 1,
+                        f"w_{suffix}": shape[2] if len(shape) == 3 else 1})
         for name, raw in block.let:
             env[name] = self.value(raw, env, block.location)
-        local = {INPUT: input_node}
+        local = dict(zip(block.inputs, input_nodes))
         removed: set[str] = set()
         previous = input_node
         for index, item in enumerate(block.body):
@@ -285,10 +288,9 @@ class _Compiler:
                     output = self.add_node(full, op, attrs, sources, where)
                 else:
                     sub = self.block_for(item["block"], where, full)
-                    if len(sources) != 1:
-                        self.fail(f"block {sub.name} takes one input, got {len(sources)}", where, full)
+                    self.check_block_inputs(sub, sources, where, full)
                     sub_params = self.block_params(sub, raw, env, None, here, full, 0)
-                    output = self.expand_block(sub, sub_params, full, sources[0], nesting + 1)
+                    output = self.expand_block(sub, sub_params, full, sources, nesting + 1)
                 local[name] = output
                 previous = output
             self.trail.pop()
@@ -410,19 +412,24 @@ class _Compiler:
             self.add_node(name, op, attrs, sources, self.row_where)
             return
         block = self.block_for(row["block"], where_of("block"), name)
-        if len(sources) != 1:
-            self.fail(f"block {block.name} takes one input, got {len(sources)}", where_of("from"))
+        self.check_block_inputs(block, sources, where_of("from"))
         repeats = row.get("n", None)
         if repeats is not None and (isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1):
             self.fail(f"expected a repeat count (integer >= 1), got {quote(repeats)}", where_of("n"))
         if repeats is not None:  # every repeat adds at least one node: refuse before expanding
             self.within(limits.IR_NODES, len(self.nodes) + repeats, "IR nodes (the repeat count n)", where_of("n"), name)
         current = sources[0]
-        for repeat in range(repeats or 1):
+        for repeat in range(repeats or 1):  # repeats chain the main input; other inputs stay as written
             instance = f"{name}.block{repeat + 1}" if repeats is not None else name
             params = self.block_params(block, raw, self.globals, scale, where_of, instance, repeat)
-            current = self.expand_block(block, params, instance, current, 0)
+            current = self.expand_block(block, params, instance, [current, *sources[1:]], 0)
         self.scopes[name] = current
+
+    def check_block_inputs(self, block: BlockDef, sources: list[str], where: Location, node: str | None = None) -> None:
+        if len(sources) != len(block.inputs):
+            names = ", ".join(block.inputs)
+            self.fail(f"block {block.name} takes {len(block.inputs)} input{'s' if len(block.inputs) > 1 else ''} "
+                      f"({names}), got {len(sources)}", where, node)
 
     def check_reachable(self, outputs: list[str]) -> None:
         """Work whose result reaches no output would still be counted and held in memory:

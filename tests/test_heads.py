@@ -189,7 +189,8 @@ def test_resnet101_backbone_params_equal_torchvision():
     """slim's unit layout moves strides, not weights: the backbone (conv1..block4, BN gamma/beta)
     has torchvision resnet101's 44,549,160 parameters minus its fc (2048*1000 + 1000)."""
     model = load("deeplabv3_resnet101.yaml")
-    prefixes = ("conv1", "pool1", "block1", "block1_last", "block2", "block2_last", "block3", "block3_last", "block4")
+    prefixes = ("conv1", "pool1", "block1", "block1_last", "block2", "block2_last", "block3", "block3_last", "block4_1",
+                "block4_2", "block4")
     assert sum(r["params"] for r in model.layers(TRAINABLE) if r["name"].split(".")[0] in prefixes) == \
         44_549_160 - 2_049_000
 
@@ -199,7 +200,32 @@ def test_mf_scales_and_space_to_batch():
     model = load("deeplabv3_mnv2.yaml")
     # aspp1..3 at 33x33 with rates 6/12/18: TF computes ceil(33/r)*r = 36 per side (+207 outputs each)
     aspp = 3 * 207 * 9 * 320 * 256
-    # rate-2 depthwise convs at 33 -> 34 per side (+67 outputs): stage6 (576, 960, 960 channels) and
-    # stage7 (960). The spec gives a stage one rate; slim keeps rate 1 for stage6.block1 (0.35M here).
-    backbone = 67 * 9 * (576 + 960 + 960 + 960)
+    # rate-2 depthwise convs at 33 -> 34 per side (+67 outputs): stage6.block2-3 and stage7 (960 channels
+    # each). slim keeps rate 1 for stage6.block1, whose stride was removed (mobilenet.py: layer_rate = rate).
+    backbone = 67 * 9 * (960 + 960 + 960)
     assert space_to_batch_extra(model) == aspp + backbone
+
+
+def slim_rates(strides: list[int], output_stride: int) -> list[int]:
+    """TF-slim mobilenet.py mobilenet_base's rate rule, re-implemented: once the output stride is
+    reached, a unit keeps the current rate and multiplies it by its (removed) stride for the next."""
+    current, rate, rates = 1, 1, []
+    for stride in strides:
+        if current == output_stride:
+            rates.append(rate)
+            rate *= stride
+        else:
+            rates.append(1)
+            current *= stride
+    return rates
+
+
+@pytest.mark.parametrize("spec,output_stride", [("deeplabv3_mnv2.yaml", 16), ("deeplabv3_mnv2_os8.yaml", 8)])
+def test_mnv2_dilation_follows_slims_rule(spec, output_stride):
+    """Each depthwise conv's rate is slim's, unit by unit (MobileNetV2 Table 2: the stem, then 17 units)."""
+    units = [(1, 1), (2, 2), (3, 2), (4, 2), (3, 1), (3, 2), (1, 1)]   # (n, s) per stage
+    strides = [2] + [s if i == 0 else 1 for n, s in units for i in range(n)]
+    model = load(spec)
+    rates = [model.node(f"stage{stage}.block{i + 1}.dw.conv")["attrs"]["dilation"]
+             for stage, (n, _) in enumerate(units, 1) for i in range(n)]
+    assert rates == slim_rates(strides, output_stride)[1:]

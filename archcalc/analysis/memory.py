@@ -223,9 +223,23 @@ def memory_graph(model: "Model", config: MemoryConfig) -> MemoryGraph:
     permanent = {buf[o] for o in outputs}
     if config.hold_input:
         permanent |= {buf[i] for i, k in enumerate(ops) if k == "input"}
-    problem = Problem(names=names, preds=preds, size=[numel(s) * element for s in shapes], buf=buf,
+    problem = Problem(names=names, preds=preds, size=buffer_sizes(shapes, preds, alias, element), buf=buf,
                       scratch=scratch, permanent=permanent)
     return MemoryGraph(problem=problem, ops=ops, shapes=shapes, alias=alias, fused=fused)
+
+
+def buffer_sizes(shapes: list[tuple], preds: list[list[int]], alias: list[str | None], element: int) -> list[int]:
+    """Bytes each node's buffer holds once it has run. A view (a channel slice, a flatten)
+    holds the whole storage it looks into, however few elements it shows, and an
+    activation in place on such a view keeps that storage too: PyTorch frees a storage only
+    when its last view dies. Every other node holds its own tensor."""
+    sizes = []
+    for v, shape in enumerate(shapes):
+        size = numel(shape) * element
+        if alias[v] in ("view", "inplace"):
+            size = max(size, sizes[preds[v][0]])
+        sizes.append(size)
+    return sizes
 
 
 # ---------------------------------------------------------------------- results

@@ -15,9 +15,9 @@ from archcalc.errors import Location, SpecError
 from archcalc.spec.loader import IDENTIFIER
 from archcalc.spec.yamlio import line_of, read_yaml
 
-PARAM_TYPES = ("int", "number", "bool", "str", "channels", "any")
+PARAM_TYPES = ("int", "number", "bool", "str", "channels", "size", "any")
 PARAM_KEYS = {"type", "default", "min", "choices", "first_only", "doc"}
-BLOCK_KEYS = {"doc", "params", "let", "body", "output"}
+BLOCK_KEYS = {"doc", "params", "let", "body", "output", "inputs"}
 # Keys of a body item or a layer row that are not op attributes / block parameters.
 ITEM_KEYS = {"name", "op", "block", "from", "when"}
 ROW_KEYS = ITEM_KEYS | {"n", "scale"}
@@ -41,15 +41,19 @@ class ParamDef:
     def expected(self) -> str:
         text = {
             "int": "an integer", "number": "a number", "bool": "true or false", "str": "a string",
-            "channels": "a channel count (integer >= 1)", "any": "a value",
+            "channels": "a channel count (integer >= 1)", "size": "an integer", "any": "a value",
         }[self.type]
         if self.min is not None:
             text += f" >= {self.min:g}"
+        if self.type == "size":
+            text += ", or [height, width] of those"
         if self.choices:
             text = "one of " + ", ".join(map(str, self.choices))
         return text
 
     def check(self, value: Any) -> bool:
+        if self.type == "size" and isinstance(value, (list, tuple)):  # [h, w]
+            return len(value) == 2 and all(self._check_number(v, "int") for v in value)
         if self.choices is not None:
             return value in self.choices
         if self.type == "any":
@@ -58,11 +62,14 @@ class ParamDef:
             return isinstance(value, bool)
         if self.type == "str":
             return isinstance(value, str)
+        return self._check_number(value, self.type)
+
+    def _check_number(self, value: Any, kind: str) -> bool:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
-        if self.type in ("int", "channels") and isinstance(value, float) and not value.is_integer():
+        if kind in ("int", "channels", "size") and isinstance(value, float) and not value.is_integer():
             return False
-        minimum = 1 if self.type == "channels" and self.min is None else self.min
+        minimum = 1 if kind == "channels" and self.min is None else self.min
         return minimum is None or value >= minimum
 
 
@@ -76,6 +83,10 @@ class BlockDef:
     output: str | None
     location: Location
     item_locations: tuple[Location, ...] = field(default=())
+    # names of the block's input tensors, in the order a row's `from` lists them; the first
+    # is the main input (c_in, h_in, w_in; what `n` repeats chain), the others are read as
+    # c_<name>, h_<name>, w_<name> in expressions (a NASNet cell reads its previous cell's output)
+    inputs: tuple[str, ...] = ("input",)
 
 
 def _param(block: str, name: str, raw: Any, where: Location) -> ParamDef:
@@ -136,6 +147,8 @@ def parse_block_defs(raw: dict, file: str, prefix: str = "blocks") -> dict[str, 
         if not isinstance(items, list) or not items:
             raise SpecError(Location(where.file, line_of(body, "body") or where.line, f"{prefix}.{name}.body"),
                             "expected a non-empty list of ops and blocks")
+        inputs = _inputs(body.get("inputs", ["input"]), Location(where.file, line_of(body, "inputs") or where.line,
+                                                                f"{prefix}.{name}.inputs"))
         locations = []
         names_seen: set[str] = set()
         for index, item in enumerate(items):
@@ -146,8 +159,9 @@ def parse_block_defs(raw: dict, file: str, prefix: str = "blocks") -> dict[str, 
             if ("op" in item) == ("block" in item):
                 raise SpecError(item_where, "each item needs exactly one of op or block")
             item_name = item.get("name")
-            if not isinstance(item_name, str) or not IDENTIFIER.match(item_name) or item_name == "input":
-                raise SpecError(item_where, f"expected a name for the item (letters, digits, _; not 'input'), got {item_name!r}")
+            if not isinstance(item_name, str) or not IDENTIFIER.match(item_name) or item_name in inputs:
+                raise SpecError(item_where, f"expected a name for the item (letters, digits, _; not an input name: "
+                                            f"{', '.join(inputs)}), got {item_name!r}")
             if item_name in names_seen:
                 raise SpecError(item_where, f"item name {item_name!r} is used twice in block {name!r}")
             names_seen.add(item_name)
@@ -163,8 +177,18 @@ def parse_block_defs(raw: dict, file: str, prefix: str = "blocks") -> dict[str, 
             output=output,
             location=where,
             item_locations=tuple(locations),
+            inputs=inputs,
         )
     return result
+
+
+def _inputs(raw: Any, where: Location) -> tuple[str, ...]:
+    """A block's input names: a non-empty list of distinct identifiers, the first being `input`."""
+    if (not isinstance(raw, list) or not raw or raw[0] != "input" or len(set(raw)) != len(raw)
+            or not all(isinstance(n, str) and IDENTIFIER.match(n) for n in raw)):
+        raise SpecError(where, f"inputs: expected a list of distinct names starting with 'input' (e.g. [input, prev]), "
+                               f"got {raw!r}")
+    return tuple(raw)
 
 
 BUILTIN_PATH = Path(__file__).with_name("builtin.yaml")

@@ -39,12 +39,12 @@ def render_table(frame, width: int | None = None) -> str:
     from rich.table import Table
 
     from archcalc.cli.common import rich_console, terminal_width
-    from archcalc.validate import CONVENTION_MATCH, FAILING, MATCH, summary
+    from archcalc.validate import CONVENTION_MATCH, DERIVED_MATCH, FAILING, MATCH, NEAR_MISS, summary
 
     table = Table(title="archcalc validate: published numbers recomputed", show_lines=False)
     for column, size in zip(TABLE_COLUMNS, column_widths(frame, width or terminal_width())):
         table.add_column(column, overflow="fold", width=size)
-    style = {MATCH: "green", CONVENTION_MATCH: "cyan"}
+    style = {MATCH: "green", CONVENTION_MATCH: "cyan", DERIVED_MATCH: "cyan", NEAR_MISS: "yellow"}
     for _, row in frame.iterrows():
         table.add_row(*(str(row[c]) for c in TABLE_COLUMNS),
                       style="bold red" if row["status"] in FAILING else style.get(row["status"]))

@@ -1,5 +1,5 @@
 """The op registry. Importing this package registers every built-in op kind."""
-from archcalc.ops import conv, merge, pointwise, spatial  # noqa: F401  (registration)
+from archcalc.ops import conv, detection, merge, pointwise, spatial  # noqa: F401  (registration)
 from archcalc.ops.base import EXTRA_TERMS, Attr, Cost, OpDef, Params, Shape, ShapeError, numel
 from archcalc.ops.registry import UnknownOpError, all_ops, get_op, register
 

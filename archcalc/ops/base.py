@@ -20,7 +20,9 @@ class Attr:
     """Schema of one op attribute.
 
     ``channels=True`` marks an output-channel count, which the width multiplier scales
-    when the op is written directly as a row of a network's ``layers``.
+    when the op is written directly as a row of a network's ``layers``. ``pair=True``
+    accepts ``[height, width]`` as well as one value for both (kernel, stride, padding,
+    dilation, output size); the compiler hands the op a tuple then.
     """
 
     kind: type | tuple[type, ...]
@@ -28,6 +30,7 @@ class Attr:
     min: float | None = None
     choices: tuple | None = None
     channels: bool = False
+    pair: bool = False
     doc: str = ""
     max: float | None = None  # inclusive upper bound (a dropout rate), as PyTorch checks it
 
@@ -45,10 +48,19 @@ class Attr:
             text += f" and <= {self.max:g}" if self.min is not None else f" <= {self.max:g}"
         if self.choices:
             text = "one of " + ", ".join(map(str, self.choices))
+        if self.pair:
+            text += ", or [height, width] of those"
         return text
 
     def check(self, value: Any) -> str | None:
         """None when ``value`` fits, else what was expected (for the error message)."""
+        if self.pair and isinstance(value, (list, tuple)):
+            if len(value) != 2 or any(self._check_one(v) for v in value):
+                return self.describe()
+            return None
+        return self._check_one(value)
+
+    def _check_one(self, value: Any) -> str | None:
         kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
         if self.choices is not None:
             return None if value in self.choices else self.describe()
@@ -76,7 +88,7 @@ class Cost:
 
     madds: int = 0  # conv / linear multiply-adds
     bias: int = 0  # one add per output element of a layer with a bias
-    bn: int = 0  # batch norm at inference: a multiply and an add per element
+    bn: int = 0  # normalization: batch norm at inference is a multiply and an add per element
     act: int = 0  # activation functions, per-kind ops per element
     eltwise: int = 0  # residual adds and element-wise products
     pool: int = 0  # pooling: one add (avg) or compare (max) per window element
@@ -103,7 +115,7 @@ class Params:
 
     weights: int = 0  # conv / linear weights
     bias: int = 0  # conv / linear biases
-    bn_affine: int = 0  # batch norm gamma and beta (trainable)
+    bn_affine: int = 0  # normalization gamma and beta (batch norm, layer norm; trainable)
     bn_stats: int = 0  # batch norm running mean and variance (buffers)
 
     def __add__(self, other: "Params") -> "Params":
@@ -152,6 +164,17 @@ class OpDef:
     def build_torch(self, attrs: dict, inputs: Sequence[Shape]):  # pragma: no cover - per op
         """Return a ``torch.nn.Module`` computing this op (torch imported lazily)."""
         raise NotImplementedError(f"op {self.kind!r} has no PyTorch builder")
+
+
+def pair(value: Any) -> tuple:
+    """``(height, width)`` of an attribute written as one value or as ``[h, w]``."""
+    return tuple(value) if isinstance(value, (list, tuple)) else (value, value)
+
+
+def pair_text(value: Any) -> str:
+    """How a pair attribute reads in a message: ``3`` or ``1x7``."""
+    h, w = pair(value)
+    return str(h) if h == w else f"{h}x{w}"
 
 
 def require_rank(kind: str, shape: Shape, rank: int) -> None:

@@ -3,22 +3,33 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from archcalc.ops.base import Attr, Cost, OpDef, Params, Shape, ShapeError, numel, require_rank
+from archcalc.ops.base import (Attr, Cost, OpDef, Params, Shape, ShapeError, numel, pair, pair_text,
+                                require_rank)
 from archcalc.ops.registry import register
 
-_PADDING = Attr((int, str), default="same", doc="'same' = dilation*(kernel-1)//2 each side, or an integer")
+_PADDING = Attr((int, str), default="same", pair=True,
+                doc="'same' = dilation*(kernel-1)//2 each side (per axis), an integer, or [h, w]")
 
 
-def resolve_padding(kind: str, padding: int | str, kernel: int, dilation: int) -> int:
-    """Symmetric padding. ``'same'`` is ``dilation * (kernel - 1) // 2`` (odd kernels only);
-    with it the output size is ceil(size / stride), as TensorFlow's SAME gives."""
+def _size_attr(default: int, doc: str) -> Attr:
+    """A kernel, stride or dilation: one integer >= 1 for both axes, or [h, w]."""
+    return Attr(int, default=default, min=1, pair=True, doc=doc)
+
+
+def resolve_padding(kind: str, padding, kernel, dilation) -> tuple:
+    """Symmetric padding per axis, ``(pad_h, pad_w)``. ``'same'`` is ``dilation * (kernel - 1) // 2``
+    on each axis (odd kernels only); with it the output size is ceil(size / stride), as
+    TensorFlow's SAME gives."""
+    kernels, dilations = pair(kernel), pair(dilation)
     if padding == "same":
-        if kernel % 2 == 0:
-            raise ShapeError(f"{kind}: padding 'same' needs an odd kernel, got kernel {kernel}; give an integer padding")
-        return dilation * (kernel - 1) // 2
-    if isinstance(padding, int) and not isinstance(padding, bool) and padding >= 0:
-        return padding
-    raise ShapeError(f"{kind}: padding must be 'same' or an integer >= 0, got {padding!r}")
+        if any(k % 2 == 0 for k in kernels):
+            raise ShapeError(f"{kind}: padding 'same' needs an odd kernel, got kernel {pair_text(kernel)}; "
+                             "give an integer padding")
+        return tuple(d * (k - 1) // 2 for k, d in zip(kernels, dilations))
+    pads = pair(padding)
+    if all(isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in pads):
+        return pads
+    raise ShapeError(f"{kind}: padding must be 'same', an integer >= 0 or [h, w] of those, got {padding!r}")
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
@@ -31,29 +42,43 @@ def spatial_output(kind: str, attrs: dict, shape: Shape) -> tuple[int, int]:
     kernel, stride, dilation = attrs["kernel"], attrs["stride"], attrs["dilation"]
     padding = resolve_padding(kind, attrs["padding"], kernel, dilation)
     _, height, width = shape
-    out = tuple(conv_output_size(s, kernel, stride, padding, dilation) for s in (height, width))
+    out = tuple(conv_output_size(*axis) for axis in zip((height, width), pair(kernel), pair(stride), padding,
+                                                          pair(dilation)))
     if min(out) < 1:
         raise ShapeError(
-            f"{kind}: spatial size falls below 1 ({height}x{width} input, kernel {kernel}, stride {stride}, "
-            f"padding {padding}, dilation {dilation} gives {out[0]}x{out[1]})"
+            f"{kind}: spatial size falls below 1 ({height}x{width} input, kernel {pair_text(kernel)}, "
+            f"stride {pair_text(stride)}, padding {pair_text(padding)}, dilation {pair_text(dilation)} "
+            f"gives {out[0]}x{out[1]})"
         )
     return out  # type: ignore[return-value]
 
 
+def kernel_area(attrs: dict) -> int:
+    kh, kw = pair(attrs["kernel"])
+    return kh * kw
+
+
+def torch_conv_args(kind: str, attrs: dict) -> dict:
+    """Keyword arguments of ``nn.Conv2d`` for the kernel geometry (pairs as PyTorch takes them)."""
+    return dict(kernel_size=pair(attrs["kernel"]), stride=pair(attrs["stride"]), dilation=pair(attrs["dilation"]),
+                padding=resolve_padding(kind, attrs["padding"], attrs["kernel"], attrs["dilation"]))
+
+
 @register
 class Conv2d(OpDef):
-    """2-D convolution. ``madds = H_out * W_out * k * k * (C_in / groups) * C_out``;
-    ``params = k * k * (C_in / groups) * C_out (+ C_out bias)``."""
+    """2-D convolution. ``madds = H_out * W_out * k_h * k_w * (C_in / groups) * C_out``;
+    ``params = k_h * k_w * (C_in / groups) * C_out (+ C_out bias)``. Kernel, stride, padding
+    and dilation are one integer for both axes or ``[h, w]`` (Inception's 1x7 and 7x1)."""
 
     kind = "conv2d"
     attrs = {
         "out": Attr(int, min=1, channels=True, doc="output channels"),
-        "kernel": Attr(int, default=1, min=1),
-        "stride": Attr(int, default=1, min=1),
+        "kernel": _size_attr(1, "kernel size: k, or [k_h, k_w]"),
+        "stride": _size_attr(1, "stride: s, or [s_h, s_w]"),
         "padding": _PADDING,
-        "dilation": Attr(int, default=1, min=1),
-        "groups": Attr(int, default=1, min=1),
-        "bias": Attr(bool, default=False),
+        "dilation": _size_attr(1, "dilation: d, or [d_h, d_w]"),
+        "groups": Attr(int, default=1, min=1, doc="groups: input and output channels split into this many"),
+        "bias": Attr(bool, default=False, doc="add a learned bias per output channel"),
     }
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
@@ -67,38 +92,37 @@ class Conv2d(OpDef):
         return (attrs["out"], *spatial_output(self.kind, attrs, shape))
 
     def params(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Params:
-        k, c_in, c_out = attrs["kernel"], inputs[0][0], attrs["out"]
-        return Params(weights=k * k * (c_in // attrs["groups"]) * c_out, bias=c_out if attrs["bias"] else 0)
+        c_in, c_out = inputs[0][0], attrs["out"]
+        return Params(weights=kernel_area(attrs) * (c_in // attrs["groups"]) * c_out, bias=c_out if attrs["bias"] else 0)
 
     def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
-        k, c_in = attrs["kernel"], inputs[0][0]
+        c_in = inputs[0][0]
         c_out, h_out, w_out = output
         return Cost(
-            madds=h_out * w_out * k * k * (c_in // attrs["groups"]) * c_out,
+            madds=h_out * w_out * kernel_area(attrs) * (c_in // attrs["groups"]) * c_out,
             bias=numel(output) if attrs["bias"] else 0,
         )
 
     def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
         from torch import nn
 
-        padding = resolve_padding(self.kind, attrs["padding"], attrs["kernel"], attrs["dilation"])
-        return nn.Conv2d(inputs[0][0], attrs["out"], attrs["kernel"], stride=attrs["stride"], padding=padding,
-                         dilation=attrs["dilation"], groups=attrs["groups"], bias=attrs["bias"])
+        return nn.Conv2d(inputs[0][0], attrs["out"], groups=attrs["groups"], bias=attrs["bias"],
+                         **torch_conv_args(self.kind, attrs))
 
 
 @register
 class DepthwiseConv2d(OpDef):
-    """Depthwise convolution: one k x k filter per input channel (``groups = C_in``),
-    ``multiplier`` outputs each. ``madds = H_out * W_out * k * k * C_out``."""
+    """Depthwise convolution: one k_h x k_w filter per input channel (``groups = C_in``),
+    ``multiplier`` outputs each. ``madds = H_out * W_out * k_h * k_w * C_out``."""
 
     kind = "depthwise_conv2d"
     attrs = {
-        "kernel": Attr(int, default=3, min=1),
-        "stride": Attr(int, default=1, min=1),
+        "kernel": _size_attr(3, "kernel size: k, or [k_h, k_w]"),
+        "stride": _size_attr(1, "stride: s, or [s_h, s_w]"),
         "padding": _PADDING,
-        "dilation": Attr(int, default=1, min=1),
-        "multiplier": Attr(int, default=1, min=1, doc="channel multiplier"),
-        "bias": Attr(bool, default=False),
+        "dilation": _size_attr(1, "dilation: d, or [d_h, d_w]"),
+        "multiplier": Attr(int, default=1, min=1, doc="channel multiplier: outputs per input channel"),
+        "bias": Attr(bool, default=False, doc="add a learned bias per output channel"),
     }
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
@@ -108,18 +132,17 @@ class DepthwiseConv2d(OpDef):
 
     def params(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Params:
         c_out = output[0]
-        return Params(weights=attrs["kernel"] ** 2 * c_out, bias=c_out if attrs["bias"] else 0)
+        return Params(weights=kernel_area(attrs) * c_out, bias=c_out if attrs["bias"] else 0)
 
     def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
-        return Cost(madds=numel(output) * attrs["kernel"] ** 2, bias=numel(output) if attrs["bias"] else 0)
+        return Cost(madds=numel(output) * kernel_area(attrs), bias=numel(output) if attrs["bias"] else 0)
 
     def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
         from torch import nn
 
         c_in = inputs[0][0]
-        padding = resolve_padding(self.kind, attrs["padding"], attrs["kernel"], attrs["dilation"])
-        return nn.Conv2d(c_in, c_in * attrs["multiplier"], attrs["kernel"], stride=attrs["stride"], padding=padding,
-                         dilation=attrs["dilation"], groups=c_in, bias=attrs["bias"])
+        return nn.Conv2d(c_in, c_in * attrs["multiplier"], groups=c_in, bias=attrs["bias"],
+                         **torch_conv_args(self.kind, attrs))
 
 
 @register
@@ -127,7 +150,8 @@ class Linear(OpDef):
     """Fully connected layer on a flat vector. ``madds = params_weights = N_in * N_out``."""
 
     kind = "linear"
-    attrs = {"out": Attr(int, min=1, channels=True), "bias": Attr(bool, default=True)}
+    attrs = {"out": Attr(int, min=1, channels=True, doc="output features"),
+             "bias": Attr(bool, default=True, doc="add a learned bias per output")}
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
         (shape,) = inputs

@@ -1,4 +1,4 @@
-"""Ops that join or reorder tensors: add, mul, concat, channel shuffle."""
+"""Ops that join, split or reorder tensors: add, mul, concat, channel slices, channel shuffle."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -91,3 +91,75 @@ class ChannelShuffle(OpDef):
         from torch import nn
 
         return nn.ChannelShuffle(attrs["groups"])
+
+
+@register
+class Slice(OpDef):
+    """The channel range ``[start, stop)`` of its input, PyTorch's ``x[:, start:stop]``.
+
+    Shape: (stop - start, H, W) (or (stop - start,) on a vector); needs 0 <= start < stop <= C.
+    Cost: none: the result is a view of the input, no copy (the input's buffer stays alive
+    while the slice is read).
+    """
+
+    kind = "slice"
+    attrs = {
+        "start": Attr(int, default=0, min=0, doc="first channel taken (0-based)"),
+        "stop": Attr(int, min=1, doc="one past the last channel taken, e.g. '${c_in}' or '${c_in / 2}'"),
+    }
+    free_because = "a channel slice is a view of its input"
+    aliases_input = True
+
+    def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
+        (shape,) = inputs
+        start, stop = attrs["start"], attrs["stop"]
+        if not start < stop <= shape[0]:
+            raise ShapeError(f"slice: channels [{start}, {stop}) are not a non-empty range of the {shape[0]} "
+                             "input channels (need 0 <= start < stop <= channels)")
+        return (stop - start, *shape[1:])
+
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        from archcalc.pytorch.modules import ChannelSlice
+
+        return ChannelSlice(attrs["start"], attrs["stop"])
+
+
+def chunk_range(channels: int, chunks: int, index: int) -> tuple[int, int]:
+    """Channels ``[start, stop)`` of ``x.chunk(chunks, dim=1)[index]``: PyTorch's chunks are
+    ``ceil(C / chunks)`` channels each, the last one smaller (and fewer chunks than asked
+    when C is small, e.g. 5 channels in 4 chunks gives 3 of sizes 2, 2, 1)."""
+    size = -(-channels // chunks)
+    start = index * size
+    if start >= channels:
+        count = -(-channels // size)
+        raise ShapeError(f"chunk: {channels} channels in chunks of {size} (ceil({channels} / {chunks})) give "
+                         f"{count} chunk(s), so there is no chunk {index}")
+    return start, min(channels, start + size)
+
+
+@register
+class Chunk(OpDef):
+    """One chunk of its input's channels, PyTorch's ``x.chunk(chunks, dim=1)[index]``
+    (ShuffleNetV2's channel split is ``chunks: 2``, index 0 and 1).
+
+    Shape: (size, H, W), chunks of ceil(C / chunks) channels, the last one what is left.
+    Cost: none: a chunk is a view of the input, as ``torch.chunk`` returns views.
+    """
+
+    kind = "chunk"
+    attrs = {
+        "chunks": Attr(int, min=1, doc="how many chunks the channels are cut into"),
+        "index": Attr(int, default=0, min=0, doc="which chunk (0-based)"),
+    }
+    free_because = "a chunk is a view of its input"
+    aliases_input = True
+
+    def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
+        (shape,) = inputs
+        start, stop = chunk_range(shape[0], attrs["chunks"], attrs["index"])
+        return (stop - start, *shape[1:])
+
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        from archcalc.pytorch.modules import ChannelChunk
+
+        return ChannelChunk(attrs["chunks"], attrs["index"])

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from archcalc.ops.base import Attr, Cost, OpDef, Shape, ShapeError, numel, require_rank
-from archcalc.ops.conv import conv_output_size, resolve_padding
+from archcalc.ops.base import Attr, Cost, OpDef, Shape, ShapeError, numel, pair, pair_text, require_rank
+from archcalc.ops.conv import resolve_padding
 from archcalc.ops.registry import register
 
 
@@ -42,59 +42,127 @@ class GlobalAvgPool(OpDef):
 
 
 class _WindowPool(OpDef):
-    """k x k pooling windows: ``H_out * W_out * C * k * k`` ops (adds or compares)."""
+    """k_h x k_w pooling windows: ``H_out * W_out * C * k_h * k_w`` ops (adds or compares;
+    every window counted at its nominal size, also where it overlaps the padding or, with
+    ``ceil_mode``, runs past the input)."""
 
     attrs = {
-        "kernel": Attr(int, min=1),
-        "stride": Attr(int, default=0, min=0, doc="0 means equal to kernel"),
-        "padding": Attr((int, str), default=0),
+        "kernel": Attr(int, min=1, pair=True, doc="window size: k, or [k_h, k_w]"),
+        "stride": Attr(int, default=0, min=0, pair=True, doc="stride: s or [s_h, s_w]; 0 means equal to the kernel"),
+        "padding": Attr((int, str), default=0, pair=True,
+                        doc="padding each side: an integer, [h, w], or 'same' (= (kernel-1)//2)"),
+        "ceil_mode": Attr(bool, default=False,
+                          doc="round the output size up (PyTorch's ceil_mode): a last, partial window is kept "
+                              "when it starts inside the input or the left padding"),
     }
+
+    def geometry(self, attrs: dict) -> tuple[tuple, tuple, tuple]:
+        """(kernel, stride, padding) as (h, w) pairs, the stride defaulting to the kernel."""
+        kernel = pair(attrs["kernel"])
+        stride = tuple(s or k for s, k in zip(pair(attrs["stride"]), kernel))
+        return kernel, stride, resolve_padding(self.kind, attrs["padding"], attrs["kernel"], 1)
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
         (shape,) = inputs
         require_rank(self.kind, shape, 3)
-        kernel = attrs["kernel"]
-        stride = attrs["stride"] or kernel
-        padding = resolve_padding(self.kind, attrs["padding"], kernel, 1)
-        if 2 * padding > kernel:
-            raise ShapeError(f"{self.kind}: padding {padding} is more than half the kernel {kernel}")
-        out = tuple(conv_output_size(s, kernel, stride, padding, 1) for s in shape[1:])
+        kernel, stride, padding = self.geometry(attrs)
+        if any(2 * p > k for p, k in zip(padding, kernel)):
+            raise ShapeError(f"{self.kind}: padding {pair_text(padding)} is more than half the kernel "
+                             f"{pair_text(kernel)}")
+        out = tuple(pool_output_size(*axis, attrs["ceil_mode"]) for axis in zip(shape[1:], kernel, stride, padding))
         if min(out) < 1:
-            raise ShapeError(f"{self.kind}: spatial size falls below 1 ({shape[1]}x{shape[2]} input, kernel {kernel})")
+            raise ShapeError(f"{self.kind}: spatial size falls below 1 ({shape[1]}x{shape[2]} input, "
+                             f"kernel {pair_text(kernel)})")
         return (shape[0], *out)
 
     def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
-        return Cost(pool=numel(output) * attrs["kernel"] ** 2)
+        kh, kw = pair(attrs["kernel"])
+        return Cost(pool=numel(output) * kh * kw)
 
     def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
         from torch import nn
 
-        kernel = attrs["kernel"]
-        stride, padding = attrs["stride"] or kernel, resolve_padding(self.kind, attrs["padding"], kernel, 1)
-        return self.torch_class(nn)(kernel, stride=stride, padding=padding)
+        kernel, stride, padding = self.geometry(attrs)
+        return self.torch_module(nn, attrs, kernel_size=kernel, stride=stride, padding=padding,
+                                 ceil_mode=attrs["ceil_mode"])
+
+
+def pool_output_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output size (``pooling_output_shape`` in ATen's Pool.h):
+    ``floor`` or, with ``ceil_mode``, ``ceil((size + 2p - (k - 1) - 1) / s) + 1``; in ceil
+    mode the last window must start inside the input or the left padding, so one less
+    when ``(out - 1) * s >= size + p``."""
+    span = size + 2 * padding - (kernel - 1) - 1
+    if not ceil_mode:
+        return span // stride + 1
+    out = (span + stride - 1) // stride + 1
+    if (out - 1) * stride >= size + padding:
+        out = out - 1
+    return out
 
 
 @register
 class AvgPool(_WindowPool):
-    """k x k average pooling (zero padding counted in the mean, PyTorch's default):
-    ``H_out * W_out * C * k * k`` adds."""
+    """k_h x k_w average pooling: ``H_out * W_out * C * k_h * k_w`` adds. The divisor is
+    PyTorch's ``AvgPool2d``: with ``count_include_pad`` (the default) the window clipped
+    to the padded input, else only the input elements in the window."""
 
     kind = "avg_pool"
+    attrs = {**_WindowPool.attrs,
+             "count_include_pad": Attr(bool, default=True,
+                                       doc="average over the padded window (PyTorch's default) or only the "
+                                           "input elements in it")}
 
     @staticmethod
-    def torch_class(nn):
-        return nn.AvgPool2d
+    def torch_module(nn, attrs: dict, **geometry):
+        return nn.AvgPool2d(count_include_pad=attrs["count_include_pad"], **geometry)
 
 
 @register
 class MaxPool(_WindowPool):
-    """k x k max pooling: ``H_out * W_out * C * k * k`` compares."""
+    """k_h x k_w max pooling: ``H_out * W_out * C * k_h * k_w`` compares."""
 
     kind = "max_pool"
 
     @staticmethod
-    def torch_class(nn):
-        return nn.MaxPool2d
+    def torch_module(nn, attrs: dict, **geometry):
+        return nn.MaxPool2d(**geometry)
+
+
+def adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
+    """PyTorch's adaptive pooling windows along one axis: window ``i`` covers
+    ``[floor(i * size / out), ceil((i + 1) * size / out))``."""
+    return [((i * size) // out, -((-(i + 1) * size) // out)) for i in range(out)]
+
+
+@register
+class AdaptiveAvgPool(OpDef):
+    """Average pooling to an output size (PyTorch's ``AdaptiveAvgPool2d``; VGG and AlexNet
+    pool to 7x7 / 6x6 before their classifiers), PyTorch's adaptive windows (see
+    :func:`adaptive_windows`). Cost: one add per window element, ``C * (sum of the window
+    heights) * (sum of the window widths)`` (windows overlap when the size does not divide).
+
+    (No adaptive max pool: PyTorch's kernel always writes an int64 index tensor beside
+    its output, a transient the memory analysis would have to model separately.)"""
+
+    kind = "adaptive_avg_pool"
+    attrs = {"size": Attr(int, min=1, pair=True, doc="output size: s (s x s), or [h, w]")}
+
+    def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
+        (shape,) = inputs
+        require_rank(self.kind, shape, 3)
+        return (shape[0], *pair(attrs["size"]))
+
+    def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
+        channels, height, width = inputs[0]
+        rows = sum(end - start for start, end in adaptive_windows(height, output[1]))
+        columns = sum(end - start for start, end in adaptive_windows(width, output[2]))
+        return Cost(pool=channels * rows * columns)
+
+    def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
+        from torch import nn
+
+        return nn.AdaptiveAvgPool2d(pair(attrs["size"]))
 
 
 @register

@@ -24,7 +24,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from archcalc.model import Model
-from archcalc.ops import numel
+from archcalc.ops import get_op, numel
 from archcalc.pytorch.materialize import INPUT, Network, foldable_bns, inplace_activations, \
     last_readers
 
@@ -121,22 +121,20 @@ def measure_memory(net: Network, x: torch.Tensor) -> MemoryTrace:
 
 
 # --------------------------------------------------------------------------- reference
-ALIAS_OPS = ("flatten", "dropout", "identity")  # views or the identity: same storage
-
-
 def reference_memory(model: Model, schedule: Sequence[str] | None = None, *, fold_bn: bool = True,
                      inplace: bool = True, batch: int = 1, dtype: str = "float32") -> MemoryTrace:
     """An independent simulation of the same conventions, from the IR alone: each op
     allocates its output unless it aliases its input (folded BN, in-place activation,
     flatten, dropout); a buffer dies after the last reader of any of its aliases; the
-    input is held by the caller; outputs stay live."""
+    input is held by the caller; outputs stay live. A buffer's bytes are those of the
+    tensor that allocated it (a slice is a view of its whole storage)."""
     steps = [n for n in (schedule or model.order) if n != INPUT]
     folded = set(foldable_bns(model)) if fold_bn else set()
     in_place = inplace_activations(model, folded) if inplace else set()
     root: dict[str, str] = {INPUT: INPUT}
     for name in steps:
         data = model.node(name)
-        aliases = name in folded or name in in_place or data["op"] in ALIAS_OPS
+        aliases = name in folded or name in in_place or get_op(data["op"]).aliases_input
         root[name] = root[data["inputs"][0]] if aliases else name
     last = last_readers(model, steps)
     position = {name: i for i, name in enumerate(steps)}
@@ -152,7 +150,7 @@ def reference_memory(model: Model, schedule: Sequence[str] | None = None, *, fol
     peak, peak_at, timeline = sum(live.values()), INPUT, []
     for index, name in enumerate(steps):
         if root[name] == name:
-            live[name] = size(name)
+            live[name] = size(name)  # an alias adds nothing: its storage is its root's
         during = sum(live.values())
         if during > peak:
             peak, peak_at = during, name

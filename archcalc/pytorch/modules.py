@@ -22,6 +22,8 @@ class Activation(nn.Module):
         "relu6": (lambda x: F.hardtanh(x, 0.0, 6.0), lambda x: F.hardtanh_(x, 0.0, 6.0)),
         "hardswish": (F.hardswish, lambda x: F.hardswish(x, inplace=True)),
         "sigmoid": (torch.sigmoid, torch.sigmoid_),
+        "hardsigmoid": (F.hardsigmoid, lambda x: F.hardsigmoid(x, inplace=True)),
+        "silu": (F.silu, lambda x: F.silu(x, inplace=True)),
     }
 
     def __init__(self, kind: str, inplace: bool = False):
@@ -58,3 +60,58 @@ class Concat(nn.Module):
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         return torch.cat(inputs, dim=1)
+
+
+class ChannelLayerNorm(nn.LayerNorm):
+    """Layer norm over the channels at every position: torchvision's ``LayerNorm2d``
+    (permute to (N, H, W, C), ``layer_norm`` over C, permute back: the result is a
+    channels-last view of one new tensor). On (N, C) it is a plain ``nn.LayerNorm``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            return super().forward(x)
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class LayerScale(nn.Module):
+    """``x * weight`` with one learned factor per channel (ConvNeXt's layer scale); the
+    weight has shape (C, 1, 1) on a feature map (torchvision's ``layer_scale``), (C,) on a
+    vector. ``inplace`` is the materializer's call, as for activations."""
+
+    def __init__(self, shape: tuple, init: float, inplace: bool = False):
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((shape[0], *(1,) * (len(shape) - 1)), float(init)))
+        self.inplace = inplace
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mul_(self.weight) if self.inplace else x * self.weight
+
+
+class ChannelSlice(nn.Module):
+    """``x[:, start:stop]``: a view of the input's storage (nothing is copied)."""
+
+    def __init__(self, start: int, stop: int):
+        super().__init__()
+        self.start, self.stop = int(start), int(stop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, self.start:self.stop]
+
+    def extra_repr(self) -> str:
+        return f"channels [{self.start}, {self.stop})"
+
+
+class ChannelChunk(nn.Module):
+    """``x.chunk(chunks, dim=1)[index]``, as torchvision's ShuffleNetV2 splits (a view)."""
+
+    def __init__(self, chunks: int, index: int):
+        super().__init__()
+        self.chunks, self.index = int(chunks), int(index)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.chunk(self.chunks, dim=1)[self.index]
+
+    def extra_repr(self) -> str:
+        return f"chunks={self.chunks}, index={self.index}"

@@ -64,17 +64,21 @@ def op_nodes(model: Model) -> list[str]:
 
 
 # --------------------------------------------------------------------------- parameters
+# Normalization layers: their affine params are what "params without BN" leaves out.
+NORM_MODULES = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm)
+
+
 def param_rows(model: Model, net: nn.Module) -> list[dict]:
-    """Per node: weights + biases + BN gamma/beta == sum of ``p.numel()`` of its module; in
-    total with BN (affine), without BN, and with BN statistics (running mean and var)."""
+    """Per node: weights + biases + normalization gamma/beta == sum of ``p.numel()`` of its
+    module; in total with BN (affine), without normalization layers (BN, layer norm), and
+    with BN statistics (running mean and var)."""
     rows, with_bn, without_bn, stats = [], 0, 0, 0
     for name in op_nodes(model):
         data = model.node(name)
         module = net.get_submodule(name)
         measured = sum(p.numel() for p in module.parameters())
         rows.append(row("params", name, data["op"], params_total(data["params"], Convention(bn_params="affine")), measured))
-        is_bn = isinstance(module, nn.modules.batchnorm._BatchNorm)
-        without_bn += 0 if is_bn else measured
+        without_bn += 0 if isinstance(module, NORM_MODULES) else measured
         with_bn += measured
         stats += sum(b.numel() for n, b in module.named_buffers() if n in ("running_mean", "running_var"))
     totals = model.totals(Convention(bn_params="all"))
