@@ -18,15 +18,15 @@ __version__ = "0.1.0"
 
 
 def load(path: str | Path, *, width: float | None = None, resolution: int | None = None,
-         classes: int | None = None) -> Model:
-    """Load a YAML spec, apply overrides, and compile it to the IR.
+         classes: int | None = None, depth: float | None = None) -> Model:
+    """Load a YAML spec, apply overrides (``depth`` is the depth multiplier), and compile it to the IR.
 
     Raises :class:`SpecError` (one line naming file, line and spec path) on bad input.
     """
     from archcalc.compiler import compile_spec
     from archcalc.spec.loader import load_spec
 
-    return compile_spec(load_spec(path, width=width, resolution=resolution, classes=classes))
+    return compile_spec(load_spec(path, width=width, resolution=resolution, classes=classes, depth=depth))
 
 
 def materialize(model: Model, *args, **kwargs):

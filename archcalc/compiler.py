@@ -22,13 +22,15 @@ from typing import Any, Callable, Mapping
 from archcalc import limits
 from archcalc.blocks import ROW_KEYS, BlockDef, builtin_blocks, parse_block_defs
 from archcalc.errors import Location, SpecError, SpecWarning, quote
-from archcalc.ops import Attr, OpDef, ShapeError, UnknownOpError, get_op
-from archcalc.spec.expr import ExpressionError, evaluate, expression_source, names_in
+from archcalc.ops import Attr, OpDef, ShapeError, UnknownOpError, get_op, get_user_op
+from archcalc.spec.expr import ExpressionError, evaluate, expression_source, names_in, names_used
 from archcalc.spec.loader import IDENTIFIER, Spec
 from archcalc.spec.yamlio import line_of
 from archcalc.width import SCALE_MODES, channel_rule, expansion_rule, make_divisible, truncate_depth
 
 INPUT = "input"
+# Names an expression reads to know its input tensor's size (blocks and layer rows alike).
+INPUT_SIZE_NAMES = frozenset({"c_in", "h_in", "w_in"})
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ class _Compiler:
             "ceil": math.ceil, "floor": math.floor,
         }
         self.width = spec.width
-        self.globals: dict[str, Any] = {"width": self.width, "resolution": spec.resolution, "classes": spec.classes}
+        self.globals: dict[str, Any] = {"width": self.width, "resolution": spec.resolution, "classes": spec.classes,
+                                        "depth": spec.depth}
         # error context: the layer row being compiled and the block trail inside it
         self.row_where: Location | None = None
         self.used_blocks: set[str] = set()
@@ -111,14 +114,28 @@ class _Compiler:
     # tracer (analysis/symbolic.py) can keep its recipe through the conversion.
     integral = staticmethod(_integral)
 
-    def value(self, raw: Any, env: Mapping[str, Any], where: Location | None = None) -> Any:
+    def value(self, raw: Any, env: Mapping[str, Any], where: Location | None = None,
+              explain: Callable[[str, ExpressionError], str] | None = None, node: str | None = None) -> Any:
+        """``raw`` itself, or the value of the expression it holds; ``explain(source, error)``
+        may word a failed expression for its context."""
         source = expression_source(raw)
         if source is None:
             return raw
         try:
             return self.integral(evaluate(source, env, self.functions))
         except ExpressionError as exc:
-            self.fail(f"in expression {quote(raw)}: {exc}", where)
+            self.fail(explain(source, exc) if explain else f"in expression {quote(raw)}: {exc}", where, node)
+
+    @staticmethod
+    def input_size(shape: tuple) -> dict[str, Any]:
+        """``c_in``, ``h_in``, ``w_in``: the channels and size of a block's or a row's input."""
+        return {"c_in": shape[0], "h_in": shape[1] if len(shape) == 3 else 1,
+                "w_in": shape[2] if len(shape) == 3 else 1}
+
+    def structural_int(self, value: Any) -> int:
+        """A number that decides the graph's shape (a repeat count), as a plain int. (The
+        symbolic tracer records it as a decision, so a sweep retraces where it changes.)"""
+        return int(value)
 
     def condition(self, raw: Any, env: Mapping[str, Any], where: Location, node: str) -> bool:
         """A `when:` value must be a boolean (a quoted "false" is a non-empty string, not false)."""
@@ -183,7 +200,7 @@ class _Compiler:
         for key, schema in op.attrs.items():
             if key in raw:
                 value = self.value(raw[key], env, where_of(key))
-                if schema.channels and scale_mode is not None:
+                if schema.channels and scale_mode is not None and not _reads_input_size(raw[key]):
                     self.check_before_scaling(op.kind, key, schema.check(value), value, where_of(key), node)
                     value = self.scaled(value, scale_mode, where_of(key))
             elif schema.required:
@@ -191,15 +208,16 @@ class _Compiler:
             else:
                 value = schema.default
             if schema.pair and isinstance(value, (list, tuple)):  # [h, w]
-                value = tuple(self.integral(v) if _wants_int(schema) else v for v in value)
+                value = [self.integral(v) if _wants_int(schema) else v for v in value]
             else:
                 value = self.integral(value) if _wants_int(schema) else value
             if not _finite(value):
                 self.fail(f"{op.kind}.{key}: expected a finite number, got {value!r}", where_of(key), node)
             problem = schema.check(value)
             if problem:
-                self.fail(f"{op.kind}.{key}: expected {problem}, got {value!r}", where_of(key), node)
-            attrs[key] = value
+                self.fail(f"{op.kind}.{key}: expected {problem}, got {value!r}{_yaml_number_hint(value)}", where_of(key),
+                          node)
+            attrs[key] = tuple(value) if isinstance(value, list) else value
         return attrs
 
     def check_before_scaling(self, owner: str, key: str, problem: str | None, value: Any, where: Location,
@@ -210,36 +228,60 @@ class _Compiler:
         self.within(limits.DIMENSION, value, f"{owner}.{key}", where, node)
 
     def block_params(self, block: BlockDef, raw: Mapping[str, Any], env: Mapping[str, Any], scale_mode: str | None,
-                     where_of: Callable[[str], Location], node: str, repeat: int) -> dict:
+                     where_of: Callable[[str], Location], node: str, repeat: int, in_shape: tuple) -> dict:
         for key in raw:
             if key not in block.params:
                 expected = ", ".join(block.params) or "none"
                 self.fail(f"unknown parameter {key!r} for block {block.name} (expected: {expected})", where_of(key), node)
         values: dict[str, Any] = {}
         for key, param in block.params.items():
+            if param.unless is not None and key in raw and param.unless in raw:
+                self.fail(f"block {block.name}: give {key} or {param.unless}, not both", where_of(key), node)
+            if param.required and param.unless is not None and key not in raw and param.unless in raw:
+                values[key] = None  # left out in favour of the other parameter; expressions may test `t == None`
+                continue
             if key in raw and not (param.first_only and repeat > 0):
                 value = self.value(raw[key], env, where_of(key))
-                if param.type == "channels" and scale_mode is not None:
+                if param.type == "channels" and scale_mode is not None and not _reads_input_size(raw[key]):
                     problem = None if param.check(value) else param.expected()
                     self.check_before_scaling(block.name, key, problem, value, where_of(key), node)
                     value = self.scaled(value, scale_mode, where_of(key))
             elif not param.required:
-                value = self.value(param.default, {**self.globals, **values}, where_of(key))
+                defaults_env = {**self.globals, **self.input_size(in_shape), **values}
+                value = self.param_default(block, key, param.default, defaults_env, where_of(key), node)
             else:
-                self.fail(f"block {block.name} needs parameter {key!r} ({param.expected()})", where_of(key), node)
+                instead = f" or {param.unless!r}" if param.unless else ""
+                self.fail(f"block {block.name} needs parameter {key!r} ({param.expected()}){instead}", where_of(key), node)
             if param.type in ("int", "channels", "size"):
-                value = tuple(map(self.integral, value)) if isinstance(value, (list, tuple)) else self.integral(value)
+                value = list(map(self.integral, value)) if isinstance(value, (list, tuple)) else self.integral(value)
             if not _finite(value):
                 self.fail(f"{block.name}.{key}: expected a finite number, got {value!r}", where_of(key), node)
             if not param.check(value):
-                self.fail(f"{block.name}.{key}: expected {param.expected()}, got {value!r}", where_of(key), node)
-            values[key] = value
+                self.fail(f"{block.name}.{key}: expected {param.expected()}, got {value!r}{_yaml_number_hint(value)}",
+                          where_of(key), node)
+            values[key] = tuple(value) if param.type == "size" and isinstance(value, list) else value
         return values
+
+    def param_default(self, block: BlockDef, key: str, default: Any, env: Mapping[str, Any], where: Location,
+                      node: str) -> Any:
+        """A block parameter's default; one that reads a setting the spec does not define
+        says which block default reads which name, and what to write instead."""
+
+        def explain(source: str, exc: ExpressionError) -> str:
+            missing = sorted(names_used(source) - set(env))
+            if not missing:
+                return f"block {block.name}'s default for {key}, {default!r}: {exc}"
+            name = missing[0]
+            return (f"block {block.name}'s default for {key} is {default!r}, which reads {name!r}, and the spec "
+                    f"has no defaults.{name}: set it under `defaults:` (e.g. `defaults: {{{name}: ...}}`) "
+                    f"or give {key} where {block.name} is used")
+
+        return self.value(default, env, where, explain, node)
 
     def op_for(self, raw_kind: Any, env: Mapping[str, Any], where: Location, node: str) -> OpDef:
         kind = self.value(raw_kind, env, where)
         try:
-            return get_op(kind)
+            return get_user_op(kind)
         except UnknownOpError as exc:
             self.fail(str(exc), where, node)
         except TypeError:
@@ -260,9 +302,8 @@ class _Compiler:
         env: dict[str, Any] = {**self.globals, **params}
         for input_name, node in zip(block.inputs, input_nodes):
             suffix = "in" if input_name == INPUT else input_name   # c_in for the main input, c_prev for `prev`
-            shape = self.nodes[node]["shape"]
-            env.update({f"c_{suffix}": shape[0], f"h_{suffix}": shape[1] if len(shape) == 3 else 1,
-                        f"w_{suffix}": shape[2] if len(shape) == 3 else 1})
+            env.update({f"{key.split('_')[0]}_{suffix}": value
+                        for key, value in self.input_size(self.nodes[node]["shape"]).items()})
         for name, raw in block.let:
             env[name] = self.value(raw, env, block.location)
         local = dict(zip(block.inputs, input_nodes))
@@ -273,7 +314,7 @@ class _Compiler:
             self.trail.append((block.name, index, where))
             name = item["name"]
             full = f"{scope}.{name}"
-            sources = self.local_inputs(item, local, removed, previous, block, full)
+            sources = self.local_inputs(item, local, removed, previous, block, full, env, where)
             if "when" in item and not self.condition(item["when"], env, where, full):
                 removed.add(name)
                 if sources:  # a removed item stands for its (first) input
@@ -289,7 +330,7 @@ class _Compiler:
                 else:
                     sub = self.block_for(item["block"], where, full)
                     self.check_block_inputs(sub, sources, where, full)
-                    sub_params = self.block_params(sub, raw, env, None, here, full, 0)
+                    sub_params = self.block_params(sub, raw, env, None, here, full, 0, self.nodes[sources[0]]["shape"])
                     output = self.expand_block(sub, sub_params, full, sources, nesting + 1)
                 local[name] = output
                 previous = output
@@ -303,18 +344,20 @@ class _Compiler:
         return output
 
     def local_inputs(self, item: dict, local: dict, removed: set[str], previous: str, block: BlockDef,
-                     node: str) -> list[str]:
-        refs = item.get("from")
-        if refs is None:
+                     node: str, env: Mapping[str, Any], where: Location) -> list[str]:
+        raw = item.get("from")
+        if raw is None:
             return [previous]
+        refs = self.value(raw, env, where)  # a name, a list of names, or an expression giving one
+        via = _via(raw)
         refs = [refs] if isinstance(refs, str) else refs
         if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
-            self.fail(f"from: expected an item name or a list of them, got {item.get('from')!r}", node=node)
+            self.fail(f"from: expected an item name or a list of them, got {refs!r}{via}", node=node)
         names = [_strip_optional(r) for r in refs]
         missing = [r for r in names if r not in local]
         if missing:
             self.fail(
-                f"reads {missing[0]!r}, which is not an earlier item of block {block.name} "
+                f"reads {missing[0]!r}{via}, which is not an earlier item of block {block.name} "
                 f"(available: {', '.join(local)})", node=node,
             )
         return [local[name] for ref, name in zip(refs, names) if not (ref.endswith("?") and name in removed)]
@@ -348,17 +391,19 @@ class _Compiler:
         return names
 
     def row_refs(self, row: dict, index: int, names: list[str]) -> list[str]:
-        refs = row.get("from")
-        if refs is None:
+        raw = row.get("from")
+        if raw is None:
             return [names[index - 1] if index else INPUT]
+        where = self.row_key_where(row, index, "from")
+        refs = self.value(raw, self.globals, where)  # a name, a list of names, or an expression giving one
+        via = _via(raw)
         refs = [refs] if isinstance(refs, str) else refs
         if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
-            self.fail(f"expected a layer name or a list of layer names, got {row.get('from')!r}",
-                      self.row_key_where(row, index, "from"))
+            self.fail(f"expected a layer name or a list of layer names, got {refs!r}{via}", where)
         for ref in refs:
             head = _strip_optional(ref).split(".")[0]
             if ref != INPUT and head not in names:
-                self.fail(f"unknown layer {ref!r} (layers: input, {', '.join(names)})", self.row_key_where(row, index, "from"))
+                self.fail(f"unknown layer {ref!r}{via} (layers: input, {', '.join(names)})", where)
         return refs
 
     def row_order(self, rows: list, names: list[str]) -> list[int]:
@@ -398,7 +443,9 @@ class _Compiler:
                 self.fail(f"{target!r} names no tensor (known under {target.split('.')[0]}: "
                           f"{', '.join(k for k in self.scopes if k.startswith(target.split('.')[0]))})", where_of("from"))
             sources.append(self.scopes[target])
-        if "when" in row and not self.condition(row["when"], self.globals, where_of("when"), name):
+        # a row's expressions may read its (first) input's size as c_in, h_in, w_in
+        env = {**self.globals, **self.input_size(self.nodes[sources[0]]["shape"])} if sources else self.globals
+        if "when" in row and not self.condition(row["when"], env, where_of("when"), name):
             self.removed.add(name)
             if sources:  # a removed row stands for its (first) input
                 self.scopes[name] = sources[0]
@@ -407,23 +454,31 @@ class _Compiler:
         if "op" in row:
             if "n" in row:
                 self.fail("n (repeat count) applies to block rows only", where_of("n"))
-            op = self.op_for(row["op"], self.globals, where_of("op"), name)
-            attrs = self.op_attrs(op, raw, self.globals, scale, where_of, name)
+            op = self.op_for(row["op"], env, where_of("op"), name)
+            attrs = self.op_attrs(op, raw, env, scale, where_of, name)
             self.add_node(name, op, attrs, sources, self.row_where)
             return
         block = self.block_for(row["block"], where_of("block"), name)
         self.check_block_inputs(block, sources, where_of("from"))
-        repeats = row.get("n", None)
-        if repeats is not None and (isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1):
-            self.fail(f"expected a repeat count (integer >= 1), got {quote(repeats)}", where_of("n"))
+        repeats = self.repeat_count(row, env, where_of("n"))
         if repeats is not None:  # every repeat adds at least one node: refuse before expanding
             self.within(limits.IR_NODES, len(self.nodes) + repeats, "IR nodes (the repeat count n)", where_of("n"), name)
         current = sources[0]
         for repeat in range(repeats or 1):  # repeats chain the main input; other inputs stay as written
             instance = f"{name}.block{repeat + 1}" if repeats is not None else name
-            params = self.block_params(block, raw, self.globals, scale, where_of, instance, repeat)
+            params = self.block_params(block, raw, env, scale, where_of, instance, repeat, self.nodes[current]["shape"])
             current = self.expand_block(block, params, instance, [current, *sources[1:]], 0)
         self.scopes[name] = current
+
+    def repeat_count(self, row: dict, env: Mapping[str, Any], where: Location) -> int | None:
+        """``n``: an integer >= 1 or an expression giving one (``"${ceil(3 * depth)}"``)."""
+        raw = row.get("n", None)
+        if raw is None:
+            return None
+        value = self.integral(self.value(raw, env, where))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            self.fail(f"expected a repeat count (integer >= 1), got {value!r}{_via(raw)}", where)
+        return self.structural_int(value)
 
     def check_block_inputs(self, block: BlockDef, sources: list[str], where: Location, node: str | None = None) -> None:
         if len(sources) != len(block.inputs):
@@ -464,6 +519,29 @@ class _Compiler:
 
         annotate_costs(self.nodes)
         return Model(spec=spec, nodes=self.nodes, order=self.order, outputs=outputs, blocks=self.instances, scopes=self.scopes)
+
+
+def _yaml_number_hint(value: Any) -> str:
+    """YAML 1.1 reads ``1e-5`` (no dot) as text; say so where a number was expected."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return ""
+        return f" (YAML reads {value} as text; write it with a dot, e.g. 1.0e-5)"
+    return ""
+
+
+def _via(raw: Any) -> str:
+    """`` (from '${...}')`` after a bad value that an expression gave, else nothing."""
+    return f" (from {raw!r})" if expression_source(raw) is not None else ""
+
+
+def _reads_input_size(raw: Any) -> bool:
+    """A channel count computed from ``c_in`` (``"${6 * c_in}"``) is already at the
+    network's width: the width multiplier is not applied to it a second time."""
+    source = expression_source(raw)
+    return source is not None and bool(names_used(source) & INPUT_SIZE_NAMES)
 
 
 def _round_half_up(value: float) -> int:

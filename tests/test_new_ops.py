@@ -352,3 +352,165 @@ layers:
     # while b runs: the input (4*36), a's storage (12*36, held by the view r) and b (4*36), float32
     assert steps["b"].bytes == (4 + 12 + 4) * 36 * 4
     verify_ok(model)
+
+
+# ------------------------------------------------------------------ expressions in n, from; c_in in rows
+EFFICIENT = """
+input: {channels: 3, resolution: 32}
+depth: 1.0
+defaults: {kernel: 3, activation: silu, norm: batch_norm, stem_from: stem}
+rounding: {channels: make_divisible, divisor: 8}
+layers:
+  - {name: stem, block: conv_bn_act, c: 16, s: 2}
+  - {name: s1, block: conv_bn_act, c: 24, n: "${ceil(2 * depth)}"}
+  - {name: s2, block: conv_bn_act, c: 40, n: "${ceil(3 * depth)}", from: "${'s1' if depth > 0 else 'stem'}"}
+  - {name: head, op: conv2d, out: "${4 * c_in}", kernel: 1}
+"""
+
+
+@pytest.mark.parametrize("depth, blocks", [(1.0, (2, 3)), (1.1, (3, 4)), (1.4, (3, 5)), (0.5, (1, 2))])
+def test_n_is_an_expression_of_the_depth_multiplier(tmp_path, depth, blocks):
+    model = spec(tmp_path, EFFICIENT, depth=depth)
+    # ceil(2 * d) and ceil(3 * d) blocks: d = 1.1 -> 3 and 4; d = 1.4 -> 3 and 5; d = 0.5 -> 1 and 2
+    for row, count in zip(("s1", "s2"), blocks):
+        instances = {b.name for b in model.blocks if b.name.startswith(row + ".")}
+        assert instances == {f"{row}.block{i + 1}" for i in range(count)}
+
+
+def test_depth_is_a_spec_setting_and_a_cli_option(tmp_path):
+    from typer.testing import CliRunner
+
+    from archcalc.cli import app
+
+    path = tmp_path / "net.yaml"
+    path.write_text(EFFICIENT.replace("depth: 1.0", "depth: 1.4"))
+    assert len([b for b in archcalc.load(path).blocks if b.name.startswith("s2.")]) == 5  # ceil(4.2)
+    assert len([b for b in archcalc.load(path, depth=1.0).blocks if b.name.startswith("s2.")]) == 3
+    at_1 = CliRunner().invoke(app, ["cost", str(path), "--depth-multiplier", "1.0", "--format", "json"])
+    at_14 = CliRunner().invoke(app, ["cost", str(path), "--format", "json"])
+    assert at_1.exit_code == 0 and at_14.exit_code == 0, at_1.output
+    import json
+
+    madds = [json.loads(r.output)["totals"]["madds"] for r in (at_1, at_14)]
+    # d = 1.4: one more 3x3 24->24 conv (ceil(2.8) = 3) and two more 40->40 (ceil(4.2) = 5), at 16x16
+    assert madds[1] - madds[0] == 16 * 16 * 9 * 24 * 24 + 2 * 16 * 16 * 9 * 40 * 40
+
+
+def test_rows_read_their_input_size_and_width_is_applied_once(tmp_path):
+    # the head is 4 x its input's channels, already at the network's width: at width 0.5 the
+    # last stage has make_divisible(40 * 0.5) = 24 channels, so the head has 96 (not 4*24*0.5)
+    for width, c in ((1.0, 40), (0.5, 24), (1.3, 56)):
+        model = spec(tmp_path, EFFICIENT, width=width)
+        assert model.node("head")["shape"][0] == 4 * c
+
+
+def test_sweep_retraces_where_an_expression_count_changes(tmp_path):
+    """n read from the traced channels (n: ceil(c_in / 16)) changes with the width: the
+    count is a recorded decision, so every grid point equals its own compile."""
+    from archcalc.analysis.sweep import grid_totals
+
+    path = tmp_path / "net.yaml"
+    path.write_text("""
+input: {channels: 3, resolution: 32}
+defaults: {kernel: 3, activation: relu, norm: batch_norm}
+rounding: {channels: make_divisible, divisor: 8}
+layers:
+  - {name: stem, block: conv_bn_act, c: 16, s: 2}
+  - {name: body, block: conv_bn_act, c: 16, n: "${ceil(c_in / 16)}"}
+""")
+    widths, resolutions = [0.5, 1.0, 1.5, 2.0, 3.0], [32, 48]
+    grid = grid_totals(path, widths, resolutions)
+    assert grid["traces"] > 1
+    for i, w in enumerate(widths):
+        for j, r in enumerate(resolutions):
+            assert int(grid["madds"][i, j]) == archcalc.load(path, width=w, resolution=r).totals()["madds"]
+
+
+# ------------------------------------------------------------------ block parameters for absolute widths
+MBV3 = """
+input: {channels: 3, resolution: 16}
+defaults: {kernel: 3, activation: hardswish, norm: batch_norm}
+rounding: {channels: make_divisible, divisor: 8}
+blocks:
+  mbv3:   # torchvision's MobileNetV3 InvertedResidual with SE
+    params:
+      exp: {type: channels}
+      c: {type: channels}
+      s: {type: int, default: 1, first_only: true}
+    body:
+      - {name: expand, block: conv_bn_act, c: "${exp}", k: 1, when: "${exp != c_in}"}
+      - {name: dw, block: dw_bn_act, s: "${s}"}
+      - {name: se, block: squeeze_excite, squeeze: "${make_divisible(exp // 4, 8)}", gate: hardsigmoid}
+      - {name: project, block: conv_bn_act, c: "${c}", k: 1, act: identity}
+      - {name: add, op: add, from: [input, project], when: "${s == 1 and c_in == c}"}
+  mbconv:   # torchvision's EfficientNet MBConv: SE squeeze from the block's input channels
+    params:
+      t: {type: number}
+      c: {type: channels}
+    let:
+      hidden: "${expand(c_in, t)}"
+    body:
+      - {name: expand, block: conv_bn_act, c: "${hidden}", k: 1, act: silu}
+      - {name: dw, block: dw_bn_act, act: silu}
+      - {name: se, block: squeeze_excite, squeeze: "${max(1, c_in // 4)}", inner: silu}
+      - {name: project, block: conv_bn_act, c: "${c}", k: 1, act: identity}
+layers:
+  - {name: stem, block: conv_bn_act, c: 16, s: 2}
+  - {name: b1, block: mbv3, exp: 72, c: 24}
+  - {name: b2, block: bottleneck, expanded: 88, c: 24}
+  - {name: b3, block: bottleneck, expanded: 24, c: 24}
+  - {name: b4, block: mbconv, t: 6, c: 40}
+  - {name: head, block: conv_bn_act, c: "${6 * c_in}", k: 1}
+"""
+
+
+def test_squeeze_excite_and_bottleneck_take_absolute_widths(tmp_path):
+    model = spec(tmp_path, MBV3)
+    # MobileNetV3: squeeze = make_divisible(72 // 4, 8) = 24, relu inside, hardsigmoid gate
+    assert model.node("b1.se.reduce")["shape"][0] == 24 and model.node("b1.se.act")["op"] == "relu"
+    assert model.node("b1.se.gate")["op"] == "hardsigmoid"
+    # absolute expanded width 88 from 24 channels; 24 == c_in: no expansion conv (torchvision builds none)
+    assert model.node("b2.expand.conv")["shape"][0] == 88
+    assert "b3.expand.conv" not in model.nodes and model.node("b3.dw.conv")["shape"][0] == 24
+    # EfficientNet: squeeze = max(1, 24 // 4) = 6 on the 144-wide expanded tensor, silu inside
+    assert model.node("b4.se.reduce")["shape"][0] == 6 and model.node("b4.se.act")["op"] == "silu"
+    assert model.node("b4.se.expand")["shape"][0] == 144
+    assert model.node("head.conv")["shape"][0] == 6 * 40
+    verify_ok(model)
+
+
+def test_sweep_command_takes_the_depth_multiplier(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from archcalc.cli import app
+
+    path = tmp_path / "net.yaml"
+    path.write_text(EFFICIENT)
+    result = CliRunner().invoke(app, ["sweep", str(path), "--widths", "0.5,1.0", "--resolutions", "32,48",
+                                      "--depth-multiplier", "1.4", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    for entry in rows:
+        expected = archcalc.load(path, width=entry["width"], resolution=entry["resolution"], depth=1.4).totals()
+        assert entry["madds"] == expected["madds"]
+
+
+def test_layer_norm_and_layer_scale_on_vectors(tmp_path):
+    """ConvNeXt's classifier: LayerNorm2d on the pooled (C, 1, 1) map, flatten, linear; and
+    the same ops on a flat vector (PyTorch's plain LayerNorm, a (C,) scale)."""
+    model = spec(tmp_path, """
+input: {channels: 3, resolution: 8}
+layers:
+  - {name: conv, op: conv2d, out: 6, kernel: 3, stride: 2, padding: 1}
+  - {name: pool, op: global_avg_pool}
+  - {name: norm, op: layer_norm}
+  - {name: flat, op: flatten}
+  - {name: vnorm, op: layer_norm, eps: 1.0e-5}
+  - {name: vscale, op: layer_scale}
+  - {name: fc, op: linear, out: 4}
+""")
+    assert model.node("vnorm")["params"].bn_affine == 12 and model.node("vscale")["params"].weights == 6
+    verify_ok(model)

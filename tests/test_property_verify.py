@@ -2,8 +2,9 @@
 
 hypothesis writes YAML text (stacks of convs, depthwise-separable and inverted-residual
 blocks, explicit residuals, concat branches, pooling, shuffles, SE gates, linear or conv
-heads; random channels, kernels, strides, dilations, groups, expansions, resolutions,
-widths, rounding rules), loads it with archcalc and asserts that verify() finds no
+heads, channel chunks and slices, ceil-mode and adaptive pools, non-square kernels, layer
+norm and layer scale; random channels, kernels, strides, dilations, groups, expansions,
+resolutions, widths, rounding rules), loads it with archcalc and asserts that verify() finds no
 mismatch: params, MAdds (fvcore), shapes and peak memory per step.
 
 Normal run: 200 examples. The long run (documented in docs/verification.md)::
@@ -31,7 +32,8 @@ ROUNDINGS = (
     "{channels: truncate, min_depth: 2, expansion: round}",
     "{channels: nearest, expansion: round}",
 )
-ACTIVATIONS = ("relu", "relu6", "hardswish", "sigmoid", "identity")
+ACTIVATIONS = ("relu", "relu6", "hardswish", "sigmoid", "identity", "hardsigmoid", "silu")
+ELEMENTWISE = ("gelu", "layer_norm", "layer_scale")  # not usable as a block's activation
 
 
 def _yaml(value) -> str:
@@ -50,16 +52,54 @@ def _row(**fields) -> str:
 def body_rows(draw, index: int, prev: str) -> tuple[list[str], str]:
     """One random piece of network reading ``prev``; returns its rows and its output name."""
     kind = draw(st.sampled_from(["bottleneck", "dw_separable", "grouped", "residual", "concat", "pool",
-                                 "depthwise", "se", "act", "resnet", "upsample"]))
+                                 "depthwise", "se", "act", "resnet", "upsample", "split", "ceil_pool",
+                                 "adaptive", "non_square", "elementwise"]))
     c = draw(st.integers(2, 16))
     s = draw(st.sampled_from([1, 1, 2]))
     k = draw(st.sampled_from([1, 3, 5]))
     d = draw(st.sampled_from([1, 1, 2]))
     name = f"p{index}"
     if kind == "bottleneck":
-        t = draw(st.sampled_from([1, 2, 3.5, 6]))
         n = draw(st.integers(1, 2))
+        if draw(st.booleans()):  # an absolute expanded width (read from the input: not width-scaled again)
+            e = draw(st.sampled_from([1, 2, 3]))
+            return [_row(name=name, **{"from": prev}, block="bottleneck", expanded=f"${{{e} * c_in}}", c=c, n=n,
+                         s=s, k=k)], name
+        t = draw(st.sampled_from([1, 2, 3.5, 6]))
         return [_row(name=name, **{"from": prev}, block="bottleneck", t=t, c=c, n=n, s=s, k=k, dilation=d)], name
+    if kind == "split":  # ShuffleNetV2's unit: chunk, a branch on one half, concat, shuffle; or a slice
+        index = draw(st.integers(0, 1))
+        return [
+            _row(name=f"{name}a", **{"from": prev}, op="conv2d", out=2 * c, kernel=1, scale="none"),
+            _row(name=f"{name}l", op="chunk", chunks=2, index=index),
+            _row(name=f"{name}r", **{"from": f"{name}a"}, op="chunk", chunks=2, index=1 - index),
+            _row(name=f"{name}b", block="conv_bn_act", c=c, k=1, scale="none"),
+            _row(name=f"{name}s", **{"from": f"{name}a"}, op="slice", start=draw(st.integers(0, c - 1)), stop="${c_in}"),
+            _row(name=f"{name}c", op=draw(st.sampled_from(["relu", "silu", "identity"]))),
+            _row(name=f"{name}j", op="concat", **{"from": f"[{name}l, {name}b]"}),
+            _row(name=f"{name}x", op="channel_shuffle", groups=2),
+            _row(name=name, op="concat", **{"from": f"[{name}x, {name}c]"}),
+        ], name
+    if kind == "ceil_pool":
+        pool = draw(st.sampled_from(["max_pool", "avg_pool"]))
+        extra = {"count_include_pad": draw(st.booleans())} if pool == "avg_pool" else {}
+        kernel = draw(st.sampled_from([2, 3]))
+        return [_row(name=name, **{"from": prev}, op=pool, kernel=kernel, stride=2,
+                     padding=draw(st.integers(0, kernel // 2)), ceil_mode=True, **extra)], name
+    if kind == "adaptive":
+        size = draw(st.sampled_from([1, 2, 3, "[2, 3]"]))
+        return [_row(name=name, **{"from": prev}, op="adaptive_avg_pool", size=size)], name
+    if kind == "non_square":
+        kh, kw = draw(st.sampled_from([(1, 3), (3, 1), (1, 5), (5, 3)]))
+        return [
+            _row(name=f"{name}a", **{"from": prev}, block="conv_bn_act", c=c, k=f"[{kh}, {kw}]",
+                 s=draw(st.sampled_from([1, "[1, 2]", "[2, 1]"]))),
+            _row(name=name, op="depthwise_conv2d", kernel=f"[{kw}, {kh}]", padding=f"[{kw // 2}, {kh // 2}]"),
+        ], name
+    if kind == "elementwise":
+        op = draw(st.sampled_from(ELEMENTWISE))
+        extra = {"approximate": draw(st.sampled_from(["none", "tanh"]))} if op == "gelu" else {}
+        return [_row(name=name, **{"from": prev}, op=op, **extra)], name
     if kind == "dw_separable":
         return [_row(name=name, **{"from": prev}, block="dw_separable", c=c, s=s, k=k)], name
     if kind == "resnet":
@@ -95,8 +135,10 @@ def body_rows(draw, index: int, prev: str) -> tuple[list[str], str]:
         return [_row(name=name, **{"from": prev}, op="depthwise_conv2d", kernel=k, stride=s, dilation=d,
                      multiplier=draw(st.integers(1, 3)), bias=draw(st.booleans()))], name
     if kind == "se":
-        return [_row(name=name, **{"from": prev}, block="squeeze_excite", r=draw(st.sampled_from([2, 4])),
-                     gate=draw(st.sampled_from(["sigmoid", "hardswish"])))], name
+        squeeze = {"squeeze": "${max(1, c_in // 4)}"} if draw(st.booleans()) else {"r": draw(st.sampled_from([2, 4]))}
+        return [_row(name=name, **{"from": prev}, block="squeeze_excite", **squeeze,
+                     inner=draw(st.sampled_from(["relu", "silu"])),
+                     gate=draw(st.sampled_from(["sigmoid", "hardswish", "hardsigmoid"])))], name
     if kind == "upsample":
         # `scale` is also the row key for width scaling, so the resize is written by `size`
         return [_row(name=name, **{"from": prev}, op="upsample_bilinear", size=draw(st.integers(2, 12)),

@@ -186,7 +186,7 @@ def memory_graph(model: "Model", config: MemoryConfig) -> MemoryGraph:
         ops.append(data["op"])
         shapes.append(tuple(data["shape"]))
         inputs.append(list(dict.fromkeys(renamed.get(i, i) for i in data["inputs"])))
-        scratch.append(0)
+        scratch.append(get_op(data["op"]).scratch(data["attrs"], data["in_shapes"], data["shape"]) * element)
     index = {n: i for i, n in enumerate(names)}
     preds = [[index[i] for i in ins] for ins in inputs]
     readers: list[set[int]] = [set() for _ in names]

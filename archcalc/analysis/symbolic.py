@@ -206,6 +206,11 @@ class _TracingCompiler(_Compiler):
             return result
         return _wrap(result, Recipe("scaled", (recipe_of(value), mode)))
 
+    def structural_int(self, value: Any) -> int:
+        if isinstance(value, (Traced, TracedFloat)):  # e.g. n: ${ceil(c_in / 32)}: a decision on the trace
+            _record("eq", value.recipe, int(value), True)
+        return int(value)
+
     def add_node(self, name: str, op: Any, attrs: dict, inputs: list[str], where: Any) -> str:
         if op.kind == "input":  # the resolution enters the graph here
             attrs = {**attrs, "height": self.resolution_h, "width": self.resolution_w}
@@ -557,7 +562,7 @@ def block_formulas(tr: Trace, replay: Replay, channels: dict) -> list[dict]:
         row = {"name": block.name, "type": block.type, "exact": sympy.factor_terms(exact),
                "input": tuple(plain(v) for v in block.input_shape), **{k: plain(v) for k, v in block.params.items()
                                                                       if k in ("t", "c", "s", "k")}}
-        if block.type == "bottleneck":
+        if block.type == "bottleneck" and block.params.get("t") is not None:  # Table 1 is written in t
             d_in, d_out = replay(block.input_shape[0]), replay(block.output_shape[0])
             t, k, s = (plain(block.params[x]) for x in ("t", "k", "s"))
             row["table1"] = table1_madds(h, w, d_in, d_out, t, k)

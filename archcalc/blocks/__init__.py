@@ -16,7 +16,7 @@ from archcalc.spec.loader import IDENTIFIER
 from archcalc.spec.yamlio import line_of, read_yaml
 
 PARAM_TYPES = ("int", "number", "bool", "str", "channels", "size", "any")
-PARAM_KEYS = {"type", "default", "min", "choices", "first_only", "doc"}
+PARAM_KEYS = {"type", "default", "min", "choices", "first_only", "unless", "doc"}
 BLOCK_KEYS = {"doc", "params", "let", "body", "output", "inputs"}
 # Keys of a body item or a layer row that are not op attributes / block parameters.
 ITEM_KEYS = {"name", "op", "block", "from", "when"}
@@ -33,6 +33,7 @@ class ParamDef:
     min: float | None = None
     choices: tuple | None = None
     first_only: bool = False
+    unless: str | None = None  # a required param may be left out when this other param is given instead
 
     @property
     def required(self) -> bool:
@@ -106,6 +107,10 @@ def _param(block: str, name: str, raw: Any, where: Location) -> ParamDef:
         raise SpecError(where, f"parameter {name!r}: min must be a number, got {minimum!r}")
     if not isinstance(raw.get("first_only", False), bool):
         raise SpecError(where, f"parameter {name!r}: first_only must be true or false, got {raw['first_only']!r}")
+    unless = raw.get("unless")
+    if unless is not None and ("default" in raw or not isinstance(unless, str) or unless == name):
+        raise SpecError(where, f"parameter {name!r}: unless must name another parameter of a parameter "
+                               f"without a default, got {unless!r}")
     return ParamDef(
         name=name,
         type=kind,
@@ -113,6 +118,7 @@ def _param(block: str, name: str, raw: Any, where: Location) -> ParamDef:
         min=raw.get("min"),
         choices=tuple(choices) if choices is not None else None,
         first_only=bool(raw.get("first_only", False)),
+        unless=unless,
     )
 
 
@@ -140,6 +146,10 @@ def parse_block_defs(raw: dict, file: str, prefix: str = "blocks") -> dict[str, 
             p: _param(name, p, v, Location(where.file, line_of(params_raw, p), f"{prefix}.{name}.params.{p}"))
             for p, v in params_raw.items()
         }
+        for p in params.values():
+            if p.unless is not None and p.unless not in params:
+                raise SpecError(where, f"parameter {p.name!r}: unless names {p.unless!r}, which is not a parameter of "
+                                       f"block {name!r}")
         let_raw = body.get("let", {}) or {}
         if not isinstance(let_raw, dict):
             raise SpecError(where, "let must be a mapping of names to expressions")

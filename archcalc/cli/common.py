@@ -24,6 +24,8 @@ SpecArgument = Annotated[Path, typer.Argument(
 WidthOption = Annotated[Optional[float], typer.Option(help="width multiplier (overrides the spec)")]
 ResolutionOption = Annotated[Optional[int], typer.Option(help="input resolution (overrides the spec)")]
 ClassesOption = Annotated[Optional[int], typer.Option(help="number of classes (overrides the spec)")]
+DepthOption = Annotated[Optional[float], typer.Option(
+    "--depth-multiplier", help="depth multiplier, read as `depth` in the spec's expressions (overrides the spec)")]
 
 
 # Latency options, shared by bench, sweep --latency and plot frontier --x latency.

@@ -8,7 +8,7 @@ import typer
 from archcalc.analysis.convention import Convention
 from archcalc.analysis.costs import COLUMNS
 from archcalc.cli.common import (
-    BnParams, ClassesOption, Format, ResolutionOption, SpecArgument, WidthOption, echo, fit_lines, fmt_int, fmt_si,
+    BnParams, ClassesOption, DepthOption, Format, ResolutionOption, SpecArgument, WidthOption, echo, fit_lines, fmt_int, fmt_si,
     spec_errors, terminal_width, write_csv, write_json, write_markdown, write_text_table,
 )
 from archcalc.model import Model
@@ -112,6 +112,7 @@ def register(app: typer.Typer) -> None:
         spec: SpecArgument,
         width: WidthOption = None,
         resolution: ResolutionOption = None,
+        depth_multiplier: DepthOption = None,
         classes: ClassesOption = None,
         depth: int = typer.Option(2, min=1, help="table depth: 1 stages, 2 blocks, 3 block parts, 4+ ops"),
         fmt: Format = typer.Option(Format.table, "--format", help="table, csv, json or markdown"),
@@ -127,7 +128,7 @@ def register(app: typer.Typer) -> None:
         import archcalc
 
         convention = convention_from_options(batch, bn_params, flops_per_madd, flops_terms)
-        model = archcalc.load(spec, width=width, resolution=resolution, classes=classes)
+        model = archcalc.load(spec, width=width, resolution=resolution, classes=classes, depth=depth_multiplier)
         if fmt is Format.json:
             echo(write_json(cost_payload(model, convention)))
             return

@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from archcalc.cli.common import (
-    BnParams, ClassesOption, CostAxis, Dtype, Format, MaxSpreadOption, SpecArgument, echo, fit_lines, fmt_int,
+    BnParams, ClassesOption, CostAxis, DepthOption, Dtype, Format, MaxSpreadOption, SpecArgument, echo, fit_lines, fmt_int,
     progress_bar, spec_errors, terminal_width, write_csv, write_json, write_markdown, write_text_table,
 )
 
@@ -22,9 +22,13 @@ PROGRESS_MIN_POINTS = 400  # a closed-form sweep of fewer points is instant
 
 def run_sweep(spec: Path, widths: str, resolutions: str, classes: Optional[int], bn_params: str,
               memory: bool, dtype: str, latency: bool, accuracy: Optional[Path], quiet: bool = False,
-              repeats: int = 10, warmup: int = 2, max_spread: float = 0.25):
+              repeats: int = 10, warmup: int = 2, max_spread: float = 0.25, depth: Optional[float] = None):
     from archcalc.analysis.convention import Convention
     from archcalc.analysis.sweep import parse_values, sweep
+    from archcalc.spec.loader import load_spec
+
+    if depth is not None:  # the depth multiplier fixes the structure; the sweep varies width and resolution
+        spec = load_spec(spec, depth=depth)
 
     ws, rs = parse_values(widths, float), parse_values(resolutions, int)
     total = len(ws) * len(rs)
@@ -47,6 +51,7 @@ def register(app: typer.Typer) -> None:
         widths: str = typer.Option("0.35,0.5,0.75,1.0,1.4", help=WIDTHS_HELP),
         resolutions: str = typer.Option("96,128,160,192,224", help=RES_HELP),
         classes: ClassesOption = None,
+        depth_multiplier: DepthOption = None,
         bn_params: BnParams = typer.Option(BnParams.affine, help="BN params counted in 'params'"),
         memory: bool = typer.Option(False, "--memory", help="add peak activation memory (compiles every point)"),
         dtype: Dtype = typer.Option(Dtype.float32, help="activation dtype for --memory"),
@@ -59,7 +64,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """MAdds, params (and memory, latency, published accuracy) for every (width, resolution)."""
         frame = run_sweep(spec, widths, resolutions, classes, bn_params.value, memory, dtype.value, latency, accuracy,
-                          quiet=fmt is not Format.table, repeats=repeats, warmup=warmup, max_spread=max_spread)
+                          quiet=fmt is not Format.table, repeats=repeats, warmup=warmup, max_spread=max_spread,
+                          depth=depth_multiplier)
         columns = [c for c in ("width", "resolution", "madds", "params", "params_without_bn", "flops", "peak_bytes",
                                "latency_ms", "latency_iqr_ms", "latency_flagged", "top1", "top5") if c in frame.columns]
         records = [{k: (None if _missing(v) else v) for k, v in row.items()}

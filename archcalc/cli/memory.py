@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from archcalc.cli.common import (
-    Alignment, Dtype, Format, Order, ResolutionOption, SpecArgument, WidthOption, echo, fit_lines, fmt_bytes,
+    Alignment, DepthOption, Dtype, Format, Order, ResolutionOption, SpecArgument, WidthOption, echo, fit_lines, fmt_bytes,
     search_status, spec_errors, terminal_width, write_csv, write_json, write_markdown,
 )
 
@@ -49,6 +49,7 @@ def register(app: typer.Typer) -> None:
         spec: SpecArgument,
         width: WidthOption = None,
         resolution: ResolutionOption = None,
+        depth_multiplier: DepthOption = None,
         dtype: Dtype = typer.Option(Dtype.float32, help="element type of the activations"),
         order: Order = typer.Option(Order.program, help="schedule: the spec's program order, the optimal "
                                                         "(lowest-peak) order, or a heuristic"),
@@ -73,7 +74,7 @@ def register(app: typer.Typer) -> None:
         config = MemoryConfig(dtype=dtype.value, batch=batch, fold_bn=fold_bn, inplace_activations=inplace_activations,
                               inplace_depthwise=inplace_depthwise, hold_input=hold_input, split=split,
                               alignment=int(alignment.value))
-        model = archcalc.load(spec, width=width, resolution=resolution)
+        model = archcalc.load(spec, width=width, resolution=resolution, depth=depth_multiplier)
         with search_status("optimal order", enabled=order is Order.optimal) as update:
             result = analyze_memory(model, order.value, config, time_limit=time_limit, progress=update)
         if plot is not None:

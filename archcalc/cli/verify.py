@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from archcalc.cli.common import (
-    ClassesOption, Device, Format, MaxSpreadOption, Order, RepeatsOption, ResolutionOption, SpecArgument,
+    ClassesOption, DepthOption, Device, Format, MaxSpreadOption, Order, RepeatsOption, ResolutionOption, SpecArgument,
     WarmupOption, WidthOption, echo, fit_lines, fmt_int, fmt_si, progress_bar, spec_errors, terminal_width, write_csv,
     write_json, write_markdown,
 )
@@ -102,6 +102,7 @@ def register(app: typer.Typer) -> None:
         spec: SpecArgument,
         width: WidthOption = None,
         resolution: ResolutionOption = None,
+        depth_multiplier: DepthOption = None,
         classes: ClassesOption = None,
         device: Device = typer.Option(Device.auto, help="where to run PyTorch (auto: cuda when present)"),
         memory: bool = typer.Option(True, help="include the peak-memory check"),
@@ -116,7 +117,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Check params, MAdds (fvcore), shapes and peak memory against PyTorch; exit 1 on any mismatch."""
         # the spec first: a bad spec is rejected before the seconds torch takes to import
-        model = load_for_torch(spec, max_memory, width=width, resolution=resolution, classes=classes)
+        model = load_for_torch(spec, max_memory, width=width, resolution=resolution, classes=classes,
+                               depth=depth_multiplier)
         from archcalc.pytorch.verify import VERIFY_STAGES, resolve_device, verify as run_verify
 
         schedule = None
@@ -152,6 +154,7 @@ def register(app: typer.Typer) -> None:
         spec: SpecArgument,
         width: WidthOption = None,
         resolution: ResolutionOption = None,
+        depth_multiplier: DepthOption = None,
         threads: Optional[int] = typer.Option(None, min=1, help="torch intra-op threads"),
         device: Device = typer.Option(Device.cpu, help="where to run (auto: cuda when present)"),
         repeats: int = RepeatsOption,
@@ -161,7 +164,7 @@ def register(app: typer.Typer) -> None:
         max_memory: Optional[str] = MaxMemoryOption,
     ) -> None:
         """Forward latency (batch 1, inference mode): median and spread, next to MAdds and MAdds/s."""
-        model = load_for_torch(spec, max_memory, width=width, resolution=resolution)
+        model = load_for_torch(spec, max_memory, width=width, resolution=resolution, depth=depth_multiplier)
         from archcalc.pytorch.bench import bench as run_bench
 
         stats = run_bench(model, device=device.value, threads=threads, repeats=repeats, warmup=warmup,

@@ -143,6 +143,8 @@ class OpDef:
     attrs: ClassVar[dict[str, Attr]] = {}
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
+    # Ops a spec cannot write (the graph input): left out of the ops a user is offered.
+    internal: ClassVar[bool] = False
     # Why an op with no cost counts nothing (fvcore keeps such an explicit list too).
     free_because: ClassVar[str | None] = None
     # Ops that read one input and write a same-shaped output element by element may run in
@@ -160,6 +162,11 @@ class OpDef:
 
     def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
         return Cost()
+
+    def scratch(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> int:
+        """Elements of transient tensors the op's PyTorch module allocates and frees while it
+        runs (beyond its output); the memory planner adds them to the op's step."""
+        return 0
 
     def build_torch(self, attrs: dict, inputs: Sequence[Shape]):  # pragma: no cover - per op
         """Return a ``torch.nn.Module`` computing this op (torch imported lazily)."""
@@ -182,6 +189,13 @@ def require_rank(kind: str, shape: Shape, rank: int) -> None:
         what = "a (channels, height, width) feature map" if rank == 3 else "a flat vector"
         hint = " (add a flatten op first)" if rank == 1 else ""
         raise ShapeError(f"{kind} expects {what}{hint}, got shape {shape}")
+
+
+def require_map_or_vector(kind: str, shape: Shape) -> Shape:
+    """Per-channel ops (normalization, layer scale) take (C, H, W) or (N,); returns the shape."""
+    if len(shape) not in (1, 3):
+        raise ShapeError(f"{kind} expects a feature map or a vector, got shape {shape}")
+    return shape
 
 
 def require_same_shapes(kind: str, inputs: Sequence[Shape]) -> None:

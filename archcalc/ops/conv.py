@@ -66,9 +66,13 @@ def torch_conv_args(kind: str, attrs: dict) -> dict:
 
 @register
 class Conv2d(OpDef):
-    """2-D convolution. ``madds = H_out * W_out * k_h * k_w * (C_in / groups) * C_out``;
-    ``params = k_h * k_w * (C_in / groups) * C_out (+ C_out bias)``. Kernel, stride, padding
-    and dilation are one integer for both axes or ``[h, w]`` (Inception's 1x7 and 7x1)."""
+    """2-D convolution; kernel, stride, padding and dilation are one integer for both axes
+    or [h, w] (Inception's 1x7 and 7x1).
+
+    Shape: (out, H_out, W_out), per axis floor((size + 2 * padding - dilation * (k - 1) - 1) / stride) + 1.
+    Params: k_h * k_w * (C_in / groups) * C_out weights (+ C_out bias).
+    Cost: madds = H_out * W_out * k_h * k_w * (C_in / groups) * C_out; bias = numel(output) with a bias.
+    """
 
     kind = "conv2d"
     attrs = {
@@ -112,8 +116,13 @@ class Conv2d(OpDef):
 
 @register
 class DepthwiseConv2d(OpDef):
-    """Depthwise convolution: one k_h x k_w filter per input channel (``groups = C_in``),
-    ``multiplier`` outputs each. ``madds = H_out * W_out * k_h * k_w * C_out``."""
+    """Depthwise convolution: one k_h x k_w filter per input channel (groups = C_in),
+    multiplier outputs each.
+
+    Shape: (C_in * multiplier, H_out, W_out), the convolution's size rule on each axis.
+    Params: k_h * k_w * C_out weights (+ C_out bias).
+    Cost: madds = H_out * W_out * k_h * k_w * C_out; bias = numel(output) with a bias.
+    """
 
     kind = "depthwise_conv2d"
     attrs = {

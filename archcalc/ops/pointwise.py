@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from archcalc.ops.base import Attr, Cost, OpDef, Params, Shape, ShapeError, numel
+from archcalc.ops.base import Attr, Cost, OpDef, Params, Shape, numel, require_map_or_vector
 from archcalc.ops.registry import register
 
 
@@ -19,10 +19,7 @@ class BatchNorm(OpDef):
     elementwise_inplace = True
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
-        (shape,) = inputs
-        if len(shape) not in (1, 3):
-            raise ShapeError(f"batch_norm expects a feature map or a vector, got shape {shape}")
-        return shape
+        return require_map_or_vector(self.kind, inputs[0])
 
     def params(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Params:
         return Params(bn_affine=2 * output[0], bn_stats=2 * output[0])
@@ -82,7 +79,11 @@ class HardSwish(_Activation):
 
 @register
 class HardSigmoid(_Activation):
-    """``relu6(x + 3) / 6`` (MobileNetV3's gate): add, max, min, scale = 4 ops per element."""
+    """``relu6(x + 3) / 6``, MobileNetV3's gate (PyTorch's ``hardsigmoid``).
+
+    Shape: the input's shape.
+    Cost: act = 4 ops per element (add, max, min, scale).
+    """
 
     kind = "hardsigmoid"
     ops_per_element = 4
@@ -90,8 +91,11 @@ class HardSigmoid(_Activation):
 
 @register
 class SiLU(_Activation):
-    """``x * sigmoid(x)`` (swish; EfficientNet): the sigmoid's 4 ops and a multiply = 5 ops
-    per element."""
+    """``x * sigmoid(x)``, swish, EfficientNet's activation (PyTorch's ``silu``).
+
+    Shape: the input's shape.
+    Cost: act = 5 ops per element (the sigmoid's 4 and a multiply).
+    """
 
     kind = "silu"
     ops_per_element = 5
@@ -99,11 +103,14 @@ class SiLU(_Activation):
 
 @register
 class GELU(_Activation):
-    """``x * Phi(x)``, PyTorch's ``nn.GELU``. ``approximate: none`` (the erf form
-    ``x * 0.5 * (1 + erf(x / sqrt(2)))``: divide, erf, add, 2 multiplies = 5 ops per element);
-    ``tanh`` (``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``: cube (2 multiplies),
-    multiply, add, multiply, tanh, add, 2 multiplies = 9 ops per element). PyTorch has no
-    in-place GELU, so its output is always a new tensor."""
+    """``x * Phi(x)``, PyTorch's ``nn.GELU`` (ConvNeXt's activation); never in place (PyTorch
+    has no in-place GELU).
+
+    Shape: the input's shape.
+    Cost: act = 5 ops per element with approximate none (``x * 0.5 * (1 + erf(x / sqrt 2))``:
+    divide, erf, add, 2 multiplies); 9 with tanh (``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715
+    x^3)))``: cube (2 multiplies), multiply, add, multiply, tanh, add, 2 multiplies).
+    """
 
     kind = "gelu"
     attrs = {"approximate": Attr(str, default="none", choices=("none", "tanh"),
@@ -145,30 +152,40 @@ class Identity(_Activation):
 
 @register
 class LayerNorm(OpDef):
-    """Layer norm over the channels at every position (ConvNeXt's ``LayerNorm2d``: PyTorch's
-    ``layer_norm`` over C of the (H, W, C) permuted map; on a vector, over its N entries).
-    Params: a weight and a bias per channel (2C, counted with the normalization layers'
-    params, as batch norm's gamma and beta are). Cost, in the ``bn`` (normalization) term,
-    8 ops per element: the mean (1 add), the variance (subtract, square, add), normalizing
-    (subtract, multiply by the reciprocal standard deviation) and the affine multiply and
-    add. It cannot be folded into a conv and it cannot run in place: PyTorch writes a new
-    tensor."""
+    """Layer norm over the channels at every position, ConvNeXt's ``LayerNorm2d`` (on a
+    vector, over its N entries); not folded into a conv, never in place.
+
+    Shape: the input's shape, (C, H, W) or (N,).
+    Params: 2C, a weight and a bias per channel, counted with the normalization layers' params
+    (as batch norm's gamma and beta: "params without BN" leaves them out).
+    Cost: bn = 8 ops per element (the normalization term): the mean (1 add), the variance
+    (subtract, square, add), normalizing (subtract, multiply by the reciprocal standard
+    deviation), the affine multiply and add.
+    Memory: PyTorch's ``layer_norm`` over the permuted map writes it channels-last; the
+    module copies it to the (C, H, W) layout every other op (and a flatten view) expects, so
+    a transient tensor of the output's size lives while the op runs (its scratch; none on
+    a (C, 1, 1) map, whose two layouts coincide).
+    """
 
     kind = "layer_norm"
     attrs = {"eps": Attr(float, default=1e-6, min=0.0, doc="added to the variance (ConvNeXt's 1e-6 by default)")}
     OPS_PER_ELEMENT = 8
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
-        (shape,) = inputs
-        if len(shape) not in (1, 3):
-            raise ShapeError(f"layer_norm expects a feature map or a vector, got shape {shape}")
-        return shape
+        return require_map_or_vector(self.kind, inputs[0])
 
     def params(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Params:
         return Params(bn_affine=2 * output[0])
 
     def cost(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Cost:
         return Cost(bn=self.OPS_PER_ELEMENT * numel(output))
+
+    def scratch(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> int:
+        # the channels-last result before the copy; on (C, 1, 1) or (1, H, W) that layout is
+        # already contiguous, and PyTorch's contiguous() then copies nothing
+        if len(output) == 3 and output[0] > 1 and output[1] * output[2] > 1:
+            return numel(output)
+        return 0
 
     def build_torch(self, attrs: dict, inputs: Sequence[Shape]):
         from archcalc.pytorch.modules import ChannelLayerNorm
@@ -178,9 +195,12 @@ class LayerNorm(OpDef):
 
 @register
 class LayerScale(OpDef):
-    """A learned per-channel scale (ConvNeXt's layer scale): ``x * gamma`` with one
-    parameter per channel (C params, counted as weights) and one multiply per element
-    (the ``eltwise`` term). It may overwrite its input."""
+    """A learned per-channel scale ``x * gamma``, ConvNeXt's layer scale; may overwrite its input.
+
+    Shape: the input's shape.
+    Params: C (one gamma per channel, counted as weights).
+    Cost: eltwise = 1 multiply per element.
+    """
 
     kind = "layer_scale"
     attrs = {"init": Attr(float, default=1e-6, doc="initial value of every gamma (ConvNeXt: 1e-6); "
@@ -188,10 +208,7 @@ class LayerScale(OpDef):
     elementwise_inplace = True
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
-        (shape,) = inputs
-        if len(shape) not in (1, 3):
-            raise ShapeError(f"layer_scale expects a feature map or a vector, got shape {shape}")
-        return shape
+        return require_map_or_vector(self.kind, inputs[0])
 
     def params(self, attrs: dict, inputs: Sequence[Shape], output: Shape) -> Params:
         return Params(weights=output[0])

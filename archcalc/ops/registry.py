@@ -24,7 +24,20 @@ def get_op(kind: str) -> OpDef:
     try:
         return _REGISTRY[kind]
     except KeyError:
-        raise UnknownOpError(f"unknown op {kind!r} (known ops: {', '.join(sorted(_REGISTRY))})") from None
+        raise UnknownOpError(f"unknown op {kind!r} (known ops: {', '.join(user_ops())})") from None
+
+
+def get_user_op(kind: str) -> OpDef:
+    """The op a spec names: as :func:`get_op`, but an internal op (the graph input) is unknown."""
+    op = get_op(kind)
+    if op.internal:
+        raise UnknownOpError(f"unknown op {kind!r} (known ops: {', '.join(user_ops())})")
+    return op
+
+
+def user_ops() -> list[str]:
+    """The op kinds a spec may write, sorted."""
+    return sorted(kind for kind, op in _REGISTRY.items() if not op.internal)
 
 
 def all_ops() -> dict[str, OpDef]:

@@ -16,6 +16,7 @@ class Input(OpDef):
     attrs = {"channels": Attr(int, min=1), "height": Attr(int, min=1), "width": Attr(int, min=1)}
     min_inputs, max_inputs = 0, 0
     free_because = "the input is given"
+    internal = True
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
         return (attrs["channels"], attrs["height"], attrs["width"])
@@ -42,9 +43,14 @@ class GlobalAvgPool(OpDef):
 
 
 class _WindowPool(OpDef):
-    """k_h x k_w pooling windows: ``H_out * W_out * C * k_h * k_w`` ops (adds or compares;
-    every window counted at its nominal size, also where it overlaps the padding or, with
-    ``ceil_mode``, runs past the input)."""
+    """k_h x k_w pooling windows.
+
+    Shape: (C, H_out, W_out), PyTorch's pooling size on each axis (:func:`pool_output_size`):
+    floor((size + 2p - k) / s) + 1, or with ceil_mode rounded up, less one if the last window
+    would start past the input and the left padding.
+    Cost: pool = H_out * W_out * C * k_h * k_w (every window at its nominal size, also where it
+    overlaps the padding or, with ceil_mode, runs past the input).
+    """
 
     attrs = {
         "kernel": Attr(int, min=1, pair=True, doc="window size: k, or [k_h, k_w]"),
@@ -103,9 +109,12 @@ def pool_output_size(size: int, kernel: int, stride: int, padding: int, ceil_mod
 
 @register
 class AvgPool(_WindowPool):
-    """k_h x k_w average pooling: ``H_out * W_out * C * k_h * k_w`` adds. The divisor is
-    PyTorch's ``AvgPool2d``: with ``count_include_pad`` (the default) the window clipped
-    to the padded input, else only the input elements in the window."""
+    """k_h x k_w average pooling, PyTorch's ``AvgPool2d``: with count_include_pad (the
+    default) the divisor is the window clipped to the padded input, else the input elements
+    in the window.
+
+    Cost: pool = H_out * W_out * C * k_h * k_w adds.
+    """
 
     kind = "avg_pool"
     attrs = {**_WindowPool.attrs,
@@ -120,7 +129,10 @@ class AvgPool(_WindowPool):
 
 @register
 class MaxPool(_WindowPool):
-    """k_h x k_w max pooling: ``H_out * W_out * C * k_h * k_w`` compares."""
+    """k_h x k_w max pooling, PyTorch's ``MaxPool2d``.
+
+    Cost: pool = H_out * W_out * C * k_h * k_w compares.
+    """
 
     kind = "max_pool"
 
@@ -137,13 +149,15 @@ def adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
 
 @register
 class AdaptiveAvgPool(OpDef):
-    """Average pooling to an output size (PyTorch's ``AdaptiveAvgPool2d``; VGG and AlexNet
-    pool to 7x7 / 6x6 before their classifiers), PyTorch's adaptive windows (see
-    :func:`adaptive_windows`). Cost: one add per window element, ``C * (sum of the window
-    heights) * (sum of the window widths)`` (windows overlap when the size does not divide).
+    """Average pooling to an output size, PyTorch's ``AdaptiveAvgPool2d`` (VGG and AlexNet
+    pool to 7x7 / 6x6 before their classifiers). (No adaptive max pool: PyTorch's kernel
+    also writes an int64 index tensor, which the memory analysis does not model.)
 
-    (No adaptive max pool: PyTorch's kernel always writes an int64 index tensor beside
-    its output, a transient the memory analysis would have to model separately.)"""
+    Shape: (C, h, w) for size [h, w] (or s x s).
+    Cost: pool = C * (sum of the window heights) * (sum of the window widths), one add per
+    window element; window i on an axis covers [floor(i * in / out), ceil((i + 1) * in / out)),
+    so windows overlap when the size does not divide.
+    """
 
     kind = "adaptive_avg_pool"
     attrs = {"size": Attr(int, min=1, pair=True, doc="output size: s (s x s), or [h, w]")}

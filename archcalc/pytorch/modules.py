@@ -64,15 +64,18 @@ class Concat(nn.Module):
 
 class ChannelLayerNorm(nn.LayerNorm):
     """Layer norm over the channels at every position: torchvision's ``LayerNorm2d``
-    (permute to (N, H, W, C), ``layer_norm`` over C, permute back: the result is a
-    channels-last view of one new tensor). On (N, C) it is a plain ``nn.LayerNorm``."""
+    (permute to (N, H, W, C), ``layer_norm`` over C, permute back), then made contiguous:
+    torchvision hands on the channels-last result, on which a later flatten would copy
+    where the analysis counts a view; here the copy happens inside this op, as its declared
+    scratch (:meth:`archcalc.ops.pointwise.LayerNorm.scratch`). On (N, C) it is a plain
+    ``nn.LayerNorm``."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 2:
             return super().forward(x)
         x = x.permute(0, 2, 3, 1)
         x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-        return x.permute(0, 3, 1, 2)
+        return x.permute(0, 3, 1, 2).contiguous()
 
 
 class LayerScale(nn.Module):

@@ -71,10 +71,9 @@ def names_in(value: Any) -> set[str]:
     if source is None:
         return set()
     try:
-        tree = _parse(source)
+        return set(names_used(source))
     except ExpressionError:
         return set()
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
 @lru_cache(maxsize=4096)
@@ -117,6 +116,19 @@ _Compiled = Callable[[Mapping[str, Any], Mapping[str, Callable[..., Any]]], Any]
 @lru_cache(maxsize=4096)
 def _compiled(source: str) -> _Compiled:
     return _translate(_parse(source))
+
+
+@lru_cache(maxsize=4096)
+def names_used(source: str) -> frozenset[str]:
+    """The variable names an expression reads (not the functions it calls)."""
+    called = set()
+    found = set()
+    for node in ast.walk(_parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            called.add(id(node.func))
+        elif isinstance(node, ast.Name) and id(node) not in called and node.id not in _CONSTANT_NAMES:
+            found.add(node.id)
+    return frozenset(found)
 
 
 def evaluate(source: str, names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> Any:

@@ -26,6 +26,7 @@ TOP_LEVEL: dict[str, tuple[tuple[type, ...], str]] = {
     "extends": ((str,), "a path to another spec, relative to this file"),
     "input": ((dict,), "a mapping with channels and resolution"),
     "width": ((int, float), "a number > 0"),
+    "depth": ((int, float), "a number > 0 (the depth multiplier, read as `depth` in expressions)"),
     "classes": ((int,), "an integer >= 1"),
     "rounding": ((dict,), "a mapping (channels, divisor, min_depth, expansion)"),
     "defaults": ((dict,), "a mapping of names to values"),
@@ -40,7 +41,8 @@ ROUNDING_KEYS = {
     "min_depth": int,
     "expansion": tuple(EXPANSION_RULES),
 }
-OVERRIDABLE = ("width", "resolution", "classes")
+OVERRIDABLE = ("width", "resolution", "classes", "depth")
+OPTION_NAMES = {"depth": "depth-multiplier"}  # the command-line option of a setting, where it differs
 
 
 @dataclass
@@ -57,7 +59,7 @@ class Spec:
         """Location of top-level ``key`` (or of ``data[key][sub]`` when ``sub`` is given)."""
         container = self.data.get(key)
         if key in self.overrides:
-            return Location("command line", None, f"--{key}")
+            return Location("command line", None, f"--{OPTION_NAMES.get(key, key)}")
         line = line_of(container, sub) if sub is not None else line_of(self.data, key)
         return Location(self.files.get(key, self.path), line, path or (key if sub is None else f"{key}.{sub}"))
 
@@ -68,6 +70,12 @@ class Spec:
     @property
     def width(self) -> float:
         return float(self.data.get("width", 1.0))
+
+    @property
+    def depth(self) -> float:
+        """The depth multiplier (EfficientNet's d): specs read it as ``depth``, e.g.
+        ``n: "${ceil(3 * depth)}"``. 1 unless the spec or ``--depth-multiplier`` sets it."""
+        return float(self.data.get("depth", 1.0))
 
     @property
     def resolution(self) -> int:
@@ -233,6 +241,9 @@ def _check_value(spec: Spec, key: str, value: Any, sub: str | None = None) -> No
     if key == "width" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0
                            or not math.isfinite(value)):
         raise SpecError(where, f"expected a finite width multiplier > 0, got {value!r}")
+    if key == "depth" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0
+                           or not math.isfinite(value)):
+        raise SpecError(where, f"expected a finite depth multiplier > 0, got {value!r}")
     if key == "classes" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise SpecError(where, f"expected a class count >= 1, got {value!r}")
     if key == "resolution" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -254,7 +265,7 @@ def _validate(spec: Spec) -> None:
         value = inp[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise SpecError(spec.where("input", key, f"input.{key}"), f"expected an integer >= 1, got {value!r}")
-    for key in ("width", "classes"):
+    for key in ("width", "classes", "depth"):
         if key in data:
             _check_value(spec, key, data[key])
     rounding = data.setdefault("rounding", LocatedDict())
@@ -308,7 +319,8 @@ def resolve_spec_path(path: str | Path) -> Path:
     return path
 
 
-def load_spec(path: str | Path, *, width: float | None = None, resolution: int | None = None, classes: int | None = None) -> Spec:
+def load_spec(path: str | Path, *, width: float | None = None, resolution: int | None = None, classes: int | None = None,
+              depth: float | None = None) -> Spec:
     """Load ``path`` (a file, or the name of a shipped spec: :func:`resolve_spec_path`),
     following ``extends``; validate the top level; apply overrides."""
     path = resolve_spec_path(path)
@@ -317,7 +329,7 @@ def load_spec(path: str | Path, *, width: float | None = None, resolution: int |
     data, files = _read_chain(path, display, (), [], own_defaults)
     spec = Spec(path=display, data=data, files=files, own_defaults=own_defaults)
     _validate(spec)
-    for key, value in (("width", width), ("resolution", resolution), ("classes", classes)):
+    for key, value in (("width", width), ("resolution", resolution), ("classes", classes), ("depth", depth)):
         if value is None:
             continue
         spec.overrides[key] = value
