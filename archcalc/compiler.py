@@ -212,7 +212,7 @@ class _Compiler:
             else:
                 value = self.integral(value) if _wants_int(schema) else value
             if not _finite(value):
-                self.fail(f"{op.kind}.{key}: expected a finite number, got {value!r}", where_of(key), node)
+                self.fail(f"{op.kind}.{key}: expected a finite number, got {quote(value)}", where_of(key), node)
             problem = schema.check(value)
             if problem:
                 self.fail(f"{op.kind}.{key}: expected {problem}, got {value!r}{_yaml_number_hint(value)}", where_of(key),
@@ -255,7 +255,7 @@ class _Compiler:
             if param.type in ("int", "channels", "size"):
                 value = list(map(self.integral, value)) if isinstance(value, (list, tuple)) else self.integral(value)
             if not _finite(value):
-                self.fail(f"{block.name}.{key}: expected a finite number, got {value!r}", where_of(key), node)
+                self.fail(f"{block.name}.{key}: expected a finite number, got {quote(value)}", where_of(key), node)
             if not param.check(value):
                 self.fail(f"{block.name}.{key}: expected {param.expected()}, got {value!r}{_yaml_number_hint(value)}",
                           where_of(key), node)

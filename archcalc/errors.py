@@ -23,7 +23,10 @@ def quote(value: Any) -> str:
     >>> quote([[1, 2]] * 100)
     '[[1, 2], [1, 2], [1, 2], [1, 2], [1, 2], [1, 2], ...]'
     """
-    return _QUOTE.repr(value)
+    try:
+        return _QUOTE.repr(value)
+    except ValueError:  # an int past Python's 4,300-digit str() limit
+        return f"<an integer of {value.bit_length():,} bits>" if isinstance(value, int) else "<unprintable value>"
 
 
 def bounded(text: str, limit: int = MESSAGE_CHARS) -> str:

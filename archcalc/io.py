@@ -102,7 +102,12 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, encoding: str = "ut
 def save_figure(figure, path: str | os.PathLike, **kwargs) -> Path:
     """``figure.savefig(path)`` through :func:`atomic_output` (format from the suffix)."""
     target = Path(os.fspath(path))
+    # the format from the target's suffix (the temporary name ends in .tmp), else matplotlib's default
     fmt = kwargs.pop("format", None) or target.suffix.lstrip(".").lower() or None
+    if fmt is None:
+        import matplotlib
+
+        fmt = matplotlib.rcParams["savefig.format"]
     with atomic_output(target) as temp:
         figure.savefig(temp, format=fmt, **kwargs)
     return target

@@ -54,11 +54,16 @@ HOSTILE_EXPRESSIONS = [
     "${c_in * 10 ** 300}", "${resolution ** 64}", "${-(2 ** 4000)}", "${1 if width else 'x'}", "${undefined}",
     "${", "${}", "${)}", "${'\\x00'}",
 ]
-OPS = ["conv2d", "depthwise_conv2d", "linear", "batch_norm", "relu", "relu6", "hardswish", "sigmoid", "identity",
-       "add", "mul", "concat", "channel_shuffle", "global_avg_pool", "avg_pool", "max_pool", "upsample_bilinear",
-       "flatten", "dropout", "bogus_op"]
+def _registered_ops() -> list[str]:
+    from archcalc.ops.registry import all_ops
+
+    return sorted(kind for kind in all_ops() if kind != "input") + ["bogus_op"]
+
+
+OPS = _registered_ops()  # every op the registry knows (new ops are fuzzed as they land), and one it does not
 ATTRS = ["out", "kernel", "stride", "padding", "dilation", "groups", "bias", "rate", "eps", "size", "scale", "t",
-         "c", "s", "n", "k", "from", "when", "name", "mode", "align_corners"]
+         "c", "s", "n", "k", "from", "when", "name", "mode", "align_corners", "factor", "start", "stop", "chunks",
+         "index", "ceil_mode", "count_include_pad", "block", "slope", "approximate"]
 
 
 # ----------------------------------------------------------------------------- mutations
@@ -265,6 +270,8 @@ def check_run(run: Run) -> None:
         lines = run.stderr.splitlines()
         if len(lines) != 1 or not lines[0].startswith("archcalc: error: "):
             run.problems.append(f"exit 2 without exactly one error line: {run.stderr[:300]!r}")
+        elif "internal error" in lines[0]:  # one line, but an input must get a message about the input
+            run.problems.append(f"internal error: {lines[0][:300]}")
         elif len(lines[0]) > 1000:
             run.problems.append(f"error line of {len(lines[0])} characters")
     elif run.code != 0:

@@ -359,7 +359,8 @@ def test_every_op_shape_rule_agrees_with_pytorch():
     from archcalc.ops.base import REQUIRED
     from archcalc.ops.registry import all_ops
 
-    samples = {"out": 4, "kernel": 1, "groups": 2, "size": 4, "factor": 2, "rate": 0.5}
+    samples = {"out": 4, "kernel": 1, "groups": 2, "size": 4, "factor": 2, "rate": 0.5, "start": 0, "stop": 2,
+               "chunks": 2, "index": 0, "block": 2}
     checked = 0
     for kind, op in sorted(all_ops().items()):
         if kind == "input":
@@ -480,7 +481,8 @@ def test_random_op_chains_accepted_by_cost_run_in_pytorch():
     kinds = sorted(k for k, op in all_ops().items() if k != "input" and op.min_inputs <= 1)
     from archcalc.ops.base import REQUIRED
 
-    samples = {"out": 4, "kernel": 1, "groups": 2, "size": 4, "factor": 2, "rate": 0.5}
+    samples = {"out": 4, "kernel": 1, "groups": 2, "size": 4, "factor": 2, "rate": 0.5, "start": 0, "stop": 2,
+               "chunks": 2, "index": 0, "block": 2}
     required = {k: {a: samples.get(a, 1) for a, s in op.attrs.items() if s.default is REQUIRED}
                 for k, op in all_ops().items()}
     values = st.sampled_from([1, 1, 2, 2, 3, 4, 0, -1, 0.5, 1.5, ".nan", ".inf", "true", "false"])

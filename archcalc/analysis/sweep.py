@@ -101,6 +101,33 @@ def _grid_budget(limits, count: int, shown: str) -> None:
 # ---------------------------------------------------------------------------- the fast core
 
 
+class Int64Overflow(ArithmeticError):
+    """A value of the int64 replay could leave the int64 range (numpy would wrap silently)."""
+
+
+INT64_BOUND = 2.0**62  # margin below 2^63 for the float estimate of the bound
+
+
+def _absmax(value: Any) -> float:
+    """An upper bound of ``|value|`` over the grid (0 for exact Python-int object arrays)."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        if value.dtype == object or value.size == 0:
+            return 0.0
+        return float(np.max(np.abs(value.astype(float))))
+    if isinstance(value, (int, float)):
+        return float(abs(value))
+    return 0.0
+
+
+def _int64_product(a: Any, b: Any) -> Any:
+    """``a * b``, refusing (Int64Overflow) a product that could wrap in int64."""
+    if _absmax(a) * _absmax(b) >= INT64_BOUND:
+        raise Int64Overflow
+    return a * b
+
+
 class Separable:
     """A grid value kept as a sum of products ``Σ a_k · b_k``, each ``a_k`` a function of
     the width only (a ``(W, 1)`` array or a number) and each ``b_k`` of the resolution only
@@ -122,7 +149,11 @@ class Separable:
     def collapse(self) -> Any:
         """The value as one array (or number), broadcastable to the grid."""
         total: Any = 0
+        bound = 0.0
         for a, b in self.terms:
+            bound += _absmax(a) * _absmax(b)
+            if bound >= INT64_BOUND:
+                raise Int64Overflow
             total = total + a * b
         return total
 
@@ -141,10 +172,11 @@ class Separable:
 
     def __mul__(self, other: Any) -> "Separable":
         if not isinstance(other, Separable):
-            return Separable([(a * other, b) for a, b in self.terms])
+            return Separable([(_int64_product(a, other), b) for a, b in self.terms])
         if len(self.terms) * len(other.terms) > 8:
-            return Separable([(self.collapse() * other.collapse(), 1)])
-        return Separable([(a1 * a2, b1 * b2) for a1, b1 in self.terms for a2, b2 in other.terms])
+            return Separable([(_int64_product(self.collapse(), other.collapse()), 1)])
+        return Separable([(_int64_product(a1, a2), _int64_product(b1, b2))
+                          for a1, b1 in self.terms for a2, b2 in other.terms])
 
     __rmul__ = __mul__
 
@@ -156,6 +188,10 @@ class Separable:
 
         def method(self: Any, other: Any) -> Any:
             left, right = _plain_grid(self), _plain_grid(other)
+            if name == "pow":
+                base, exponent = (right, left) if reflected else (left, right)
+                if _absmax(exponent) > 64 or _absmax(base) ** _absmax(exponent) >= INT64_BOUND:
+                    raise Int64Overflow
             result = fn(right, left) if reflected else fn(left, right)
             return result if name in _COMPARISONS else _grid(result)
 
@@ -190,8 +226,8 @@ def numeric_replay(tr: Any, widths: Any, resolutions: Any, dtype: Any = None) ->
     """Replay a trace's recipes with numbers: widths as a ``(W, 1)`` and resolutions as a
     ``(1, R)`` array. Channel leaves and spec functions run per width through the
     compiler's own rounding functions (the compiler's float arithmetic exactly); the op
-    rules' arithmetic runs on :class:`Separable` values, in ``dtype``: int64 (default),
-    float64 (the magnitude check of :func:`grid_totals`) or object (exact Python ints)."""
+    rules' arithmetic runs on :class:`Separable` values, in ``dtype``: int64 (default) or
+    object (Python ints: exact at any magnitude, what :func:`grid_totals` uses)."""
     import numpy as np
 
     from archcalc.analysis.symbolic import Replay
@@ -230,22 +266,19 @@ def numeric_replay(tr: Any, widths: Any, resolutions: Any, dtype: Any = None) ->
 def _elementwise(fn: Callable[..., Any], args: list, int_dtype: Any = None) -> Any:
     """A scalar Python function over broadcast numpy arguments, element by element (the
     rounding rules use ``int()`` and ``if``, so they do not vectorize). Integer results
-    are stored as ``int_dtype`` (int64 unless the replay runs exact or in floats)."""
+    are stored as ``int_dtype`` (int64, or object for the exact replay)."""
     import numpy as np
 
     arrays = np.broadcast_arrays(*[np.asarray(a) for a in args])
-    columns = [_python_number(a.ravel().tolist()) for a in arrays]  # Python ints/floats, as the compiler sees them
+    columns = [a.ravel().tolist() for a in arrays]  # Python ints/floats, as the compiler sees them
     values = [fn(*point) for point in zip(*columns)]
     kinds = {type(v) for v in values}
     int_dtype = np.int64 if int_dtype is None else int_dtype
     dtype = int_dtype if kinds <= {int} else float if kinds <= {int, float} and int_dtype is not object else object
+    if dtype is np.int64 and any(not -(2**63) <= v < 2**63 for v in values):
+        raise Int64Overflow
     out = np.array(values, dtype=dtype).reshape(arrays[0].shape)
     return out if out.shape else out.item()
-
-
-def _python_number(values: list) -> list:
-    """A whole float from a float-dtype replay back to the int the compiler would see."""
-    return [int(v) if isinstance(v, float) and v.is_integer() else v for v in values]
 
 
 def guards_hold(tr: Any, replay: Any) -> Any:
@@ -276,7 +309,7 @@ def grid_sum(values: list, shape: tuple[int, int], dtype: Any = None) -> Any:
         terms = value.terms if isinstance(value, Separable) else [(value, 1)]
         for a, b in terms:
             if np.ndim(a) == 2 and np.shape(a)[1] != 1:  # a dense term
-                dense += np.asarray(a * b, dtype=dtype)
+                dense += np.asarray(_int64_product(a, b) if dtype is np.int64 else a * b, dtype=dtype)
                 continue
             key = b.tobytes() if isinstance(b, np.ndarray) else b
             entry = by_factor.get(key)
@@ -290,6 +323,10 @@ def grid_sum(values: list, shape: tuple[int, int], dtype: Any = None) -> Any:
         for k, (b, a) in enumerate(by_factor.values()):
             left[:, k] = np.asarray(a, dtype=dtype).reshape(-1) if np.ndim(a) else a
             right[k, :] = np.asarray(b, dtype=dtype).reshape(-1) if np.ndim(b) else b
+        if dtype is np.int64:  # every entry of the product is at most this sum (plus the dense part)
+            bound = sum(_absmax(left[:, k]) * _absmax(right[k, :]) for k in range(left.shape[1]))
+            if bound + _absmax(dense) >= INT64_BOUND:
+                raise Int64Overflow
         dense += left @ right
     return dense
 
@@ -310,25 +347,14 @@ def _trace_totals(tr: Any, replay: Any, convention: Convention, shape: tuple[int
     return {column: grid_sum(parts[column], shape, dtype) for column in COLUMNS}
 
 
-# int64 results are trusted only where a float64 replay of the same recipes agrees and stays
-# far from 2^63: int64 arithmetic wraps silently, and a wrapped value differs from the true
-# one by a multiple of 2^64, which the float replay (relative error ~1e-12) cannot match.
-INT64_SAFE = 2.0**62
-
-
-def _exact_totals(tr: Any, w: Any, r: Any, convention: Convention, shape: tuple[int, int]) -> dict[str, Any]:
-    """Totals of one trace over the grid, exact at any magnitude: int64 when a float64 replay
-    shows that no value can have left the int64 range, Python integers (object arrays) when not."""
+def _replay_trace(tr: Any, w: Any, r: Any, todo: Any, convention: Convention, shape: tuple[int, int],
+                  dtype: Any) -> tuple[Any, dict[str, Any]]:
+    """(where this trace's structure holds, its totals there), replayed in ``dtype``."""
     import numpy as np
 
-    totals = _trace_totals(tr, numeric_replay(tr, w[:, None], r[None, :]), convention, shape)
-    shadow = _trace_totals(tr, numeric_replay(tr, w[:, None], r[None, :], float), convention, shape, float)
-    safe = all(np.all(np.abs(shadow[c]) < INT64_SAFE)
-               and np.all(np.abs(totals[c].astype(float) - shadow[c]) <= 1e-6 * np.abs(shadow[c]) + 1.0)
-               for c in COLUMNS)
-    if safe:
-        return totals
-    return _trace_totals(tr, numeric_replay(tr, w[:, None], r[None, :], object), convention, shape, object)
+    replay = numeric_replay(tr, w[:, None], r[None, :], dtype)
+    here = todo & np.broadcast_to(guards_hold(tr, replay), shape)
+    return here, _trace_totals(tr, replay, convention, shape, dtype)
 
 
 def grid_totals(spec: Spec | str | Path, widths: Sequence[float], resolutions: Sequence[int], *,
@@ -361,19 +387,22 @@ def grid_totals(spec: Spec | str | Path, widths: Sequence[float], resolutions: S
         tr = trace(spec, width=float(w[i]), resolution=int(r[j]))  # a bad point raises SpecError here
         traces += 1
         with np.errstate(all="ignore"):  # points outside this structure may divide by zero; masked out
-            replay = numeric_replay(tr, w[:, None], r[None, :])
-            here = todo & np.broadcast_to(guards_hold(tr, replay), shape)
+            # int64 is fast; every int64 product and sum is bounded first, and where a value
+            # could leave int64 (numpy wraps silently) the trace is replayed in Python ints
+            try:
+                here, totals = _replay_trace(tr, w, r, todo, convention, shape, np.int64)
+            except Int64Overflow:
+                here, totals = _replay_trace(tr, w, r, todo, convention, shape, object)
             if not here[i, j]:
                 raise RuntimeError(f"internal: the trace at width {w[i]:g}, resolution {r[j]} "
                                    "does not reproduce its own structure")
-            totals = _exact_totals(tr, w, r, convention, shape)
         for column in COLUMNS:
             out[column][here] = totals[column][here]
         todo &= ~here
         if progress:
             progress(int(here.sum()))
-    for column in COLUMNS:  # back to int64 where every value fits (the common case)
-        if all(-INT64_SAFE < value < INT64_SAFE for value in out[column].ravel().tolist()):
+    for column in COLUMNS:  # int64 where every value fits (the common case), else Python ints
+        if all(-(2**63) <= value < 2**63 for value in out[column].ravel().tolist()):
             out[column] = out[column].astype(np.int64)
     out["traces"] = traces
     return out
