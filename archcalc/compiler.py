@@ -477,7 +477,7 @@ class _Compiler:
             return None
         value = self.integral(self.value(raw, env, where))
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            self.fail(f"expected a repeat count (integer >= 1), got {value!r}{_via(raw)}", where)
+            self.fail(f"expected a repeat count (integer >= 1), got {quote(value)}{_via(raw)}", where)
         return self.structural_int(value)
 
     def check_block_inputs(self, block: BlockDef, sources: list[str], where: Location, node: str | None = None) -> None:

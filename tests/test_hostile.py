@@ -315,6 +315,20 @@ def test_sweep_property_extreme_points_equal_cost():
     check()
 
 
+def test_sweep_with_huge_python_constants_in_the_trace(tmp_path):
+    """Found by the long fuzz run (seed 3, mutant 4096): a block parameter "${width * 1e308}"
+    puts a huge Python number into the traced recipes; the int64 bound checks must not
+    fire on exact Python values, and the row must equal cost."""
+    from archcalc.analysis.sweep import grid_totals
+
+    text = (SPECS / "mnv1.yaml").read_text().replace("c: 64,   s: 1}", 'c: 64,   s: "${width * 1e308}"}', 1)
+    assert "1e308" in text
+    spec = write(tmp_path, text, "mnv1.yaml")
+    totals = archcalc.load(spec).totals()
+    grid = grid_totals(spec, [1.0], [224])
+    assert int(grid["madds"][0, 0]) == totals["madds"] and int(grid["flops"][0, 0]) == totals["flops"]
+
+
 @pytest.mark.parametrize("text, expected", [
     ("inf", "finite"), ("1e400", "finite"), ("0.1:inf:0.1", "finite"), ("nan", "finite"), (",", "numbers"),
     ("1,,2", "numbers"), ("0.1:3:1e-7", "ARCHCALC_MAX_GRID_VALUES"), ("1:2", "start:stop:step"),

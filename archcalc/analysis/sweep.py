@@ -108,22 +108,32 @@ class Int64Overflow(ArithmeticError):
 INT64_BOUND = 2.0**62  # margin below 2^63 for the float estimate of the bound
 
 
+def _is_int64(value: Any) -> bool:
+    """An int64 array or scalar: arithmetic on it wraps silently past 2^63."""
+    import numpy as np
+
+    return (isinstance(value, np.ndarray) and value.dtype == np.int64) or isinstance(value, np.integer)
+
+
 def _absmax(value: Any) -> float:
-    """An upper bound of ``|value|`` over the grid (0 for exact Python-int object arrays)."""
+    """An upper bound of ``|value|`` over the grid, as a float."""
     import numpy as np
 
     if isinstance(value, np.ndarray):
-        if value.dtype == object or value.size == 0:
+        if value.size == 0:
             return 0.0
+        if value.dtype == object:
+            return float(max(abs(v) for v in value.ravel().tolist()))
         return float(np.max(np.abs(value.astype(float))))
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, np.number)):
         return float(abs(value))
     return 0.0
 
 
 def _int64_product(a: Any, b: Any) -> Any:
-    """``a * b``, refusing (Int64Overflow) a product that could wrap in int64."""
-    if _absmax(a) * _absmax(b) >= INT64_BOUND:
+    """``a * b``, refusing (Int64Overflow) a product computed in int64 that could wrap.
+    Products of Python ints, floats or object arrays are exact (or float) and unchecked."""
+    if (_is_int64(a) or _is_int64(b)) and _absmax(a) * _absmax(b) >= INT64_BOUND:
         raise Int64Overflow
     return a * b
 
@@ -149,11 +159,13 @@ class Separable:
     def collapse(self) -> Any:
         """The value as one array (or number), broadcastable to the grid."""
         total: Any = 0
-        bound = 0.0
+        bound, in_int64 = 0.0, False
         for a, b in self.terms:
-            bound += _absmax(a) * _absmax(b)
-            if bound >= INT64_BOUND:
-                raise Int64Overflow
+            in_int64 = in_int64 or _is_int64(a) or _is_int64(b)
+            if in_int64:  # the running sum is int64 too: bound it as well as each product
+                bound += _absmax(a) * _absmax(b)
+                if bound >= INT64_BOUND:
+                    raise Int64Overflow
             total = total + a * b
         return total
 
@@ -190,7 +202,8 @@ class Separable:
             left, right = _plain_grid(self), _plain_grid(other)
             if name == "pow":
                 base, exponent = (right, left) if reflected else (left, right)
-                if _absmax(exponent) > 64 or _absmax(base) ** _absmax(exponent) >= INT64_BOUND:
+                if (_is_int64(base) or _is_int64(exponent)) and (
+                        _absmax(exponent) > 64 or _absmax(base) ** _absmax(exponent) >= INT64_BOUND):
                     raise Int64Overflow
             result = fn(right, left) if reflected else fn(left, right)
             return result if name in _COMPARISONS else _grid(result)
