@@ -53,21 +53,27 @@ def _integral(value: Any) -> Any:
     return value
 
 
+def expression_functions(rounding: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
+    """The functions a spec expression may call (``expand`` follows the spec's rounding).
+    docs/spec-language.md documents each; tests/test_docs.py checks that it does."""
+    return {
+        "make_divisible": make_divisible,
+        "truncate_depth": truncate_depth,
+        "expand": expansion_rule(rounding),
+        # round() in a spec rounds halves up (as channel arithmetic expects, and as the
+        # symbolic replay does), not to even as Python's round does
+        "min": min, "max": max, "int": int, "round": _round_half_up, "abs": abs,
+        "ceil": math.ceil, "floor": math.floor,
+    }
+
+
 class _Compiler:
     def __init__(self, spec: Spec):
         self.spec = spec
         data = spec.data
         rounding = data.get("rounding", {})
         self.channel_rule_name, self.channel_rule, self.rule_kwargs = channel_rule(rounding)
-        self.functions: dict[str, Callable[..., Any]] = {
-            "make_divisible": make_divisible,
-            "truncate_depth": truncate_depth,
-            "expand": expansion_rule(rounding),
-            # round() in a spec rounds halves up (as channel arithmetic expects, and as the
-            # symbolic replay does), not to even as Python's round does
-            "min": min, "max": max, "int": int, "round": _round_half_up, "abs": abs,
-            "ceil": math.ceil, "floor": math.floor,
-        }
+        self.functions = expression_functions(rounding)
         self.width = spec.width
         self.globals: dict[str, Any] = {"width": self.width, "resolution": spec.resolution, "classes": spec.classes,
                                         "depth": spec.depth}

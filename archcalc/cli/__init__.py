@@ -54,7 +54,7 @@ def _root(
         raise typer.Exit(0)
 
 
-COMMAND_MODULES = ("cost", "verify", "validate", "design", "memory")
+COMMAND_MODULES = ("cost", "verify", "validate", "design", "memory", "reference")
 
 for _module in COMMAND_MODULES:
     importlib.import_module(f"archcalc.cli.{_module}").register(app)
