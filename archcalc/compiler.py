@@ -15,14 +15,15 @@ from __future__ import annotations
 import graphlib
 import heapq
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from archcalc import limits
 from archcalc.blocks import ROW_KEYS, BlockDef, builtin_blocks, parse_block_defs
-from archcalc.errors import Location, SpecError, quote
+from archcalc.errors import Location, SpecError, SpecWarning, quote
 from archcalc.ops import Attr, OpDef, ShapeError, UnknownOpError, get_op, get_user_op
-from archcalc.spec.expr import ExpressionError, evaluate, expression_source, names_used
+from archcalc.spec.expr import ExpressionError, evaluate, expression_source, names_in, names_used
 from archcalc.spec.loader import IDENTIFIER, Spec
 from archcalc.spec.yamlio import line_of
 from archcalc.width import SCALE_MODES, channel_rule, expansion_rule, make_divisible, truncate_depth
@@ -78,6 +79,7 @@ class _Compiler:
                                         "depth": spec.depth}
         # error context: the layer row being compiled and the block trail inside it
         self.row_where: Location | None = None
+        self.used_blocks: set[str] = set()
         self.trail: list[tuple[str, int, Location]] = []  # (block, body index, item location)
         # defaults may be expressions of the settings and of the defaults written before them
         for key, raw in data.get("defaults", {}).items():
@@ -294,6 +296,7 @@ class _Compiler:
     def block_for(self, name: Any, where: Location, node: str) -> BlockDef:
         if not isinstance(name, str) or name not in self.blocks:
             self.fail(f"unknown block {quote(name)} (known blocks: {', '.join(sorted(self.blocks))})", where, node)
+        self.used_blocks.add(name)
         return self.blocks[name]
 
     # ------------------------------------------------------------------ blocks
@@ -510,6 +513,8 @@ class _Compiler:
         names = self.row_names(rows)
         for index in self.row_order(rows, names):
             self.compile_row(index, rows[index], names[index], names)
+        for message in unseen_defaults(spec, [self.blocks[b] for b in sorted(self.used_blocks)]):
+            warnings.warn(message, SpecWarning, stacklevel=2)
         outputs = []
         for index, ref in enumerate(data.get("outputs") or [names[-1]]):
             if ref not in self.scopes:
@@ -598,6 +603,57 @@ def _finite(value: Any) -> bool:
 def _wants_int(schema: Attr) -> bool:
     kinds = schema.kind if isinstance(schema.kind, tuple) else (schema.kind,)
     return int in kinds
+
+
+def unseen_defaults(spec: Spec, blocks: list[BlockDef]) -> list[str]:
+    """One message per ``defaults`` entry of the spec's own file that nothing reads: no layer row, no other default
+    and no used block refers to it, or every block that does has a parameter (or ``let``)
+    of the same name, which hides the default (``defaults: {t: 4}`` beside bottleneck rows
+    that each set ``t``)."""
+    defaults = spec.data.get("defaults", {})
+    if not defaults:
+        return []
+    read = names_in(list(spec.data["layers"])) | names_in(list(defaults.values()))
+    hidden: dict[str, list[str]] = {}
+    for block in blocks:
+        # a parameter's default sees the defaults and only the parameters before it
+        # (``norm: {default: "${norm}"}`` reads the spec's default)
+        earlier: set[str] = set()
+        for param in block.params.values():
+            if not param.required:
+                read |= names_in(param.default) - earlier
+            earlier.add(param.name)
+        # the body and the lets see every parameter first
+        own = set(block.params) | {name for name, _ in block.let} | {"c_in", "h_in", "w_in"}
+        used = names_in([list(block.body), [raw for _, raw in block.let]])
+        read |= used - own
+        for name in used & own:
+            hidden.setdefault(name, []).append(block.name)
+    messages = []
+    for key in defaults:
+        if key in read or key not in spec.own_defaults or _names_an_op_attr(key):
+            continue  # read; or inherited (the parent's business); or an op attribute's default
+        where = spec.where("defaults", key, f"defaults.{key}")
+        if key in hidden:
+            messages.append(f"{where}: the default {key!r} is shadowed everywhere: every block that reads "
+                            f"{key!r} ({', '.join(sorted(set(hidden[key])))}) takes its own parameter of that name, "
+                            f"so this default changes nothing (set it on the rows)")
+        else:
+            messages.append(f"{where}: the default {key!r} is read by no layer or block, so it changes nothing")
+    return messages
+
+
+def _names_an_op_attr(key: str) -> bool:
+    """``<op kind>_<attribute>`` (``batch_norm_eps``): a spec-wide default for an op attribute
+    left unwritten, which the compiler reads by that name rather than through an expression."""
+    for cut in (i for i, ch in enumerate(key) if ch == "_"):
+        try:
+            op = get_op(key[:cut])
+        except (UnknownOpError, KeyError, TypeError):
+            continue
+        if key[cut + 1:] in getattr(op, "attrs", {}):
+            return True
+    return False
 
 
 def compile_spec(spec: Spec) -> "Model":

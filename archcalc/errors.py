@@ -62,3 +62,8 @@ class SpecError(ValueError):
         self.message = message
         text = f"{location}: {message}" if location else message
         super().__init__(bounded(text))
+
+
+class SpecWarning(UserWarning):
+    """A spec that compiles but probably does not say what its author meant (a default that
+    no layer can see). The CLI prints it as one ``archcalc: warning:`` line on stderr."""

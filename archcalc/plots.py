@@ -64,6 +64,10 @@ def fit_accuracy(frame: "pd.DataFrame") -> Any:
     return (lambda w, r: design(w, r) @ coef), rms
 
 
+REFERENCE_MARKERS = {"mobilenet_v1": "s", "shufflenet": "^", "nasnet_a": "D", "mobilenet_v2": "*"}
+RESOLUTION_DASHES = [(0, (1, 1.5)), (0, (4, 1.5)), (0, (1, 1.5, 4, 1.5)), (0, (6, 2)), (0, (2, 3))]
+
+
 def frontier_figure(frame: "pd.DataFrame", *, x: str = "madds", references: "pd.DataFrame | None" = None,
                     fit: bool = False, title: str | None = None) -> "Figure":
     """Accuracy against cost, one line per width and one per resolution, the Pareto
@@ -71,7 +75,11 @@ def frontier_figure(frame: "pd.DataFrame", *, x: str = "madds", references: "pd.
 
     ``frame`` is a :func:`archcalc.analysis.sweep.sweep` table. Rows without a published
     ``top1`` are drawn as cost-only ticks along the bottom; with ``fit`` they also get a
-    fitted accuracy, drawn hollow and labelled as a prediction.
+    fitted accuracy, drawn hollow and labelled as a prediction. Rows whose latency
+    measurement is flagged (``latency_flagged``: too noisy) are marked and left out of the
+    frontier, and the legend says so. Every name is in the legend, outside the axes, so no
+    label can cover a point or another label. A frame with no published accuracy is an
+    error: there would be nothing to plot but an empty accuracy axis.
     """
     import numpy as np
     from matplotlib.transforms import blended_transform_factory
@@ -81,11 +89,17 @@ def frontier_figure(frame: "pd.DataFrame", *, x: str = "madds", references: "pd.
     column, scale, label = X_AXES[x]
     if column not in frame.columns:
         raise ValueError(f"the sweep has no {column!r} column; rerun it with --{x}")
+    if "top1" not in frame.columns or frame["top1"].notna().sum() == 0:
+        network = frame.attrs.get("network", "this network")
+        raise ValueError(f"no published accuracy for {network} at any of these (width, resolution) points: an accuracy "
+                         f"plot needs accuracy data (--accuracy CSV with network, width, resolution, top1 columns)")
     data = frame.assign(cost=frame[column].astype(float) / scale)
+    flagged = data["latency_flagged"].fillna(False).astype(bool) if "latency_flagged" in data else \
+        np.zeros(len(data), dtype=bool)
     known = data[data["top1"].notna()].assign(top1=lambda d: d["top1"].astype(float))
     unknown = data[data["top1"].isna()]
 
-    figure = _new_figure()
+    figure = _new_figure((11.0, 6.5))
     ax = figure.add_subplot()
     ax.set_xscale("log")
     widths = sorted(data["width"].unique())
@@ -95,20 +109,24 @@ def frontier_figure(frame: "pd.DataFrame", *, x: str = "madds", references: "pd.
         if len(rows):
             ax.plot(rows["cost"], rows["top1"], "-o", color=color, ms=5, lw=1.5, gid="width-line",
                     label=f"width {width:g}")
-    for resolution in sorted(data["resolution"].unique()):
+    resolutions = sorted(data["resolution"].unique())
+    for k, resolution in enumerate(resolutions):
         rows = known[known["resolution"] == resolution].sort_values("cost")
         if len(rows) > 1:
-            ax.plot(rows["cost"], rows["top1"], ":", color="0.45", lw=1.0, gid="resolution-line")
-            last = rows.iloc[-1]
-            ax.annotate(f"{resolution}", (last["cost"], last["top1"]), xytext=(4, -2), textcoords="offset points",
-                        fontsize=7, color="0.35")
-    if len(known):
-        ax.scatter(known["cost"], known["top1"], s=14, color="black", zorder=3, gid="published",
-                   label=f"published checkpoints ({len(known)})")
-        front = pareto_front(known["cost"].tolist(), known["top1"].tolist())
-        pts = known.iloc[front]
-        ax.plot(pts["cost"], pts["top1"], "-", color="crimson", lw=3.0, alpha=0.55, zorder=2, gid="pareto",
-                label=f"Pareto frontier ({len(front)} points)")
+            ax.plot(rows["cost"], rows["top1"], linestyle=RESOLUTION_DASHES[k % len(RESOLUTION_DASHES)],
+                    color=str(0.65 - 0.5 * k / max(1, len(resolutions) - 1)), lw=1.1, gid="resolution-line",
+                    label=f"resolution {resolution}")
+    ax.scatter(known["cost"], known["top1"], s=14, color="black", zorder=3, gid="published",
+               label=f"published checkpoints ({len(known)})")
+    trusted = known[~flagged[known.index]]
+    front = pareto_front(trusted["cost"].tolist(), trusted["top1"].tolist())
+    pts = trusted.iloc[front]
+    ax.plot(pts["cost"], pts["top1"], "-", color="crimson", lw=3.0, alpha=0.55, zorder=2, gid="pareto",
+            label=f"Pareto frontier ({len(front)} points)")
+    noisy = known[flagged[known.index]]
+    if len(noisy):
+        ax.scatter(noisy["cost"], noisy["top1"], s=80, marker="x", color="red", zorder=5, gid="flagged",
+                   label=f"latency FLAGGED, spread too large: left out of the frontier ({len(noisy)})")
     if len(unknown):
         rug = blended_transform_factory(ax.transData, ax.transAxes)
         ax.plot(unknown["cost"], np.full(len(unknown), 0.02), "|", color="0.3", ms=10, transform=rug,
@@ -120,21 +138,42 @@ def frontier_figure(frame: "pd.DataFrame", *, x: str = "madds", references: "pd.
                        gid="prediction", label=f"PREDICTION: fitted top-1 (ln α, ln ρ quadratic; RMS {rms:.2f} pt)")
     if references is not None and x in REFERENCE_COLUMN:
         ref = references[references.get("kind", "") == "paper_table4"] if "kind" in references else references
-        markers = {"mobilenet_v1": "s", "shufflenet": "^", "nasnet_a": "D", "mobilenet_v2": "*"}
         for row in ref.itertuples():
-            marker = markers.get(row.network, "P")
+            marker = REFERENCE_MARKERS.get(row.network, "P")
             ax.scatter(getattr(row, REFERENCE_COLUMN[x]), row.top1, marker=marker, s=70 if marker != "*" else 140,
-                       color="tab:gray" if row.network != "mobilenet_v2" else "gold", edgecolors="black",
-                       zorder=4, gid="reference")
-            ax.annotate(f"{row.model} (Table 4)", (getattr(row, REFERENCE_COLUMN[x]), row.top1), xytext=(5, 4),
-                        textcoords="offset points", fontsize=7)
+                       color=_reference_color(row.model), edgecolors="black", zorder=4, gid="reference",
+                       label=f"{row.model} (Table 4)")
     ax.set_xlabel(label)
     ax.set_ylabel("ImageNet top-1 (%)")
     ax.grid(True, which="both", alpha=0.25)
-    ax.set_title(title or "Accuracy vs cost (dotted: one line per resolution, labelled at its right end)",
-                 parse_math=False)
-    ax.legend(fontsize=7, loc="upper left")  # the bottom edge carries the cost-only ticks
+    _plain_log_ticks(ax.xaxis, float(data["cost"].min()), float(data["cost"].max()))
+    ax.set_title(title or "Accuracy vs cost: a line per width (solid) and per resolution (dashed)", parse_math=False)
+    # The legend sits outside the axes: names never cover points, and never each other.
+    handles, labels = ax.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside right upper", fontsize=7, frameon=False)
     return figure
+
+
+def _reference_color(model: str) -> Any:
+    """A distinct fill per reference network (the legend tells them apart by marker and colour)."""
+    import zlib
+
+    from matplotlib import colormaps
+
+    return colormaps["tab20"](zlib.crc32(model.encode()) % 20)
+
+
+def _plain_log_ticks(axis: Any, low: float, high: float) -> None:
+    """Ticks labelled as plain numbers (20, 50, 100, 200), not 10^1, 10^2: at 1, 2, 5 x 10^k,
+    more of them when the data span little (params, 1.5 to 7: every 1..9 x 10^k)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    span = high / low if low > 0 else math.inf
+    subs = tuple(range(1, 10)) if span < 5 else (1, 2, 3, 5) if span < 50 else (1, 2, 5)
+    subs = tuple(float(k) for k in subs)
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.10g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def contour_figure(frame: "pd.DataFrame", *, checkpoints: "pd.DataFrame | None" = None,
@@ -244,14 +283,15 @@ MEMORY_CONTOUR_RESOLUTIONS = (96, 128, 160, 192, 224, 256)
 
 def spec_frontier(spec: Any, *, widths: Sequence[float] = FIGURE5_WIDTHS,
                   resolutions: Sequence[int] = FIGURE5_RESOLUTIONS, classes: int | None = None, x: str = "madds",
-                  accuracy: Any = None, fit: bool = False, progress: Any = None) -> "Figure":
-    """Sweep ``spec`` over the grid and draw its accuracy/cost frontier (``archcalc plot frontier``)."""
+                  accuracy: Any = None, fit: bool = False, progress: Any = None, **latency: Any) -> "Figure":
+    """Sweep ``spec`` over the grid and draw its accuracy/cost frontier (``archcalc plot frontier``);
+    ``latency`` passes ``latency_repeats``, ``latency_warmup``, ``latency_max_spread`` to the sweep."""
     from archcalc.analysis.sweep import load_accuracy, sweep
 
     if x not in X_AXES:
         raise ValueError(f"x must be one of {', '.join(X_AXES)}, got {x!r}")
     frame = sweep(spec, widths, resolutions, classes=classes, accuracy=accuracy or True,
-                  memory=x == "memory", latency=x == "latency", progress=progress)
+                  memory=x == "memory", latency=x == "latency", progress=progress, **latency)
     return frontier_figure(frame, x=x, references=load_accuracy(accuracy), fit=fit)
 
 

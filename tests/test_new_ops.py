@@ -491,7 +491,7 @@ def test_sweep_command_takes_the_depth_multiplier(tmp_path):
     result = CliRunner().invoke(app, ["sweep", str(path), "--widths", "0.5,1.0", "--resolutions", "32,48",
                                       "--depth-multiplier", "1.4", "--format", "json"])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    rows = json.loads(result.stdout)  # stderr warns that defaults.stem_from is read by nothing
     rows = rows["rows"] if isinstance(rows, dict) else rows
     for entry in rows:
         expected = archcalc.load(path, width=entry["width"], resolution=entry["resolution"], depth=1.4).totals()

@@ -371,6 +371,13 @@ def simulate_problem(mg: MemoryGraph, order: Sequence[int]) -> list[Step]:
     """Run ``order`` through the alloc/free model and record each step."""
     p = mg.problem
     check_order(p, order)
+    # A tensor is named after the op that last wrote it, except that a folded batch norm
+    # writes nothing of its own: its buffer keeps the conv's name (the timeline never shows a
+    # ".bn" tensor live under "BN folded into conv").
+    label = list(p.names)
+    for v in range(len(label)):
+        if mg.alias[v] == "folded_bn":
+            label[v] = label[p.preds[v][0]]
     done, live, steps = 0, 0, []
     # The buffers alive before each step, kept incrementally: only the step's own buffer and
     # the buffers it frees can change state, so a step costs its live set, not the whole
@@ -384,10 +391,10 @@ def simulate_problem(mg: MemoryGraph, order: Sequence[int]) -> list[Step]:
         for c in sorted(alive | {b}, key=position.__getitem__):
             if c == b:
                 held = max(p.current(c, done) if c != v else 0, p.size[v])
-                tensors.append((p.names[v], held))
+                tensors.append((label[v], held))
             else:
                 latest = next(m for m in reversed(p.members[c]) if done >> m & 1)
-                tensors.append((p.names[latest], p.size[latest]))
+                tensors.append((label[latest], p.size[latest]))
         if p.scratch[v]:
             tensors.append((f"{p.names[v]}:scratch", p.scratch[v]))
         done |= 1 << v
@@ -396,7 +403,7 @@ def simulate_problem(mg: MemoryGraph, order: Sequence[int]) -> list[Step]:
                 alive.add(c)
             else:
                 alive.discard(c)
-        freed_names = tuple(p.names[next(m for m in reversed(p.members[c]) if done >> m & 1)] for c in freed)
+        freed_names = tuple(label[next(m for m in reversed(p.members[c]) if done >> m & 1)] for c in freed)
         steps.append(Step(index=i, node=p.names[v], op=mg.ops[v], shape=mg.shapes[v], bytes=during, live_after=after,
                           out_bytes=p.size[v], scratch_bytes=p.scratch[v], buffer=p.names[b], alias=mg.alias[v],
                           live=tuple(tensors), freed=freed_names))
@@ -412,12 +419,13 @@ def simulate(model: "Model", order: Sequence[str], config: MemoryConfig = Memory
                         fused=mg.fused)
 
 
-def _order_indices(mg: MemoryGraph, order: str, time_limit: float | None) -> tuple[list[int], SearchResult | None]:
+def _order_indices(mg: MemoryGraph, order: str, time_limit: float | None,
+                   progress=None) -> tuple[list[int], SearchResult | None]:
     p = mg.problem
     if order == "program":
         return list(range(len(p))), None
     if order == "optimal":
-        result = exact_order(p, time_limit=time_limit)
+        result = exact_order(p, time_limit=time_limit, progress=progress)
         return result.order, result
     return heuristic_order(p, order), None
 
@@ -433,14 +441,16 @@ def schedule(model: "Model", order: str = "program", config: MemoryConfig = Memo
 
 
 def analyze_memory(model: "Model", order: str | Sequence[str] = "program", config: MemoryConfig = MemoryConfig(),
-                   time_limit: float | None = 60.0) -> MemoryResult:
-    """Peak, timeline and arena plan of ``model`` for an order (a name or a list of nodes)."""
+                   time_limit: float | None = 60.0, progress=None) -> MemoryResult:
+    """Peak, timeline and arena plan of ``model`` for an order (a name or a list of nodes).
+
+    ``progress`` is handed to the optimal search (:func:`archcalc.analysis.schedule.exact_order`)."""
     mg = memory_graph(model, config)
     search = None
     if isinstance(order, str):
         if order not in ORDERS:
             raise ValueError(f"unknown order {order!r} (known: {', '.join(ORDERS)})")
-        indices, search = _order_indices(mg, order, time_limit)
+        indices, search = _order_indices(mg, order, time_limit, progress)
         name = order
     else:
         indices, name = _names_to_indices(mg, order), "given"

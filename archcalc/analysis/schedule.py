@@ -545,7 +545,8 @@ VECTOR_STATES_PER_STATE = 16  # vectorized sets allowed per best-first state of 
 
 
 def exact_order(problem: Problem, *, decompose: bool = True, prune: bool = True, time_limit: float | None = None,
-                max_states: int | None = 2_000_000, vectorized: bool | None = None) -> SearchResult:
+                max_states: int | None = 2_000_000, vectorized: bool | None = None,
+                progress: Callable[[int, int, int, int], None] | None = None) -> SearchResult:
     """The order with the lowest peak, searched segment by segment between cut points.
 
     ``prune`` seeds each segment with the best heuristic's peak as the bound and drops
@@ -562,6 +563,11 @@ def exact_order(problem: Problem, *, decompose: bool = True, prune: bool = True,
       sizes the budgets take many values and the best-first search is faster.)
     * ``True``: the vectorized search for every plain segment of at most 64 nodes.
     * ``False``: :func:`_best_first` only.
+
+    ``progress(done, segments, upper, lower)``, when given, is called before each segment
+    and at the end with the segments finished, their number, the best peak known so far
+    (the best heuristic order of the whole graph until the search ends) and the lower bound
+    (the largest single-step need, raised to each proved segment's peak).
     The vectorized search counts every set of every budget it tries, each far cheaper than
     a best-first state, so its limit is ``max_states * VECTOR_STATES_PER_STATE``.
     """
@@ -571,7 +577,13 @@ def exact_order(problem: Problem, *, decompose: bool = True, prune: bool = True,
     order: list[int] = []
     start, proved, states, segments = 0, True, 0, _segments(problem, decompose)
     lower = max((problem.local_need(v) for v in range(len(problem))), default=0)
-    for nodes in segments:
+    if progress is not None:
+        upper = min(peak_of(problem, o) for o in
+                    [list(range(len(problem))), *(heuristic_order(problem, h) for h in HEURISTICS)])
+        live_lower = lower
+    for done, nodes in enumerate(segments):
+        if progress is not None:
+            progress(done, len(segments), upper, live_lower)
         best = None
         if prune:
             candidates = [nodes] + [heuristic_order(problem, h, nodes, start) for h in HEURISTICS]
@@ -603,9 +615,13 @@ def exact_order(problem: Problem, *, decompose: bool = True, prune: bool = True,
         else:  # the straightforward DP ran out: fall back to program order
             order += nodes
         proved = proved and finished
+        if progress is not None and finished:  # this segment's optimum bounds every order's peak
+            live_lower = max(live_lower, peak_of(problem, order[len(order) - len(nodes):], start))
         for v in nodes:
             start |= 1 << v
     peak = peak_of(problem, order)
+    if progress is not None:
+        progress(len(segments), len(segments), peak, peak if proved else max(lower, live_lower))
     method = ("exact" if proved else "best heuristic (search limit reached)") + (
         ", cut-point decomposition" if decompose else "") + (", bound+lower-bound pruning" if prune else "")
     return SearchResult(order=order, peak=peak, optimal=proved, lower_bound=peak if proved else lower,

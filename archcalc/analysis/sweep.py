@@ -476,12 +476,15 @@ def sweep(spec: Spec | str | Path, widths: Sequence[float], resolutions: Sequenc
           classes: int | None = None, convention: Convention | None = None,
           accuracy: "str | Path | pd.DataFrame | None | bool" = True,
           memory: bool = False, dtype: str = "float32", latency: bool = False,
+          latency_repeats: int = 10, latency_warmup: int = 2, latency_max_spread: float = 0.25,
           progress: Callable[[int], None] | None = None) -> "pd.DataFrame":
     """One row per (width, resolution): MAdds, params, params without BN, FLOPs (under
     ``convention``, the numbers ``archcalc cost`` prints), and where published, top-1/top-5
     accuracy. ``memory`` adds ``peak_bytes`` (program order, ``dtype``), ``latency`` a
-    measured ``latency_ms`` (CPU, batch 1); both compile every point and are slower.
-    ``df.attrs`` carries the conventions."""
+    measured ``latency_ms`` (CPU, batch 1: the median of ``latency_repeats`` runs after
+    ``latency_warmup``), its spread ``latency_iqr_ms`` and ``latency_flagged``, true when
+    IQR / median exceeds ``latency_max_spread`` (a busy machine: the median is not to be
+    trusted); both compile every point and are slower. ``df.attrs`` carries the conventions."""
     import pandas as pd
 
     convention = convention or Convention()
@@ -500,10 +503,12 @@ def sweep(spec: Spec | str | Path, widths: Sequence[float], resolutions: Sequenc
              "convention": convention.describe(), "traces": grid["traces"]}
     if memory or latency:
         extra = point_measures(spec, frame, classes=classes, memory=memory, dtype=dtype, latency=latency,
-                               progress=progress)
+                               progress=progress, repeats=latency_repeats, warmup=latency_warmup,
+                               max_spread=latency_max_spread)
         frame = pd.concat([frame, extra], axis=1)
-        if memory:
-            attrs["memory"] = extra.attrs.get("memory")
+        for key in ("memory", "latency"):
+            if key in extra.attrs:
+                attrs[key] = extra.attrs[key]
     if accuracy is not False and accuracy is not None:
         table = accuracy if isinstance(accuracy, pd.DataFrame) else load_accuracy(
             None if accuracy is True else accuracy)
@@ -513,7 +518,8 @@ def sweep(spec: Spec | str | Path, widths: Sequence[float], resolutions: Sequenc
 
 
 def point_measures(spec: Spec, frame: "pd.DataFrame", *, classes: int | None, memory: bool, dtype: str,
-                   latency: bool, progress: Callable[[int], None] | None = None) -> "pd.DataFrame":
+                   latency: bool, progress: Callable[[int], None] | None = None, repeats: int = 10,
+                   warmup: int = 2, max_spread: float = 0.25) -> "pd.DataFrame":
     """Peak memory / latency per row: these need the compiled graph of each point."""
     import pandas as pd
 
@@ -527,18 +533,29 @@ def point_measures(spec: Spec, frame: "pd.DataFrame", *, classes: int | None, me
         config = MemoryConfig(dtype=dtype)
     if latency:
         from archcalc.pytorch.bench import bench
-    values: dict[str, list] = {"peak_bytes": [], "latency_ms": []}
+    if not max_spread > 0:
+        raise ValueError(f"the latency spread limit must be > 0, got {max_spread!r}")
+    values: dict[str, list] = {"peak_bytes": [], "latency_ms": [], "latency_iqr_ms": [], "latency_flagged": []}
     for width, resolution in zip(frame["width"], frame["resolution"]):
         model = compile_spec(with_point(spec, width=float(width), resolution=int(resolution), classes=classes))
         if memory:
             values["peak_bytes"].append(analyze_memory(model, "program", config).peak_bytes)
         if latency:
-            values["latency_ms"].append(bench(model, repeats=10, warmup=2)["median_ms"])
+            from archcalc import limits
+
+            limits.check_torch_memory(model)  # refused before torch allocates, as verify and bench do
+            stats = bench(model, repeats=repeats, warmup=warmup, max_spread=max_spread)
+            values["latency_ms"].append(stats["median_ms"])
+            values["latency_iqr_ms"].append(stats["iqr_ms"])
+            values["latency_flagged"].append(stats["flagged"])
         if progress:
             progress(1)
     extra = pd.DataFrame({k: v for k, v in values.items() if v}, index=frame.index)
     if config is not None:
         extra.attrs["memory"] = config.describe()
+    if latency:
+        extra.attrs["latency"] = (f"median of {repeats} runs after {warmup} warm-up (CPU, batch 1); flagged when "
+                                  f"IQR / median > {max_spread:g}")
     return extra
 
 

@@ -22,8 +22,26 @@ EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
+# Modules of the optional extras -> the extra that installs them (pyproject.toml).
+OPTIONAL_MODULES = {"torch": "verify", "fvcore": "verify"}
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """The message for an optional dependency that is not installed (None: not one of ours)."""
+    module = (exc.name or "").partition(".")[0]
+    extra = OPTIONAL_MODULES.get(module)
+    if extra is None:
+        return None
+    context = click.get_current_context(silent=True)
+    command = f"`{context.command_path}`" if context is not None else "this command"
+    return (f"{command} needs {module}, which the core install leaves out: "
+            f"pip install 'archcalc[{extra}]' (in a clone: pip install -e '.[{extra}]')")
+
+
 def error_message(exc: BaseException) -> str:
     """The one-line text for ``exc`` (without the ``archcalc: error:`` prefix)."""
+    if isinstance(exc, ModuleNotFoundError) and missing_extra(exc):
+        return bounded(missing_extra(exc))
     if isinstance(exc, SpecError):
         text = str(exc)
     elif isinstance(exc, click.ClickException):

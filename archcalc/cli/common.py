@@ -7,18 +7,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterable, Optional, Sequence
+from typing import Annotated, Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import typer
 
-from archcalc.errors import SpecError
 
 
 # The arguments every command shares, declared once.
-SpecArgument = Annotated[Path, typer.Argument(help="YAML spec file")]
+SpecArgument = Annotated[Path, typer.Argument(
+    help="YAML spec file, or the name of a shipped spec (mnv2, mnv2_1.4, mnv1, ...)", metavar="SPEC")]
 WidthOption = Annotated[Optional[float], typer.Option(help="width multiplier (overrides the spec)")]
 ResolutionOption = Annotated[Optional[int], typer.Option(help="input resolution (overrides the spec)")]
 ClassesOption = Annotated[Optional[int], typer.Option(help="number of classes (overrides the spec)")]
@@ -26,11 +28,27 @@ DepthOption = Annotated[Optional[float], typer.Option(
     "--depth-multiplier", help="depth multiplier, read as `depth` in the spec's expressions (overrides the spec)")]
 
 
-class Format(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-    markdown = "markdown"
+# Latency options, shared by bench, sweep --latency and plot frontier --x latency.
+RepeatsOption = typer.Option(30, min=1, help="timed forward passes (the median is reported)")
+WarmupOption = typer.Option(5, min=0, help="untimed forward passes first")
+MaxSpreadOption = typer.Option(0.25, min=0.0, help="flag a measurement whose IQR / median is above this (> 0)")
+
+
+def choices(name: str, *values: str) -> type[Enum]:
+    """A closed set of option values (typer shows and checks them); members are the values
+    themselves, prefixed with ``v`` where a value is not a name (``Alignment.v16``)."""
+    return Enum(name, {(v if v.isidentifier() else f"v{v}"): v for v in values}, type=str)
+
+
+Format = choices("Format", "table", "csv", "json", "markdown")
+# The library owns these rules (tests/test_cli_usability.py checks each list against it); they
+# are spelled out here so that the command line's help never imports the analysis modules.
+BnParams = choices("BnParams", "none", "affine", "all")  # analysis.convention.BN_PARAM_MODES
+Dtype = choices("Dtype", "float32", "float16", "int8")  # analysis.memory.DTYPE_BYTES
+Order = choices("Order", "program", "optimal", "greedy_free", "greedy_step", "depth_first")  # analysis.memory.ORDERS
+Device = choices("Device", "cpu", "cuda", "auto")  # pytorch.verify.resolve_device
+CostAxis = choices("CostAxis", "madds", "params", "memory", "latency")  # plots.X_AXES
+Alignment = choices("Alignment", "1", "16", "64", "512")  # analysis.memory.ALIGNMENTS
 
 
 def spec_errors(fn: Callable) -> Callable:
@@ -45,25 +63,126 @@ def fmt_int(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
-def fmt_millions(value: int) -> str:
-    return f"{millions(value, 2)}M"
+SI_PREFIXES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
+BINARY_UNITS = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
 
 
-def millions(value: int, digits: int) -> str:
-    """``value / 1e6`` with ``digits`` decimals and separators, exact for any integer (a
-    float conversion overflows past 1e308 and loses digits past 2^53).
+def fmt_si(value: float, digits: int = 4) -> str:
+    """A count for a summary line, scaled to k, M, G or T with ``digits`` significant digits;
+    tables and JSON keep exact integers, only summaries are scaled. Exact for any integer
+    (no float conversion, which overflows past 1e308).
 
-    >>> millions(300_774_272, 2), millions(10**400, 1)[:8], millions(-1_500_000, 3)
-    ('300.77', '10,000,0', '-1.500')
+    >>> fmt_si(582_197_616), fmt_si(11_234), fmt_si(59_688_751_280_000), fmt_si(999), fmt_si(10**20)
+    ('582.2M', '11.23k', '59.69T', '999', '100,000,000T')
     """
-    from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+    for factor, prefix in SI_PREFIXES:
+        if abs(value) >= factor:
+            return f"{_significant(_scaled(value, factor), digits, keep_zeros=True)}{prefix}"
+    return _significant(value, digits) if isinstance(value, float) else str(value)
+
+
+def _scaled(value: float, factor: float):
+    from decimal import Decimal, localcontext
 
     if isinstance(value, float):
-        return f"{value / 1e6:,.{digits}f}"
+        return value / factor
     with localcontext() as context:
-        context.prec = max(28, len(str(abs(int(value)))) + digits + 2)
-        exact = (Decimal(int(value)) / Decimal(10**6)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN)
-    return f"{exact:,.{digits}f}"
+        context.prec = len(str(abs(int(value)))) + 8
+        return Decimal(int(value)) / Decimal(int(factor))
+
+
+def fmt_bytes(value: float, digits: int = 4) -> str:
+    """Bytes for a summary line in KiB, MiB, GiB or TiB.
+
+    >>> fmt_bytes(1_404_928), fmt_bytes(1_320_000_000_000), fmt_bytes(512)
+    ('1.340 MiB', '1.201 TiB', '512 B')
+    """
+    for factor, unit in BINARY_UNITS:
+        if abs(value) >= factor:
+            return f"{_significant(_scaled(value, factor), digits, keep_zeros=True)} {unit}"
+    return f"{value:,} B"
+
+
+def _significant(value, digits: int, keep_zeros: bool = False) -> str:
+    exponent = value.adjusted() if hasattr(value, "adjusted") else int(f"{abs(value):e}".split("e")[1]) if value else 0
+    decimals = max(0, digits - 1 - exponent)
+    text = f"{value:,.{decimals}f}"
+    return text if keep_zeros or "." not in text else text.rstrip("0").rstrip(".")
+
+
+def terminal_width() -> int | None:
+    """The width output should fit: ``COLUMNS`` when set, the terminal's width when stdout is
+    one, otherwise None (piped into a file or another program: nothing is cut)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty():
+        import shutil
+
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def fit_lines(text: str, width: int | None) -> str:
+    """Text lines wrapped to ``width`` (continuations indented); unchanged when piped (None)."""
+    if not width:
+        return text
+    import textwrap
+
+    return "".join(textwrap.fill(line, width, subsequent_indent="  ") + "\n" if len(line) > width else line + "\n"
+                   for line in text.splitlines())
+
+
+def stderr_is_terminal() -> bool:
+    """Progress goes to stderr only when a person is watching it."""
+    return sys.stderr.isatty()
+
+
+@contextmanager
+def progress_bar(total: int, label: str, enabled: bool = True) -> Iterator[Optional[Callable[[int], None]]]:
+    """A progress bar on stderr while the block runs, when stderr is a terminal (quiet when
+    piped or redirected); yields its ``advance(n, stage=None)`` callback, or None when there
+    is no bar."""
+    if not (enabled and stderr_is_terminal()):
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=rich_console(stderr=True, force_terminal=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+
+        def advance(n: int = 1, stage: str | None = None) -> None:
+            bar.update(task, advance=n, description=f"{label}: {stage}" if stage else label)
+        yield advance
+
+
+@contextmanager
+def search_status(label: str, enabled: bool = True) -> Iterator[Optional[Callable[[int, int, int, int], None]]]:
+    """A live line on stderr for a search with a bound: segments done, best peak, lower bound
+    and gap, and the time so far; yields ``update(done, total, upper, lower)`` (None when quiet)."""
+    if not (enabled and stderr_is_terminal()):
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=rich_console(stderr=True, force_terminal=True), transient=True) as bar:
+        task = bar.add_task(label)
+
+        def update(done: int, total: int, upper: int, lower: int) -> None:
+            bar.update(task, description=f"{label}: segment {done}/{total}, peak {fmt_bytes(upper)}, "
+                                         f"lower bound {fmt_bytes(lower)}, gap {fmt_bytes(upper - lower)}")
+        yield update
+
+
+def rich_console(width: int | None = None, *, stderr: bool = False, force_terminal: bool | None = None):
+    """A rich Console as wide as the terminal, or, when piped, wide enough never to cut a column."""
+    from rich.console import Console
+
+    if stderr:
+        return Console(stderr=True, force_terminal=force_terminal)
+    return Console(width=width or terminal_width() or 10_000, soft_wrap=False, force_terminal=force_terminal)
 
 
 def write_csv(rows: Sequence[dict], columns: Sequence[str], comments: Iterable[str] = ()) -> str:
@@ -89,14 +208,28 @@ def write_markdown(rows: Sequence[dict], columns: Sequence[str], headers: Sequen
 
 
 def write_text_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], footer: Sequence[str],
-                     right: Sequence[bool]) -> str:
+                     right: Sequence[bool], max_width: int | None = None, keep: int = 1,
+                     footer_rule: bool = True) -> str:
     """A boxed, aligned text table (the look of rich's default table).
 
     ``archcalc cost`` prints its table with this rather than rich: rich takes longer to
     import and lay out a 40-row table than archcalc takes to compile the network, and the
     cold-start budget of the main command is a benchmark target (benchmarks/bench_cost.py).
+
+    With ``max_width`` the rightmost columns (all but the first ``keep``) are left out, one at
+    a time, until the table fits, and a last line names them; cells are never cut.
     """
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, footer, *rows)]
+    shown = len(headers)
+    while max_width and shown > keep and sum(widths[:shown]) + 3 * shown + 1 > max_width:
+        shown -= 1
+    if shown < len(headers):
+        hidden = ", ".join(headers[shown:])
+        cut = lambda cells: list(cells)[:shown]  # noqa: E731
+        table = write_text_table(title, cut(headers), [cut(r) for r in rows], cut(footer), cut(right),
+                                 footer_rule=footer_rule)
+        return table + fit_lines(f"(not shown at {max_width} columns: {hidden}; widen the terminal or use "
+                                 f"--format csv|json)", max_width)
 
     def line(cells: Sequence[str]) -> str:
         padded = (str(c).rjust(w) if r else str(c).ljust(w) for c, w, r in zip(cells, widths, right))
@@ -106,9 +239,11 @@ def write_text_table(title: str, headers: Sequence[str], rows: Sequence[Sequence
         return left + middle.join("─" * (w + 2) for w in widths) + end
 
     width = len(rule("┌", "┬", "┐"))
-    out = [title.center(width).rstrip(), rule("┌", "┬", "┐"), line(headers), rule("├", "┼", "┤")]
+    out = [title.center(width).rstrip()] if title else []
+    out += [rule("┌", "┬", "┐"), line(headers), rule("├", "┼", "┤")]
     out += [line(row) for row in rows]
-    out += [rule("├", "┼", "┤"), line(footer), rule("└", "┴", "┘")]
+    out += [rule("├", "┼", "┤"), line(footer)] if footer_rule else []
+    out += [rule("└", "┴", "┘")]
     return "\n".join(out) + "\n"
 
 

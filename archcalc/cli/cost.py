@@ -8,9 +8,8 @@ import typer
 from archcalc.analysis.convention import Convention
 from archcalc.analysis.costs import COLUMNS
 from archcalc.cli.common import (
-    ClassesOption, Format, ResolutionOption, SpecArgument, DepthOption, WidthOption, echo, fmt_int, millions,
-    spec_errors,
-    write_csv, write_json, write_markdown, write_text_table,
+    BnParams, ClassesOption, DepthOption, Format, ResolutionOption, SpecArgument, WidthOption, echo, fit_lines, fmt_int, fmt_si,
+    spec_errors, terminal_width, write_csv, write_json, write_markdown, write_text_table,
 )
 from archcalc.model import Model
 
@@ -25,7 +24,10 @@ def block_labels(model: Model) -> dict[str, str]:
     for block in model.blocks:
         shown = {k: v for k, v in block.params.items()
                  if k in ("t", "c", "s", "r") or (k == "k" and v != 3) or (k == "dilation" and v != 1)}
-        labels[block.name] = " ".join([block.type, *(f"{k}={v}" for k, v in shown.items())])
+        # a block whose activation is switched off is a linear layer (MobileNetV2's projection):
+        # the label says so rather than reading like any other conv_bn_act
+        linear = ["linear (act=identity)"] if block.params.get("act") == "identity" else []
+        labels[block.name] = " ".join([block.type, *(f"{k}={v}" for k, v in shown.items()), *linear])
         stage, _, tail = block.name.rpartition(".")
         if block.nesting == 0 and stage and tail.startswith("block"):
             counts[stage] = counts.get(stage, 0) + 1
@@ -68,25 +70,36 @@ def cost_payload(model: Model, convention: Convention) -> dict:
     }
 
 
-def render_table(model: Model, rows: list[dict], convention: Convention) -> str:
+def render_table(model: Model, rows: list[dict], convention: Convention, max_width: int | None = None) -> str:
     """The table of ``archcalc cost``: one line per scope, children indented under parents."""
     totals = model.totals(convention)
-    title = f"{model.name}  width {model.width:g}  resolution {model.resolution}  classes {model.classes}"
+    title = model_title(model)
     cells = [
         [("  " * (row["level"] - 1) + row["name"].split(".")[-1]) if row["level"] > 1 else row["name"],
          row["type"], row["output"], *(fmt_int(row[c]) for c in TABLE_COLUMNS[3:])]
         for row in rows
     ]
     footer = ["total", "", "", *(fmt_int(totals[c]) for c in TABLE_COLUMNS[3:])]
-    table = write_text_table(title, TABLE_HEADERS, cells, footer, [c in COLUMNS for c in TABLE_COLUMNS])
-    return (table + f"convention: {convention.describe()}\n"
-            f"MAdds {millions(totals['madds'], 2)}M   params {millions(totals['params'], 3)}M "
-            f"(without BN {millions(totals['params_without_bn'], 3)}M)   FLOPs {millions(totals['flops'], 2)}M\n")
+    table = write_text_table(title, TABLE_HEADERS, cells, footer, [c in COLUMNS for c in TABLE_COLUMNS],
+                             max_width=max_width)
+    return table + fit_lines(f"convention: {convention.describe()}\n" + summary_line(totals), max_width)
 
 
-def convention_from_options(batch: int, bn_params: str, flops_per_madd: int, flops_terms: Optional[str]) -> Convention:
+def summary_line(totals: dict) -> str:
+    """The totals for a reader: SI prefixes (k, M, G, T); the table and JSON keep exact integers."""
+    return (f"MAdds {fmt_si(totals['madds'])}   params {fmt_si(totals['params'])} "
+            f"(without BN {fmt_si(totals['params_without_bn'])})   FLOPs {fmt_si(totals['flops'])}\n")
+
+
+def model_title(model: Model) -> str:
+    """``name  width  resolution  classes``; classes only for a spec with a classifier."""
+    classes = f"  classes {model.classes}" if model.spec.uses_classes and model.classes is not None else ""
+    return f"{model.name}  width {model.width:g}  resolution {model.resolution}{classes}"
+
+
+def convention_from_options(batch: int, bn_params: BnParams | str, flops_per_madd: int, flops_terms: Optional[str]) -> Convention:
     terms = tuple(t.strip() for t in flops_terms.split(",") if t.strip()) if flops_terms is not None else None
-    kwargs = {"batch": batch, "bn_params": bn_params, "flops_per_madd": flops_per_madd}
+    kwargs = {"batch": batch, "bn_params": getattr(bn_params, "value", bn_params), "flops_per_madd": flops_per_madd}
     if terms is not None:
         kwargs["flops_terms"] = terms
     return Convention(**kwargs)
@@ -104,10 +117,12 @@ def register(app: typer.Typer) -> None:
         depth: int = typer.Option(2, min=1, help="table depth: 1 stages, 2 blocks, 3 block parts, 4+ ops"),
         fmt: Format = typer.Option(Format.table, "--format", help="table, csv, json or markdown"),
         batch: int = typer.Option(1, min=1, help="batch size (multiplies every op count)"),
-        bn_params: str = typer.Option("affine", help="BN params counted: none, affine (2/ch) or all (4/ch)"),
-        flops_per_madd: int = typer.Option(2, help="FLOPs per multiply-add: 2 (default) or 1"),
+        bn_params: BnParams = typer.Option(BnParams.affine, help="BN params counted: none, affine (gamma, beta: "
+                                                                 "2/channel) or all (+ running stats: 4/channel)"),
+        flops_per_madd: int = typer.Option(2, min=1, max=2, help="FLOPs per multiply-add: 2 or 1"),
         flops_terms: Optional[str] = typer.Option(
-            None, help="comma list of extra terms in FLOPs (bias,bn,act,eltwise,pool,resize); default all"),
+            None, help="comma list of extra terms in FLOPs, from: bias, bn, act, eltwise, pool, resize "
+                       "(default: all; '' for none)"),
     ) -> None:
         """MAdds, parameters and activation sizes by stage, block and layer."""
         import archcalc
@@ -118,7 +133,7 @@ def register(app: typer.Typer) -> None:
             echo(write_json(cost_payload(model, convention)))
             return
         if fmt is Format.csv:
-            header = [f"spec: {model.spec.path} width {model.width:g} resolution {model.resolution} classes {model.classes}",
+            header = [f"spec: {model.spec.path} {model_title(model)}",
                       f"convention: {convention.describe()}"]
             columns = ("name", "op", "output_shape", *COLUMNS)
             echo(write_csv(model.layers(convention), columns, header))
@@ -129,4 +144,4 @@ def register(app: typer.Typer) -> None:
             echo(write_markdown([*rows, totals], TABLE_COLUMNS, TABLE_HEADERS)
                  + f"\nConvention: {convention.describe()}\n")
             return
-        echo(render_table(model, rows, convention))
+        echo(render_table(model, rows, convention, max_width=terminal_width()))

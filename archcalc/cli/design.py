@@ -7,37 +7,22 @@ commands, so ``archcalc cost`` never pays for them.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Optional
 
 import typer
 
 from archcalc.cli.common import (
-    ClassesOption, DepthOption, Format, SpecArgument, echo, fmt_int, spec_errors, write_csv, write_json, write_markdown,
+    BnParams, ClassesOption, CostAxis, DepthOption, Dtype, Format, MaxSpreadOption, SpecArgument, echo, fit_lines, fmt_int,
+    progress_bar, spec_errors, terminal_width, write_csv, write_json, write_markdown, write_text_table,
 )
 
 PROGRESS_MIN_POINTS = 400  # a closed-form sweep of fewer points is instant
 
 
-@contextmanager
-def _progress(total: int, enabled: bool) -> Iterator[Optional[Callable[[int], None]]]:
-    """A rich progress bar on stderr while the block runs; yields its advance callback (or None)."""
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("sweep", total=total)
-        yield lambda n: bar.advance(task, n)
-
-
 def run_sweep(spec: Path, widths: str, resolutions: str, classes: Optional[int], bn_params: str,
               memory: bool, dtype: str, latency: bool, accuracy: Optional[Path], quiet: bool = False,
-              depth: Optional[float] = None):
+              repeats: int = 10, warmup: int = 2, max_spread: float = 0.25, depth: Optional[float] = None):
     from archcalc.analysis.convention import Convention
     from archcalc.analysis.sweep import parse_values, sweep
     from archcalc.spec.loader import load_spec
@@ -45,14 +30,12 @@ def run_sweep(spec: Path, widths: str, resolutions: str, classes: Optional[int],
     if depth is not None:  # the depth multiplier fixes the structure; the sweep varies width and resolution
         spec = load_spec(spec, depth=depth)
 
-    from archcalc.analysis.memory import MemoryConfig
-
-    MemoryConfig(dtype=dtype)  # checks the dtype even when --memory is off
     ws, rs = parse_values(widths, float), parse_values(resolutions, int)
     total = len(ws) * len(rs)
-    with _progress(total, not quiet and (memory or latency or total >= PROGRESS_MIN_POINTS)) as advance:
+    with progress_bar(total, "sweep", not quiet and (memory or latency or total >= PROGRESS_MIN_POINTS)) as advance:
         return sweep(spec, ws, rs, classes=classes, convention=Convention(bn_params=bn_params),
                      accuracy=accuracy if accuracy else True, memory=memory, dtype=dtype, latency=latency,
+                     latency_repeats=repeats, latency_warmup=warmup, latency_max_spread=max_spread,
                      progress=advance)
 
 
@@ -69,24 +52,33 @@ def register(app: typer.Typer) -> None:
         resolutions: str = typer.Option("96,128,160,192,224", help=RES_HELP),
         classes: ClassesOption = None,
         depth_multiplier: DepthOption = None,
-        bn_params: str = typer.Option("affine", help="BN params counted in 'params': none, affine or all"),
+        bn_params: BnParams = typer.Option(BnParams.affine, help="BN params counted in 'params'"),
         memory: bool = typer.Option(False, "--memory", help="add peak activation memory (compiles every point)"),
-        dtype: str = typer.Option("float32", help="activation dtype for --memory"),
+        dtype: Dtype = typer.Option(Dtype.float32, help="activation dtype for --memory"),
         latency: bool = typer.Option(False, "--latency", help="add measured CPU latency (PyTorch, every point)"),
+        repeats: int = typer.Option(10, min=1, help="--latency: timed runs per point (the median is reported)"),
+        warmup: int = typer.Option(2, min=0, help="--latency: untimed runs per point first"),
+        max_spread: float = MaxSpreadOption,
         accuracy: Optional[Path] = typer.Option(None, help="accuracy CSV to join (default: the packaged one)"),
         fmt: Format = typer.Option(Format.table, "--format", help="table, csv, json or markdown"),
     ) -> None:
         """MAdds, params (and memory, latency, published accuracy) for every (width, resolution)."""
-        frame = run_sweep(spec, widths, resolutions, classes, bn_params, memory, dtype, latency, accuracy,
-                          quiet=fmt is not Format.table, depth=depth_multiplier)
+        frame = run_sweep(spec, widths, resolutions, classes, bn_params.value, memory, dtype.value, latency, accuracy,
+                          quiet=fmt is not Format.table, repeats=repeats, warmup=warmup, max_spread=max_spread,
+                          depth=depth_multiplier)
         columns = [c for c in ("width", "resolution", "madds", "params", "params_without_bn", "flops", "peak_bytes",
-                               "latency_ms", "top1", "top5") if c in frame.columns]
+                               "latency_ms", "latency_iqr_ms", "latency_flagged", "top1", "top5") if c in frame.columns]
         records = [{k: (None if _missing(v) else v) for k, v in row.items()}
                    for row in frame[columns + ["accuracy_source"]].to_dict("records")]
         notes = [f"spec: {frame.attrs['spec']} ({frame.attrs['network']}), classes {frame.attrs['classes']}",
                  f"convention: {frame.attrs['convention']}"]
-        if "memory" in frame.attrs:
-            notes.append(f"memory: {frame.attrs['memory']}")
+        for key in ("memory", "latency"):
+            if key in frame.attrs:
+                notes.append(f"{key}: {frame.attrs[key]}")
+        if latency and frame["latency_flagged"].any():
+            flagged = frame[frame["latency_flagged"]]
+            notes.append(f"LATENCY FLAGGED at {len(flagged)} point(s) (spread too large, medians not to be trusted): "
+                         + ", ".join(f"{w:g}/{r}" for w, r in zip(flagged["width"], flagged["resolution"])))
         notes.append("top1/top5: published accuracy where known (empty = not published, never estimated)")
         if fmt is Format.json:
             echo(write_json({"notes": notes, "rows": [{k: _py(v) for k, v in r.items()} for r in records]}))
@@ -96,7 +88,12 @@ def register(app: typer.Typer) -> None:
             shown = {c: _cell for c in columns}
             echo(write_markdown(records, columns, formatters=shown) + "\n" + "\n".join(f"- {n}" for n in notes) + "\n")
         else:
-            _table(records, columns, notes)
+            # the columns a reader needs first stay leftmost: a narrow terminal drops from the right
+            shown = sorted(columns, key=lambda c: c in ("params_without_bn", "flops"))
+            cells = [[_cell(r.get(c)) for c in shown] for r in records]
+            echo(write_text_table("", shown, cells, [""] * len(shown), [True] * len(shown),
+                                  max_width=terminal_width(), keep=2, footer_rule=False)
+                 + fit_lines("\n".join(notes) + "\n", terminal_width()))
 
     @app.command("formula")
     @spec_errors
@@ -109,7 +106,7 @@ def register(app: typer.Typer) -> None:
         """MAdds and params as closed forms in the width α and the resolution ρ (sympy)."""
         echo(formula_text(spec, classes, latex, blocks))
 
-    plot = typer.Typer(no_args_is_help=True, help="Design-space figures (PNG and SVG).")
+    plot = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Design-space figures (PNG and SVG).")
     app.add_typer(plot, name="plot")
 
     @plot.command("frontier")
@@ -120,20 +117,25 @@ def register(app: typer.Typer) -> None:
         resolutions: str = typer.Option("96,128,160,192,224", help=RES_HELP),
         classes: ClassesOption = None,
         accuracy: Optional[Path] = typer.Option(None, help="accuracy CSV (default: the packaged one)"),
-        x: str = typer.Option("madds", help="cost axis: madds, params, memory or latency"),
+        x: CostAxis = typer.Option(CostAxis.madds, "--x", help="cost axis"),
         fit: bool = typer.Option(False, "--fit", help="draw a fitted accuracy for unpublished points (a prediction)"),
-        output: Path = typer.Option(Path("reports/figure5.png"), "-o", "--output", help="PNG path; an SVG is written beside it"),
+        repeats: int = typer.Option(10, min=1, help="--x latency: timed runs per point (the median is plotted)"),
+        warmup: int = typer.Option(2, min=0, help="--x latency: untimed runs per point first"),
+        max_spread: float = MaxSpreadOption,
+        output: Path = typer.Option(Path("figure5.png"), "-o", "--output",
+                                    help="PNG path (default: ./figure5.png); an SVG is written beside it"),
     ) -> None:
         """Accuracy vs cost, a line per width and per resolution, the Pareto frontier, Table 4 references."""
         from archcalc.analysis.sweep import parse_values
         from archcalc.plots import save, spec_frontier
 
         ws, rs = parse_values(widths, float), parse_values(resolutions, int)
-        with _progress(len(ws) * len(rs), x in ("memory", "latency")) as advance:
-            figure = spec_frontier(spec, widths=ws, resolutions=rs, classes=classes, x=x, accuracy=accuracy, fit=fit,
-                                   progress=advance)
+        latency = {"latency_repeats": repeats, "latency_warmup": warmup, "latency_max_spread": max_spread}
+        with progress_bar(len(ws) * len(rs), "plot", x in (CostAxis.memory, CostAxis.latency)) as advance:
+            figure = spec_frontier(spec, widths=ws, resolutions=rs, classes=classes, x=x.value, accuracy=accuracy,
+                                   fit=fit, progress=advance, **latency)
         for path in save(figure, str(output)):
-            echo(f"wrote {path}\n")
+            echo(f"wrote {Path(path).resolve()}\n")
 
     @plot.command("contour")
     @spec_errors
@@ -145,19 +147,20 @@ def register(app: typer.Typer) -> None:
         memory: bool = typer.Option(True, help="also draw iso-peak-memory curves (compiled on a coarser grid)"),
         memory_widths: str = typer.Option("0.35,0.5,0.75,1.0,1.25,1.5", help="grid for the memory curves"),
         memory_resolutions: str = typer.Option("96,128,160,192,224,256", help="grid for the memory curves"),
-        output: Path = typer.Option(Path("reports/contour.png"), "-o", "--output", help="PNG path; an SVG is written beside it"),
+        output: Path = typer.Option(Path("contour.png"), "-o", "--output",
+                                    help="PNG path (default: ./contour.png); an SVG is written beside it"),
     ) -> None:
         """Iso-MAdds (and iso-memory) curves over (width, resolution), published checkpoints marked."""
         from archcalc.analysis.sweep import parse_values
         from archcalc.plots import save, spec_contour
 
         mws, mrs = parse_values(memory_widths, float), parse_values(memory_resolutions, int)
-        with _progress(len(mws) * len(mrs), memory) as advance:
+        with progress_bar(len(mws) * len(mrs), "plot", memory) as advance:
             figure = spec_contour(spec, widths=parse_values(widths, float), resolutions=parse_values(resolutions, int),
                                   classes=classes, memory=memory, memory_widths=mws,
                                   memory_resolutions=mrs, progress=advance)
         for path in save(figure, str(output)):
-            echo(f"wrote {path}\n")
+            echo(f"wrote {Path(path).resolve()}\n")
 
 
 def formula_text(spec: Path, classes: Optional[int], latex: bool, blocks: bool) -> str:
@@ -240,18 +243,8 @@ def _cell(value) -> str:
     """Integers with separators, floats short, missing values empty (never 'None')."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "FLAGGED" if value else ""
     if isinstance(value, float):
         return f"{value:.2f}" if value >= 100 else f"{value:g}"
     return fmt_int(value)
-
-
-def _table(records: list[dict], columns: list[str], notes: list[str]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(caption="\n".join(notes))
-    for column in columns:
-        table.add_column(column, justify="right", no_wrap=True)
-    for row in records:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
-    Console(width=max(140, Console().width)).print(table)

@@ -7,19 +7,27 @@ from typing import Optional
 import typer
 
 from archcalc.cli.common import (
-    Format, ResolutionOption, SpecArgument, DepthOption, WidthOption, echo, spec_errors, write_csv, write_json,
+    Alignment, DepthOption, Dtype, Format, Order, ResolutionOption, SpecArgument, WidthOption, echo, fit_lines, fmt_bytes,
+    search_status, spec_errors, terminal_width, write_csv, write_json, write_markdown,
 )
 
 TIMELINE_COLUMNS = ("index", "node", "op", "shape", "bytes", "live_after", "out_bytes", "scratch_bytes", "buffer",
                     "alias", "freed")
 
 
+def search_line(search) -> str:
+    """How the optimal order was found: proved, or the best found with its lower bound and gap."""
+    if search.optimal:
+        return f" ({search.method}; optimal: proved, lower bound {search.lower_bound:,} B = the peak, gap 0 B)"
+    return (f" ({search.method}; optimal: not proved, lower bound {search.lower_bound:,} B, "
+            f"gap {search.gap:,} B = {search.gap / search.peak:.1%} of the peak)")
+
+
 def render_table(result) -> str:
     """Plain-text report: the convention, the peak and its live tensors, per-resolution maxima."""
     lines = [
-        f"{result.model}: peak {result.peak_bytes:,} B ({result.peak_bytes / 1024:,.1f} KiB) at {result.peak_at}",
-        f"order: {result.order_name}" + (f" ({result.search.method}; optimal: {result.search.optimal}, "
-                                         f"lower bound {result.search.lower_bound:,} B)" if result.search else ""),
+        f"{result.model}: peak {result.peak_bytes:,} B ({fmt_bytes(result.peak_bytes)}) at {result.peak_at}",
+        f"order: {result.order_name}" + (search_line(result.search) if result.search else ""),
         f"arena: {result.arena_bytes:,} B (alignment {result.arena.alignment}), "
         f"arena / live peak = {result.arena_bytes / result.peak_bytes:.4f}",
         f"convention: {result.convention}",
@@ -42,28 +50,33 @@ def register(app: typer.Typer) -> None:
         width: WidthOption = None,
         resolution: ResolutionOption = None,
         depth_multiplier: DepthOption = None,
-        dtype: str = typer.Option("float32", help="element type: float32, float16 or int8"),
-        order: str = typer.Option("program", help="program, optimal, greedy_free, greedy_step or depth_first"),
-        split: Optional[int] = typer.Option(None, help="t-way split of every inverted-residual block (Section 5.1)"),
+        dtype: Dtype = typer.Option(Dtype.float32, help="element type of the activations"),
+        order: Order = typer.Option(Order.program, help="schedule: the spec's program order, the optimal "
+                                                        "(lowest-peak) order, or a heuristic"),
+        split: Optional[int] = typer.Option(None, min=1, help="t-way split of every inverted-residual block "
+                                                              "(Section 5.1)"),
         fold_bn: bool = typer.Option(True, "--fold-bn/--no-fold-bn", help="batch norm folded into its conv"),
-        inplace_activations: bool = typer.Option(True, "--inplace-activations/--no-inplace-activations"),
+        inplace_activations: bool = typer.Option(True, "--inplace-activations/--no-inplace-activations",
+                                                 help="activations overwrite their input"),
         inplace_depthwise: bool = typer.Option(False, "--inplace-depthwise", help="depthwise conv overwrites its input"),
         hold_input: bool = typer.Option(True, "--hold-input/--free-input", help="caller keeps the input to the end"),
-        batch: int = typer.Option(1, help="batch size"),
-        alignment: int = typer.Option(16, help="arena alignment in bytes: 16, 64 or 512"),
+        batch: int = typer.Option(1, min=1, help="batch size"),
+        alignment: Alignment = typer.Option(Alignment.v16, help="arena alignment in bytes"),
         time_limit: float = typer.Option(60.0, min=0.0, help="seconds for --order optimal before it falls back"),
-        fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv (the timeline)"),
+        fmt: Format = typer.Option(Format.table, "--format",
+                                   help="table (the peak) or csv, json, markdown (the per-step timeline)"),
         plot: Optional[Path] = typer.Option(None, help="write the live-bytes timeline to this PNG"),
     ) -> None:
         """Peak activation memory of a schedule, where it happens, and an arena plan."""
         import archcalc
         from archcalc.analysis.memory import MemoryConfig, analyze_memory
 
-        config = MemoryConfig(dtype=dtype, batch=batch, fold_bn=fold_bn, inplace_activations=inplace_activations,
+        config = MemoryConfig(dtype=dtype.value, batch=batch, fold_bn=fold_bn, inplace_activations=inplace_activations,
                               inplace_depthwise=inplace_depthwise, hold_input=hold_input, split=split,
-                              alignment=alignment)
+                              alignment=int(alignment.value))
         model = archcalc.load(spec, width=width, resolution=resolution, depth=depth_multiplier)
-        result = analyze_memory(model, order, config, time_limit=time_limit)
+        with search_status("optimal order", enabled=order is Order.optimal) as update:
+            result = analyze_memory(model, order.value, config, time_limit=time_limit, progress=update)
         if plot is not None:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -73,14 +86,16 @@ def register(app: typer.Typer) -> None:
             figure = result.figure()
             FigureCanvasAgg(figure)
             save_figure(figure, plot, dpi=120)
+        rows = [{**s.as_dict(), "freed": " ".join(s.freed), "live": None} for s in result.steps]
+        header = [f"{result.model}: peak {result.peak_bytes} B at {result.peak_at}; arena {result.arena_bytes} B; "
+                  f"order {result.order_name}" + (search_line(result.search) if result.search else ""),
+                  f"convention: {result.convention}"]
         if fmt is Format.json:
             echo(write_json(result.as_dict()))
         elif fmt is Format.csv:
-            rows = [{**s.as_dict(), "freed": " ".join(s.freed), "live": None} for s in result.steps]
-            header = [f"peak {result.peak_bytes} B at {result.peak_at}; arena {result.arena_bytes} B",
-                      f"convention: {result.convention}"]
             echo(write_csv(rows, TIMELINE_COLUMNS, header))
-        elif fmt is Format.table:
-            echo(render_table(result))
+        elif fmt is Format.markdown:
+            cells = {"shape": lambda v: "x".join(map(str, v)), "alias": lambda v: v or ""}
+            echo(write_markdown(rows, TIMELINE_COLUMNS, formatters=cells) + "\n" + "\n".join(f"- {n}" for n in header) + "\n")
         else:
-            raise ValueError("archcalc memory writes --format table, json or csv")
+            echo(fit_lines(render_table(result), terminal_width()))

@@ -11,26 +11,49 @@ import typer
 
 from archcalc.cli.common import Format, echo, spec_errors, write_csv, write_json
 
-TABLE_COLUMNS = ("id", "published", "unit", "computed", "rule", "status")
+TABLE_COLUMNS = ("status", "id", "published", "unit", "computed", "rule")
 
 
-def _render_table(frame) -> None:
-    from rich.console import Console
+# Narrowest a column gets: the status keeps its longest word ("inconsistency"), the others wrap.
+MIN_WIDTHS = {"status": 13, "unit": 4}
+MIN_WIDTH = 8
+
+
+def column_widths(frame, width: int | None) -> list[int]:
+    """Each column's width: its longest cell, then, while the table is wider than ``width``,
+    the widest shrinkable column one character narrower (a column is never squeezed below
+    its floor, so the verdict is always readable; long ids and rules wrap)."""
+    sizes = [max([len(column), *(len(str(v)) for v in frame[column])]) for column in TABLE_COLUMNS]
+    floors = [MIN_WIDTHS.get(column, MIN_WIDTH) for column in TABLE_COLUMNS]
+    while width and sum(sizes) + 3 * len(sizes) + 1 > width:
+        shrinkable = [i for i, (size, floor) in enumerate(zip(sizes, floors)) if size > floor]
+        if not shrinkable:
+            break
+        sizes[max(shrinkable, key=lambda i: (sizes[i], i))] -= 1
+    return sizes
+
+
+def render_table(frame, width: int | None = None) -> str:
+    """The verdict table, readable at any width: the status comes first and never shrinks
+    below its longest word, the long columns (id, rule) wrap instead of vanishing."""
     from rich.table import Table
 
+    from archcalc.cli.common import rich_console, terminal_width
     from archcalc.validate import CONVENTION_MATCH, DERIVED_MATCH, FAILING, MATCH, NEAR_MISS, summary
 
     table = Table(title="archcalc validate: published numbers recomputed", show_lines=False)
-    for column in TABLE_COLUMNS:
-        table.add_column(column, no_wrap=column != "status", overflow="fold")
+    for column, size in zip(TABLE_COLUMNS, column_widths(frame, width or terminal_width())):
+        table.add_column(column, overflow="fold", width=size)
     style = {MATCH: "green", CONVENTION_MATCH: "cyan", DERIVED_MATCH: "cyan", NEAR_MISS: "yellow"}
     for _, row in frame.iterrows():
         table.add_row(*(str(row[c]) for c in TABLE_COLUMNS),
                       style="bold red" if row["status"] in FAILING else style.get(row["status"]))
-    console = Console(width=max(140, Console().width))
-    console.print(table)
-    console.print("  ".join(f"{status}: {count}" for status, count in summary(frame).items()))
-    console.print("Explanations and conventions: --format markdown or json.")
+    console = rich_console(width)
+    with console.capture() as captured:
+        console.print(table)
+        console.print("  ".join(f"{status}: {count}" for status, count in summary(frame).items()))
+        console.print("Explanations and conventions: --format markdown or json.")
+    return captured.get()
 
 
 def register(app: typer.Typer) -> None:
@@ -51,7 +74,7 @@ def register(app: typer.Typer) -> None:
         frame = run(specs)
         failing = failures(frame)
         if fmt is Format.table and output is None:
-            _render_table(frame)
+            echo(render_table(frame))
         else:
             if fmt is Format.json:
                 text = write_json({"summary": summary(frame), "failures": len(failing),
@@ -61,7 +84,7 @@ def register(app: typer.Typer) -> None:
             elif fmt is Format.markdown:
                 text = to_markdown(frame)
             else:
-                text = frame.to_string(columns=list(TABLE_COLUMNS), index=False) + "\n"
+                text = render_table(frame, width=10_000)
             if output is None:
                 echo(text)
             else:

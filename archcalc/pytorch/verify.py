@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import pandas as pd
 import torch
@@ -143,20 +143,29 @@ def _shape_hook(seen: dict, name: str):
 
 
 # --------------------------------------------------------------------------- all
+VERIFY_STAGES = ("parameters", "MAdds (fvcore)", "shapes and peak memory")
+
+
 def verify(model: Model, *, schedule: Sequence[str] | None = None, device: str = "cpu",
-           memory: bool = True, seed: int = 0) -> VerifyResult:
+           memory: bool = True, seed: int = 0, progress: Callable[[str], None] | None = None) -> VerifyResult:
     """Run every check on ``model``: parameters and MAdds (fvcore) on the network as
     trained (BN kept), shapes and peak memory on one forward pass of the network as
-    deployed (BN folded, activations in place), in ``schedule`` (default: program order)."""
+    deployed (BN folded, activations in place), in ``schedule`` (default: program order).
+
+    ``progress(stage)`` is called as each of the ``VERIFY_STAGES`` starts."""
     from archcalc.pytorch.memtrack import measure_memory, memory_rows
 
+    report = progress or (lambda stage: None)
+    report(VERIFY_STAGES[0])
     x = example_input(model, device=device, seed=seed)
     plain = materialize(model, schedule, fold_bn=False, device=device, seed=seed)
     rows = param_rows(model, plain)
+    report(VERIFY_STAGES[1])
     with torch.no_grad():
         madds, attribution = madds_rows(model, plain, x)
     rows += madds
     del plain
+    report(VERIFY_STAGES[2])
     deployed = materialize(model, schedule, fold_bn=True, inplace=True, device=device, seed=seed)
     seen: dict[str, tuple] = {}
     handles = shape_hooks(model, deployed, seen)

@@ -60,6 +60,22 @@ def _expression_text(value: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
+def names_in(value: Any) -> set[str]:
+    """Every variable name read by the expressions anywhere in ``value`` (nested lists and
+    mappings walked; a malformed expression reads nothing here, it fails where it is used)."""
+    if isinstance(value, dict):
+        return set().union(*(names_in(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(names_in(v) for v in value))
+    source = expression_source(value)
+    if source is None:
+        return set()
+    try:
+        return set(names_used(source))
+    except ExpressionError:
+        return set()
+
+
 @lru_cache(maxsize=4096)
 def _parse(source: str) -> ast.expr:
     _within(limits.EXPRESSION_CHARS, len(source), "expression length")

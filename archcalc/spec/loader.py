@@ -53,6 +53,7 @@ class Spec:
     data: dict
     files: dict[str, str] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
+    own_defaults: set = field(default_factory=set)  # defaults keys written in this file (not inherited)
 
     def where(self, key: str, sub: Any = None, path: str | None = None) -> Location:
         """Location of top-level ``key`` (or of ``data[key][sub]`` when ``sub`` is given)."""
@@ -83,6 +84,14 @@ class Spec:
     @property
     def classes(self) -> int | None:
         return self.data.get("classes")
+
+    @property
+    def uses_classes(self) -> bool:
+        """Whether any layer or block of the spec reads ``classes`` (has a classifier)."""
+        from archcalc.spec.expr import names_in
+
+        return "classes" in names_in([self.data.get("layers", []), self.data.get("blocks", {}),
+                                      self.data.get("defaults", {})])
 
 
 def _tag_file(value: Any, name: str) -> None:
@@ -148,9 +157,9 @@ def _expand_includes(data: dict, path: Path, display: str, seen: tuple[str, ...]
         included = list(other.get("layers", []))
         until = row.get("until")
         if until is not None:
-            names = [r.get("name") for r in included if isinstance(r, dict)]
+            names = row_names_as_compiled(included)
             if until not in names:
-                raise SpecError(where, f"{target} has no layer named {until!r} (named layers: {', '.join(n for n in names if n)})")
+                raise SpecError(where, f"{target} has no layer named {until!r} (its layers: {', '.join(names)})")
             included = included[: names.index(until) + 1]
         for other_row in included:
             expanded.append(other_row)
@@ -161,17 +170,34 @@ def _expand_includes(data: dict, path: Path, display: str, seen: tuple[str, ...]
     data["layers"] = expanded
 
 
+def row_names_as_compiled(rows: list) -> list[str]:
+    """The names the compiler gives ``rows``: a row's ``name``, or ``stage1``, ``stage2``, ...
+    counting the unnamed rows (archcalc.compiler.Compiler.row_names, which also checks them)."""
+    names, auto = [], 0
+    for row in rows:
+        if isinstance(row, dict) and "name" in row:
+            names.append(str(row["name"]))
+        else:
+            auto += 1
+            names.append(f"stage{auto}")
+    return names
+
+
 def _empty_located(display: str) -> LocatedDict:
     empty = LocatedDict()
     empty.line, empty.key_lines, empty.file = None, {}, display
     return empty
 
 
-def _read_chain(path: Path, display: str, seen: tuple[str, ...], reads: list[str]) -> tuple[dict, dict[str, str]]:
+def _read_chain(path: Path, display: str, seen: tuple[str, ...], reads: list[str],
+                own_defaults: set | None = None) -> tuple[dict, dict[str, str]]:
     """Read ``path`` and what it extends and includes. ``reads`` lists every file read for
     this load: the total is bounded (16 files each including the next twice would be 2^16
-    reads), as well as loops."""
+    reads), as well as loops. ``own_defaults`` receives the ``defaults`` keys written in
+    ``path`` itself (not inherited)."""
     data = read_yaml(path, display)  # first: a missing file, a symlink loop, /dev/zero are one-line errors
+    if own_defaults is not None and isinstance(data, dict) and isinstance(data.get("defaults"), dict):
+        own_defaults.update(data["defaults"])
     resolved = str(path.resolve())
     if resolved in seen:
         chain = " -> ".join(Path(p).name for p in (*seen, resolved))
@@ -262,19 +288,56 @@ def _validate(spec: Spec) -> None:
             raise SpecError(spec.where("outputs", index, f"outputs[{index}]"), f"expected a layer name, got {name!r}")
 
 
+def shipped_specs_dir() -> Path:
+    """The specs shipped with archcalc: ``archcalc/specs`` in an installed wheel (setup.py maps
+    the repository's ``specs/`` there), else the repository's own ``specs/`` (a clone or an
+    editable install)."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "specs"
+    return installed if installed.is_dir() else package.parent / "specs"
+
+
+def shipped_spec_names() -> list[str]:
+    return sorted({p.stem for p in shipped_specs_dir().rglob("*.yaml")})
+
+
+def resolve_spec_path(path: str | Path) -> Path:
+    """``path`` itself when it exists; otherwise a bare name (``mnv2``, ``mnv2_1.4``,
+    ``mnv2.yaml``) is looked up among the shipped specs (the top folder first, then its
+    subfolders such as ``zoo/``). Anything else is returned unchanged and fails, with its
+    name, where it is read."""
+    path = Path(path)
+    if path.exists() or path.parent != Path("."):
+        return path
+    root = shipped_specs_dir()
+    for candidate in (path.name, f"{path.name}.yaml"):
+        if (root / candidate).is_file():
+            return root / candidate
+        nested = sorted(p for p in root.rglob(candidate) if p.is_file())
+        if nested:
+            return nested[0]
+    return path
+
+
 def load_spec(path: str | Path, *, width: float | None = None, resolution: int | None = None, classes: int | None = None,
               depth: float | None = None) -> Spec:
-    """Load ``path`` (following ``extends``), validate the top level, apply overrides."""
-    path = Path(path)
+    """Load ``path`` (a file, or the name of a shipped spec: :func:`resolve_spec_path`),
+    following ``extends``; validate the top level; apply overrides."""
+    path = resolve_spec_path(path)
     display = str(path)
-    data, files = _read_chain(path, display, (), [])
-    spec = Spec(path=display, data=data, files=files)
+    own_defaults: set = set()
+    data, files = _read_chain(path, display, (), [], own_defaults)
+    spec = Spec(path=display, data=data, files=files, own_defaults=own_defaults)
     _validate(spec)
     for key, value in (("width", width), ("resolution", resolution), ("classes", classes), ("depth", depth)):
         if value is None:
             continue
         spec.overrides[key] = value
         _check_value(spec, key, value)
+        if key == "classes" and not spec.uses_classes:
+            raise SpecError(Location("command line", None, "--classes"),
+                            f"{display} has no classifier (no layer reads ${{classes}}), so a class count changes "
+                            f"nothing; leave --classes out")
         if key == "resolution":
             data["input"]["resolution"] = value
         else:

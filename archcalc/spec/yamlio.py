@@ -122,7 +122,12 @@ def read_spec_text(path: str | Path, name: str) -> str:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
-        raise SpecError(where, f"cannot read spec file: {exc.strerror or exc}") from None
+        hint = ""
+        if Path(path).parent == Path(".") and not Path(path).exists():
+            from archcalc.spec.loader import shipped_spec_names
+
+            hint = f" (neither a file nor a shipped spec: {', '.join(shipped_spec_names())})"
+        raise SpecError(where, f"cannot read spec file: {exc.strerror or exc}{hint}") from None
     except (ValueError, TypeError) as exc:  # a NUL byte in the name
         raise SpecError(where, f"cannot read spec file: {exc}") from None
     try:

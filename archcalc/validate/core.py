@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import archcalc
 from archcalc.analysis.convention import Convention
+from archcalc.spec.loader import shipped_specs_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -22,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from archcalc.model import Model
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
-DEFAULT_SPECS = Path(__file__).resolve().parents[2] / "specs"
+DEFAULT_SPECS = shipped_specs_dir()  # the repository's specs/, or archcalc/specs in an installed wheel
 
 MATCH = "match"
 CONVENTION_MATCH = "match under a stated convention"
