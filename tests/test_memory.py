@@ -176,13 +176,19 @@ def test_vectorized_search_matches_brute_force(case, data):
     decompose = data.draw(st.booleans())
     fast = exact_order(problem, vectorized=True, decompose=decompose)
     other = exact_order(problem, vectorized=False, decompose=decompose)
-    assert fast.optimal and other.optimal
-    check_order(problem, fast.order)
-    assert peak_of(problem, fast.order) == fast.peak == other.peak
+    assert_optimal_and_agreeing(problem, fast, other, brute, all_orders_seen)
+
+
+def assert_optimal_and_agreeing(problem, result, other, brute, all_orders_seen):
+    """Both searches proved, ``result``'s order valid with the peak it reports, equal to
+    ``other``'s, and to the brute-force optimum (or at most the best of 20,000 orders)."""
+    assert result.optimal and other.optimal
+    check_order(problem, result.order)
+    assert peak_of(problem, result.order) == result.peak == other.peak
     if all_orders_seen:
-        assert fast.peak == brute
+        assert result.peak == brute
     else:
-        assert fast.peak <= brute
+        assert result.peak <= brute
 
 
 @pytest.mark.parametrize("nodes,seed,mixed", [(20, 0, False), (24, 1, True), (28, 3, False), (32, 2, True),
@@ -222,10 +228,10 @@ def test_vectorized_search_is_used_only_where_it_applies(mnv2):
     assert exact_order(problem, vectorized=True).peak == exact_order(problem, vectorized=False).peak
 
 
-@pytest.mark.parametrize("nodes,seed,mixed", [(90, 0, False), (130, 1, True)])
+@pytest.mark.parametrize("nodes,seed,mixed", [(80, 0, False), (70, 2, True)])
 def test_vectorized_search_past_64_nodes(nodes, seed, mixed):
-    """Two and three words per set: thin RandWire cells (WS(n, 2, 0.2), nearly a ring, so
-    that the best-first search finishes too) of 92 and 132 nodes, with unit or mixed sizes,
+    """Two words per set: thin RandWire cells (WS(n, 2, 0.2), nearly a ring, so that the
+    best-first search finishes quickly too) of 82 and 72 nodes, with unit or mixed sizes,
     one segment each (decompose off), against the best-first search."""
     import random
 
@@ -233,14 +239,14 @@ def test_vectorized_search_past_64_nodes(nodes, seed, mixed):
     graph = randwire_dag(nodes, 2, 0.2, seed=seed)
     sizes = {v: rnd.randint(1, 9) if mixed else 1 for v in graph}
     problem = dag_problem(graph, sizes, ["in", *range(nodes), "out"], outputs=["out"])
-    fast = exact_order(problem, vectorized=True, decompose=False, time_limit=120)
-    other = exact_order(problem, vectorized=False, decompose=False, time_limit=120)
+    fast = exact_order(problem, vectorized=True, decompose=False)
+    other = exact_order(problem, vectorized=False, decompose=False)
     assert fast.optimal and other.optimal
     check_order(problem, fast.order)
     assert peak_of(problem, fast.order) == fast.peak == other.peak
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(random_dags(max_nodes=11), st.data())
 def test_chain_moves_keep_the_optimum(case, data):
     """The chain reduction (single-consumer chains run back to back) against all
@@ -259,13 +265,7 @@ def test_chain_moves_keep_the_optimum(case, data):
     problem, brute, all_orders_seen = scratch_problem_and_brute_force(data, graph, sizes)
     reduced = exact_order(problem, vectorized=True, decompose=False)
     plain = exact_order(problem, vectorized=True, decompose=False, reduce=False)
-    assert reduced.optimal and plain.optimal
-    check_order(problem, reduced.order)
-    assert peak_of(problem, reduced.order) == reduced.peak == plain.peak
-    if all_orders_seen:
-        assert reduced.peak == brute
-    else:
-        assert reduced.peak <= brute
+    assert_optimal_and_agreeing(problem, reduced, plain, brute, all_orders_seen)
     for move in chain_moves(problem, range(len(problem))):  # every chain is a path of the graph
         assert all(problem.preds[b] == [a] for a, b in zip(move, move[1:]))
 
@@ -273,13 +273,14 @@ def test_chain_moves_keep_the_optimum(case, data):
 @settings(max_examples=100, deadline=None)
 @given(random_dags(max_nodes=9), st.data())
 def test_cut_bound_is_a_lower_bound(case, data):
-    """The minimum-cut bound never exceeds the optimum (all topological orders)."""
+    """The minimum-cut bound never exceeds the optimum (all topological orders, or the
+    best-first search's proved optimum when there are more than 20,000 of them)."""
     from archcalc.analysis.schedule_vectorized import cut_bound
 
     graph, sizes = case
     problem, brute, all_orders_seen = scratch_problem_and_brute_force(data, graph, sizes)
-    assert all_orders_seen
-    assert cut_bound(problem, list(range(len(problem))), 0) <= brute
+    optimum = brute if all_orders_seen else exact_order(problem, vectorized=False).peak
+    assert cut_bound(problem, list(range(len(problem))), 0) <= optimum
 
 
 def test_stopped_search_reports_a_certified_gap():

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
-import networkx as nx
-
-from archcalc.analysis import schedule_vectorized
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx  # imported where used: planning a compiled model needs none of it
 
 
 @dataclass
@@ -172,6 +171,8 @@ class Problem:
 
 def dag_problem(graph: nx.DiGraph, sizes: dict, order: Sequence | None = None, outputs: Sequence = ()) -> Problem:
     """A :class:`Problem` for a plain DAG: one new buffer per node (no aliasing)."""
+    import networkx as nx
+
     order = list(order) if order is not None else list(nx.topological_sort(graph))
     index = {name: i for i, name in enumerate(order)}
     preds = [sorted(index[p] for p in graph.predecessors(name)) for name in order]
@@ -582,6 +583,10 @@ def exact_order(problem: Problem, *, decompose: bool = True, prune: bool = True,
     ``reduce`` lets the vectorized search run single-consumer chains as one move
     (:func:`archcalc.analysis.schedule_vectorized.chain_moves`); ``False`` is for the tests.
     """
+    # imported here so that NumPy loads only when a search runs (this module's one-way
+    # dependency: schedule_vectorized never imports schedule)
+    from archcalc.analysis import schedule_vectorized
+
     applicable, worthwhile = schedule_vectorized.applicable, schedule_vectorized.worthwhile
     deadline = None if time_limit is None else time.process_time() + time_limit
     order: list[int] = []
@@ -638,6 +643,8 @@ def randwire_dag(nodes: int, k: int = 4, p: float = 0.75, seed: int = 0) -> nx.D
     """A RandWire cell (Xie et al. 2019): an undirected Watts-Strogatz WS(nodes, k, p) graph
     with every edge oriented from the lower node index to the higher, plus a cell input
     feeding the nodes without inputs and a cell output reading the nodes without outputs."""
+    import networkx as nx
+
     ws = nx.watts_strogatz_graph(nodes, k, p, seed=seed)
     dag = nx.DiGraph()
     dag.add_nodes_from(range(nodes))
