@@ -51,7 +51,8 @@ def register(app: typer.Typer) -> None:
         hold_input: bool = typer.Option(True, "--hold-input/--free-input", help="caller keeps the input to the end"),
         batch: int = typer.Option(1, help="batch size"),
         alignment: int = typer.Option(16, help="arena alignment in bytes: 16, 64 or 512"),
-        time_limit: float = typer.Option(60.0, min=0.0, help="CPU seconds (time.process_time) for --order optimal before it keeps the best order found"),
+        time_limit: float = typer.Option(60.0, min=0.0, help="CPU seconds for --order optimal before it keeps the "
+                                                             "best order found"),
         fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv (the timeline)"),
         plot: Optional[Path] = typer.Option(None, help="write the live-bytes timeline to this PNG"),
     ) -> None:

@@ -107,8 +107,8 @@ def fvcore_counts(net: nn.Module, x: torch.Tensor):
         return counted
 
     analysis.set_op_handle(**{kind: recording(kind, handle) for kind, handle in madd_handles().items()})
-    total, by_module, by_operator = analysis.total(), dict(analysis.by_module()), dict(analysis.by_module_and_operator())
-    return total, by_module, by_operator, madd_names
+    total, by_module = analysis.total(), dict(analysis.by_module())
+    return total, by_module, dict(analysis.by_module_and_operator()), madd_names
 
 
 def madds_rows(model: Model, net: nn.Module, x: torch.Tensor) -> tuple[list[dict], list[dict]]:
