@@ -406,7 +406,7 @@ def vectorized_search(problem, nodes: list[int], start: int, bound: int | None, 
     best = None
     while low <= high < 1 << 61:
         seg.truncated = False
-        found = seg.feasible(high, deadline, None, counter, beam=BEAM)
+        found = seg.feasible(high, deadline, max_states, counter, beam=BEAM)
         if found is False:
             return best, counter[0], False, low
         if found is None:
