@@ -176,13 +176,19 @@ def test_vectorized_search_matches_brute_force(case, data):
     decompose = data.draw(st.booleans())
     fast = exact_order(problem, vectorized=True, decompose=decompose)
     other = exact_order(problem, vectorized=False, decompose=decompose)
-    assert fast.optimal and other.optimal
-    check_order(problem, fast.order)
-    assert peak_of(problem, fast.order) == fast.peak == other.peak
+    assert_optimal_and_agreeing(problem, fast, other, brute, all_orders_seen)
+
+
+def assert_optimal_and_agreeing(problem, result, other, brute, all_orders_seen):
+    """Both searches proved, ``result``'s order valid with the peak it reports, equal to
+    ``other``'s, and to the brute-force optimum (or at most the best of 20,000 orders)."""
+    assert result.optimal and other.optimal
+    check_order(problem, result.order)
+    assert peak_of(problem, result.order) == result.peak == other.peak
     if all_orders_seen:
-        assert fast.peak == brute
+        assert result.peak == brute
     else:
-        assert fast.peak <= brute
+        assert result.peak <= brute
 
 
 @pytest.mark.parametrize("nodes,seed,mixed", [(20, 0, False), (24, 1, True), (28, 3, False), (32, 2, True),
@@ -210,15 +216,82 @@ def test_randwire_vectorized_equals_best_first(nodes, seed, mixed):
 
 
 def test_vectorized_search_is_used_only_where_it_applies(mnv2):
-    """Aliasing (MobileNetV2) or more than 64 nodes: the best-first search, same result."""
+    """Aliasing (MobileNetV2): the best-first search, same result. Plain problems of any
+    size (no 64-node limit): the vectorized search."""
     from archcalc.analysis.schedule_vectorized import applicable
 
     graph = randwire_dag(70, 4, 0.75, seed=0)
     big = dag_problem(graph, {v: 1 for v in graph}, ["in", *range(70), "out"], outputs=["out"])
-    assert not applicable(big, list(range(len(big))))
+    assert applicable(big, list(range(len(big))))
     problem = memory_graph(mnv2, MemoryConfig()).problem
     assert not applicable(problem, list(range(len(problem))))
     assert exact_order(problem, vectorized=True).peak == exact_order(problem, vectorized=False).peak
+
+
+@pytest.mark.parametrize("nodes,seed,mixed", [(80, 0, False), (70, 2, True)])
+def test_vectorized_search_past_64_nodes(nodes, seed, mixed):
+    """Two words per set: thin RandWire cells (WS(n, 2, 0.2), nearly a ring, so that the
+    best-first search finishes quickly too) of 82 and 72 nodes, with unit or mixed sizes,
+    one segment each (decompose off), against the best-first search."""
+    import random
+
+    rnd = random.Random(seed)
+    graph = randwire_dag(nodes, 2, 0.2, seed=seed)
+    sizes = {v: rnd.randint(1, 9) if mixed else 1 for v in graph}
+    problem = dag_problem(graph, sizes, ["in", *range(nodes), "out"], outputs=["out"])
+    fast = exact_order(problem, vectorized=True, decompose=False)
+    other = exact_order(problem, vectorized=False, decompose=False)
+    assert fast.optimal and other.optimal
+    check_order(problem, fast.order)
+    assert peak_of(problem, fast.order) == fast.peak == other.peak
+
+
+@settings(max_examples=100, deadline=None)
+@given(random_dags(max_nodes=11), st.data())
+def test_chain_moves_keep_the_optimum(case, data):
+    """The chain reduction (single-consumer chains run back to back) against all
+    topological orders and against the search without it; the graphs get extra chains so
+    that the reduction has something to merge."""
+    from archcalc.analysis.schedule_vectorized import chain_moves
+
+    graph, sizes = case
+    for v in list(graph)[: data.draw(st.integers(0, 4))]:  # hang a chain of 1-2 nodes on v
+        tail = v
+        for _ in range(data.draw(st.integers(1, 2))):
+            new = len(graph)
+            graph.add_edge(tail, new)
+            sizes[new] = data.draw(st.integers(1, 50))
+            tail = new
+    problem, brute, all_orders_seen = scratch_problem_and_brute_force(data, graph, sizes)
+    reduced = exact_order(problem, vectorized=True, decompose=False)
+    plain = exact_order(problem, vectorized=True, decompose=False, reduce=False)
+    assert_optimal_and_agreeing(problem, reduced, plain, brute, all_orders_seen)
+    for move in chain_moves(problem, range(len(problem))):  # every chain is a path of the graph
+        assert all(problem.preds[b] == [a] for a, b in zip(move, move[1:]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(random_dags(max_nodes=9), st.data())
+def test_cut_bound_is_a_lower_bound(case, data):
+    """The minimum-cut bound never exceeds the optimum (all topological orders, or the
+    best-first search's proved optimum when there are more than 20,000 of them)."""
+    from archcalc.analysis.schedule_vectorized import cut_bound
+
+    graph, sizes = case
+    problem, brute, all_orders_seen = scratch_problem_and_brute_force(data, graph, sizes)
+    optimum = brute if all_orders_seen else exact_order(problem, vectorized=False).peak
+    assert cut_bound(problem, list(range(len(problem))), 0) <= optimum
+
+
+def test_stopped_search_reports_a_certified_gap():
+    """A search stopped by its state limit keeps its best order and a lower bound that
+    the full search confirms (the optimum lies between them)."""
+    graph = randwire_dag(40, 4, 0.75, seed=1)
+    problem = dag_problem(graph, {v: 1 for v in graph}, ["in", *range(40), "out"], outputs=["out"])
+    full = exact_order(problem, vectorized=True)
+    stopped = exact_order(problem, vectorized=True, max_states=50)
+    assert full.optimal and not stopped.optimal
+    assert stopped.lower_bound <= full.peak <= stopped.peak == peak_of(problem, stopped.order)
 
 
 @settings(max_examples=60, deadline=None)

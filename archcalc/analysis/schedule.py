@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
-import networkx as nx
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx  # imported where used: planning a compiled model needs none of it
 
 
 @dataclass
@@ -111,6 +112,54 @@ class Problem:
                 after -= self.current(c, new)
         return during, after, freed
 
+    def peak(self, order: Sequence[int], start: int = 0) -> int:
+        """Peak bytes of running ``order`` (node indices) after the nodes in ``start``."""
+        done, live, peak = start, self.live(start), 0
+        for v in order:
+            during, live, _ = self.step(done, live, v)
+            done |= 1 << v
+            peak = max(peak, during)
+        return peak
+
+    def node_bounds(self, nodes: Sequence[int]) -> list[tuple[int, int, int, int]]:
+        """For a problem without aliasing, per node ``u`` of ``nodes``: (bit of u,
+        ``base_u``, a mask ``V_u``, the fixed part's mask) such that, after any set S of
+        scheduled nodes without u, u's step needs at least ``base_u + weight(V_u & S)``.
+
+        Why: a tensor t (t != u) is live while u runs if t has run before u and one of t's
+        readers runs at u or after it. Both hold, whatever the order, when t is an ancestor of
+        u or already in S, and a reader of t is u or one of u's descendants (those all run at
+        u or later). Permanent tensors are live from their producer on. So with
+        M_u = {t != u : t permanent, or t has a reader in u's descendants-or-self}, the step of
+        u holds at least size(u) + scratch(u) + weight(M_u & (S | ancestors(u))); the part in
+        ancestors(u) is fixed (``base_u``), the rest is ``V_u = M_u & ~ancestors(u)``.
+        """
+        n = len(self)
+        above = [0] * n  # strict ancestors
+        for v in range(n):
+            mask = 0
+            for p in self.preds[v]:
+                mask |= above[p] | 1 << p
+            above[v] = mask
+        perm = 0
+        for t in self.permanent:
+            perm |= 1 << t
+        weigh = _weigher(self.size)
+        out = []
+        for u in nodes:
+            down = self.below[u]
+            m = perm
+            # the readers of t in `down`: t is a predecessor of some node in `down`
+            d = down
+            while d:
+                low = d & -d
+                d ^= low
+                m |= self.pred_mask[low.bit_length() - 1]
+            m &= ~(1 << u)
+            base = self.size[u] + self.scratch[u] + weigh(m & above[u])
+            out.append((1 << u, base, m & ~above[u], m & above[u]))
+        return out
+
     def local_need(self, v: int) -> int:
         """Bytes v needs whatever the order: its distinct input buffers, its output, its scratch."""
         held: dict[int, int] = {}
@@ -122,6 +171,8 @@ class Problem:
 
 def dag_problem(graph: nx.DiGraph, sizes: dict, order: Sequence | None = None, outputs: Sequence = ()) -> Problem:
     """A :class:`Problem` for a plain DAG: one new buffer per node (no aliasing)."""
+    import networkx as nx
+
     order = list(order) if order is not None else list(nx.topological_sort(graph))
     index = {name: i for i, name in enumerate(order)}
     preds = [sorted(index[p] for p in graph.predecessors(name)) for name in order]
@@ -133,12 +184,7 @@ def dag_problem(graph: nx.DiGraph, sizes: dict, order: Sequence | None = None, o
 
 def peak_of(problem: Problem, order: Sequence[int], start: int = 0) -> int:
     """Peak bytes of running ``order`` (node indices) after the nodes in ``start``."""
-    done, live, peak = start, problem.live(start), 0
-    for v in order:
-        during, live, _ = problem.step(done, live, v)
-        done |= 1 << v
-        peak = max(peak, during)
-    return peak
+    return problem.peak(order, start)
 
 
 def check_order(problem: Problem, order: Sequence[int], start: int = 0, nodes: Sequence[int] | None = None) -> None:
@@ -263,7 +309,7 @@ def _dp(problem: Problem, nodes: list[int], start: int, bound: int | None, use_l
         back: dict[int, tuple[int, int]] = {}
         for done, (peak, live) in level.items():
             expanded += 1
-            if deadline is not None and expanded % 256 == 0 and time.perf_counter() > deadline:
+            if deadline is not None and expanded % 256 == 0 and time.process_time() > deadline:
                 return None, expanded, False
             if max_states is not None and expanded > max_states:
                 return None, expanded, False
@@ -328,53 +374,13 @@ def _weigher(size: Sequence[int]) -> Callable[[int], int]:
     return weigh
 
 
-def _node_bounds(problem: Problem, nodes: list[int]) -> list[tuple[int, int, int, int]]:
-    """For a problem without aliasing, per node ``u`` of the segment: (bit of u, ``base_u``,
-    a mask ``V_u``) such that, after any set S
-    of scheduled nodes without u, u's step needs at least ``base_u + weight(V_u & S)``.
-
-    Why: a tensor t (t != u) is live while u runs if t has run before u and one of t's
-    readers runs at u or after it. Both hold, whatever the order, when t is an ancestor of
-    u or already in S, and a reader of t is u or one of u's descendants (those all run at
-    u or later). Permanent tensors are live from their producer on. So with
-    M_u = {t != u : t permanent, or t has a reader in u's descendants-or-self}, the step of
-    u holds at least size(u) + scratch(u) + weight(M_u & (S | ancestors(u))); the part in
-    ancestors(u) is fixed (``base_u``), the rest is ``V_u = M_u & ~ancestors(u)``.
-    """
-    n = len(problem)
-    above = [0] * n  # strict ancestors
-    for v in range(n):
-        mask = 0
-        for p in problem.preds[v]:
-            mask |= above[p] | 1 << p
-        above[v] = mask
-    perm = 0
-    for t in problem.permanent:
-        perm |= 1 << t
-    weigh = _weigher(problem.size)
-    out = []
-    for u in nodes:
-        down = problem.below[u]
-        m = perm
-        # the readers of t in `down`: t is a predecessor of some node in `down`
-        d = down
-        while d:
-            low = d & -d
-            d ^= low
-            m |= problem.pred_mask[low.bit_length() - 1]
-        m &= ~(1 << u)
-        base = problem.size[u] + problem.scratch[u] + weigh(m & above[u])
-        out.append((1 << u, base, m & ~above[u], m & above[u]))
-    return out
-
-
 def _best_first(problem: Problem, nodes: list[int], start: int, bound: int | None, lower: int,
                 deadline: float | None, max_states: int | None) -> tuple[list[int] | None, int, bool]:
     """Bottleneck shortest path over sets of scheduled nodes (A*-style). A state S carries
     ``f(S)``: the smallest, over the ways found to reach S, of the largest of (a) the peak of
     the steps so far and (b) ``h`` of every state on the way, where ``h(T)`` is a lower
     bound on the peak of any completion of T (``lower``; for problems without aliasing also
-    the per-node bound of :func:`_node_bounds` and "live bytes + the smallest next step").
+    the per-node bound of :meth:`Problem.node_bounds` and "live bytes + the smallest next step").
     Since ``h`` of a state on an order never exceeds that order's peak from it, the largest
     ``h`` along an order is at most its peak, so the bottleneck cost of a complete order is
     exactly its peak; all edge costs are "max" costs, so Dijkstra's argument holds and the
@@ -383,6 +389,10 @@ def _best_first(problem: Problem, nodes: list[int], start: int, bound: int | Non
     and states whose ``f`` reaches ``bound`` are dropped (``None`` then means nothing beats
     it). Keeping one (smallest) ``f`` per set is exact: the cost of a completion is
     ``max(f(S), cost of the rest)``, and the rest depends only on S.
+
+    Returns (order or None, states expanded, finished, a lower bound on the segment's
+    optimum): the key of the last state popped, since every order's states carry keys at
+    most its peak and the heap gives them out in increasing key.
 
     Reduction (forced move): a ready node v whose step stays within ``f(S)`` and which does
     not increase the live bytes is run at once, alone. Take any completion of S and move v
@@ -402,7 +412,7 @@ def _best_first(problem: Problem, nodes: list[int], start: int, bound: int | Non
     plain = all(problem.buf[v] == v for v in range(n))
     succ_mask = [sum(1 << s for s in ss) for ss in problem.succs]
     if plain:
-        bounds = _node_bounds(problem, nodes)
+        bounds = problem.node_bounds(nodes)
         weigh = _weigher(problem.size)
         unit = len(set(problem.size)) <= 1 and not any(problem.scratch)
         unit_size = problem.size[0]
@@ -485,12 +495,12 @@ def _best_first(problem: Problem, nodes: list[int], start: int, bound: int | Non
             while state != start:
                 state, v = back[state]
                 order.append(v)
-            return order[::-1], expanded, True
+            return order[::-1], expanded, True, key
         expanded += 1
-        if deadline is not None and expanded % 256 == 0 and time.perf_counter() > deadline:
-            return None, expanded, False
+        if deadline is not None and expanded % 256 == 0 and time.process_time() > deadline:
+            return None, expanded, False, key
         if max_states is not None and expanded > max_states:
-            return None, expanded, False
+            return None, expanded, False, key
         moves = []  # (node, its step, live bytes after it)
         pending = ready
         while pending:
@@ -537,7 +547,7 @@ def _best_first(problem: Problem, nodes: list[int], start: int, bound: int | Non
             best[new] = new_key
             back[new] = (done, v)
             heapq.heappush(heap, (new_key, -(new.bit_count()), new))
-    return None, expanded, True
+    return None, expanded, True, limit
 
 
 QUICK_STATES = 4000  # best-first states tried before the vectorized search takes over
@@ -546,44 +556,53 @@ VECTOR_STATES_PER_STATE = 16  # vectorized sets allowed per best-first state of 
 
 def exact_order(problem: Problem, *, decompose: bool = True, prune: bool = True, time_limit: float | None = None,
                 max_states: int | None = 2_000_000, vectorized: bool | None = None,
-                progress: Callable[[int, int, int, int], None] | None = None) -> SearchResult:
+                reduce: bool = True, progress: Callable[[int, int, int, int], None] | None = None) -> SearchResult:
     """The order with the lowest peak, searched segment by segment between cut points.
 
     ``prune`` seeds each segment with the best heuristic's peak as the bound and drops
     states by a lower bound; without it this is the straightforward DP. A segment that
-    runs out of ``time_limit`` or ``max_states`` keeps the best heuristic order, and the
-    result is then not proved optimal (``lower_bound`` and ``gap`` say how far it may be).
+    runs out of ``time_limit`` or ``max_states`` keeps the best order found so far (at worst
+    the best heuristic's), and the result is then not proved optimal: ``lower_bound`` is
+    then a certified bound (the largest over segments of the value the segment's search
+    proved no order goes below) and ``gap`` says how far the order may be from optimal.
+    ``time_limit`` is CPU seconds of this process (``time.process_time``), so a busy
+    machine does not shorten the search.
 
     ``vectorized`` (with ``prune``) picks the search of each segment; both are exact:
-    * ``None`` (default): for plain problems (no aliasing) of at most 64 nodes whose sizes
-      are all equal (and scratch a multiple of it), :func:`_best_first` gets
-      ``QUICK_STATES`` states and, if it does not finish in them, the segment is searched
-      by :func:`archcalc.analysis.schedule_vectorized.vectorized_search` (NumPy, level by
-      level, bisection on a budget); everything else by :func:`_best_first`. (With mixed
-      sizes the budgets take many values and the best-first search is faster.)
-    * ``True``: the vectorized search for every plain segment of at most 64 nodes.
+    * ``None`` (default): for plain problems (no aliasing) whose sizes are all equal (and
+      scratch a multiple of it), :func:`_best_first` gets ``QUICK_STATES`` states and, if
+      it does not finish in them, the segment is searched by
+      :func:`archcalc.analysis.schedule_vectorized.vectorized_search` (NumPy, level by
+      level, bisection on a budget, any number of nodes); everything else by
+      :func:`_best_first`. (With mixed sizes the budgets take many values and the
+      best-first search is faster.)
+    * ``True``: the vectorized search for every plain segment.
     * ``False``: :func:`_best_first` only.
 
     ``progress(done, segments, upper, lower)``, when given, is called before each segment
     and at the end with the segments finished, their number, the best peak known so far
-    (the best heuristic order of the whole graph until the search ends) and the lower bound
-    (the largest single-step need, raised to each proved segment's peak).
+    (the best heuristic order of the whole graph until the search ends) and the certified
+    lower bound so far (the largest single-step need, raised by each searched segment).
     The vectorized search counts every set of every budget it tries, each far cheaper than
     a best-first state, so its limit is ``max_states * VECTOR_STATES_PER_STATE``.
+    ``reduce`` lets the vectorized search run single-consumer chains as one move
+    (:func:`archcalc.analysis.schedule_vectorized.chain_moves`); ``False`` is for the tests.
     """
-    from archcalc.analysis.schedule_vectorized import applicable, vectorized_search, worthwhile
+    # imported here so that NumPy loads only when a search runs (this module's one-way
+    # dependency: schedule_vectorized never imports schedule)
+    from archcalc.analysis import schedule_vectorized
 
-    deadline = None if time_limit is None else time.perf_counter() + time_limit
+    applicable, worthwhile = schedule_vectorized.applicable, schedule_vectorized.worthwhile
+    deadline = None if time_limit is None else time.process_time() + time_limit
     order: list[int] = []
     start, proved, states, segments = 0, True, 0, _segments(problem, decompose)
     lower = max((problem.local_need(v) for v in range(len(problem))), default=0)
     if progress is not None:
         upper = min(peak_of(problem, o) for o in
                     [list(range(len(problem))), *(heuristic_order(problem, h) for h in HEURISTICS)])
-        live_lower = lower
     for done, nodes in enumerate(segments):
         if progress is not None:
-            progress(done, len(segments), upper, live_lower)
+            progress(done, len(segments), upper, lower)
         best = None
         if prune:
             candidates = [nodes] + [heuristic_order(problem, h, nodes, start) for h in HEURISTICS]
@@ -591,40 +610,44 @@ def exact_order(problem: Problem, *, decompose: bool = True, prune: bool = True,
             bound = peak_of(problem, best, start)
             seg_lower = max(problem.local_need(v) for v in nodes)
             if seg_lower >= bound:
-                found, expanded, finished = [], 0, True
+                found, expanded, finished, low = [], 0, True, bound
             elif vectorized is False or not applicable(problem, nodes) or (
                     vectorized is None and not worthwhile(problem)):
-                found, expanded, finished = _best_first(problem, nodes, start, bound, seg_lower, deadline, max_states)
+                found, expanded, finished, low = _best_first(problem, nodes, start, bound, seg_lower, deadline,
+                                                             max_states)
             else:
-                found, expanded, finished = None, 0, False
+                found, expanded, finished, low = None, 0, False, seg_lower
                 if vectorized is None:  # small searches finish sooner without NumPy's per-call cost
                     quick = QUICK_STATES if max_states is None else min(max_states, QUICK_STATES)
-                    found, expanded, finished = _best_first(problem, nodes, start, bound, seg_lower, deadline, quick)
-                if not finished and (deadline is None or time.perf_counter() <= deadline):
-                    found, more, finished = vectorized_search(
-                        problem, nodes, start, bound, seg_lower, deadline,
-                        None if max_states is None else max_states * VECTOR_STATES_PER_STATE)
+                    found, expanded, finished, low = _best_first(problem, nodes, start, bound, seg_lower, deadline,
+                                                                 quick)
+                if not finished and (deadline is None or time.process_time() <= deadline):
+                    found, more, finished, low = schedule_vectorized.vectorized_search(
+                        problem, nodes, start, bound, max(low, seg_lower), deadline,
+                        None if max_states is None else max_states * VECTOR_STATES_PER_STATE, reduce)
                     expanded += more
+            if finished:
+                low = peak_of(problem, found, start) if found else bound
         else:
             found, expanded, finished = _dp(problem, nodes, start, None, False, deadline, max_states)
+            low = peak_of(problem, found, start) if finished else max(problem.local_need(v) for v in nodes)
         states += expanded
-        if found:
+        if found and (best is None or peak_of(problem, found, start) < peak_of(problem, best, start)):
             order += found
         elif best is not None:
             order += best
         else:  # the straightforward DP ran out: fall back to program order
             order += nodes
         proved = proved and finished
-        if progress is not None and finished:  # this segment's optimum bounds every order's peak
-            live_lower = max(live_lower, peak_of(problem, order[len(order) - len(nodes):], start))
+        lower = max(lower, low)
         for v in nodes:
             start |= 1 << v
     peak = peak_of(problem, order)
     if progress is not None:
-        progress(len(segments), len(segments), peak, peak if proved else max(lower, live_lower))
-    method = ("exact" if proved else "best heuristic (search limit reached)") + (
+        progress(len(segments), len(segments), peak, peak if proved else min(lower, peak))
+    method = ("exact" if proved else "best order found (search limit reached)") + (
         ", cut-point decomposition" if decompose else "") + (", bound+lower-bound pruning" if prune else "")
-    return SearchResult(order=order, peak=peak, optimal=proved, lower_bound=peak if proved else lower,
+    return SearchResult(order=order, peak=peak, optimal=proved, lower_bound=peak if proved else min(lower, peak),
                         segments=len(segments), states=states, method=method)
 
 
@@ -632,6 +655,8 @@ def randwire_dag(nodes: int, k: int = 4, p: float = 0.75, seed: int = 0) -> nx.D
     """A RandWire cell (Xie et al. 2019): an undirected Watts-Strogatz WS(nodes, k, p) graph
     with every edge oriented from the lower node index to the higher, plus a cell input
     feeding the nodes without inputs and a cell output reading the nodes without outputs."""
+    import networkx as nx
+
     ws = nx.watts_strogatz_graph(nodes, k, p, seed=seed)
     dag = nx.DiGraph()
     dag.add_nodes_from(range(nodes))

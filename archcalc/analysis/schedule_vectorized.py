@@ -1,34 +1,43 @@
-"""A NumPy exact search for the minimum-peak order of a segment of a small plain problem.
+"""A NumPy exact search for the minimum-peak order of a segment of a plain problem.
 
-Used by :func:`archcalc.analysis.schedule.exact_order` for segments of problems with at most
-64 nodes and no aliasing (``buf[v] == v`` for every v); scratch and permanent buffers are
+Used by :func:`archcalc.analysis.schedule.exact_order` for segments of problems without
+aliasing (``buf[v] == v`` for every v), of any size; scratch and permanent buffers are
 handled exactly as :class:`~archcalc.analysis.schedule.Problem` defines them. Each set of
-scheduled nodes is one ``uint64`` bit mask (absolute node bits, the segment's start set
-included), so a whole level of the search is a few arrays.
+scheduled nodes is a bit mask over the segment's own nodes only (the nodes before the
+segment have all run, those after it have not), stored as ``W = ceil(m / 64)`` ``uint64``
+words for a segment of ``m`` nodes, so a whole level of the search is a ``(W, count)``
+array and a few vectors. This module knows :class:`Problem` only through its attributes
+and methods and imports nothing from :mod:`archcalc.analysis.schedule` (which imports it).
 
 The search answers feasibility questions, "is there an order of the segment whose every
-step holds at most ``B`` bytes?", for ``B = lower, lower + 1, ...`` (only values some step
-can take are tried) up to ``bound - 1``. The first feasible ``B`` is the optimum, since every
+step holds at most ``B`` bytes?", for budgets between a lower bound and ``bound - 1`` (only
+values some step can take are tried). The first feasible ``B`` is the optimum, since every
 smaller one was proved infeasible, and its order is returned. The feasibility check goes
-level by level (level k: the sets of k segment nodes); a set is kept when some order reaches
+level by level (level k: the sets made of k moves); a set is kept when some order reaches
 it with every step within ``B`` and no lower bound on its completions exceeds ``B``.
+
+**Moves.** A move is one node or a chain of nodes that some optimal order runs back to
+back (the reduction of :func:`chain_moves`); every set of the search is a union of whole
+moves, so the level of a set is fixed by the set.
 
 Why each rule is exact (a completion of S is an order of the segment's remaining nodes):
 * **One entry per set.** Whether S has a completion within ``B`` depends only on S (the
   live bytes after S depend only on S), so which way S was reached does not matter.
-* **Step pruning.** A child whose step exceeds ``B`` lies on no order within ``B``.
+* **Step pruning.** A child whose step (any step of its move) exceeds ``B`` lies on no
+  order within ``B``.
 * **Lower bounds.** A set is dropped when some node u still to run must hold more than
   ``B`` while it runs, whatever the order (the per-node bound of
-  :func:`archcalc.analysis.schedule._node_bounds`: ``base_u + weight(V_u & S)``), or when
-  live(S) plus the smallest own need (output + scratch) of a node still to run exceeds
-  ``B`` (the next step holds everything live now plus its own output and scratch). Neither
-  drops a set that has a completion within ``B``.
-* **Forced move.** When a ready v of S has a step within ``B`` and does not increase the
-  live bytes, only S + v is generated from S. If S has a completion within ``B``, moving v
-  to its front gives one that starts with v: every state in between gains v, its live bytes
-  change by size(v) minus what v frees there, which is at least what v frees at S (an input
-  is freed once all its readers have run, and more have run later), so no live count and
-  no later step rises, and v's own step is within ``B``.
+  :meth:`Problem.node_bounds`: ``base_u + weight(V_u & S)``), or when live(S) plus the
+  smallest own need (output + scratch) of a node still to run exceeds ``B`` (the next step
+  holds everything live now plus its own output and scratch). Neither drops a set that has
+  a completion within ``B``.
+* **Forced move.** When a ready move of S keeps every step within ``B`` and does not
+  increase the live bytes, only S + move is generated from S. If S has a completion within
+  ``B``, moving the move to its front gives one that starts with it: every state in
+  between gains the move, its live bytes change by the move's output minus what it frees
+  there, which is at least what it frees at S (an input is freed once all its readers have
+  run, and more have run later), so no live count and no later step rises, and the move's
+  own steps are within ``B``.
 So by induction over the levels, a set with a completion within ``B`` stays at every level
 while the root has one, and every order read back from the last level keeps every step
 within ``B`` (each of its steps was checked). Feasible means an order within ``B`` exists.
@@ -40,13 +49,14 @@ from typing import Sequence
 
 import numpy as np
 
-MAX_NODES = 64
+BEAM = 5_000  # sets kept per level by the beam pass that looks for a good first order
+_U64 = np.uint64
+_ZERO = np.uint64(0)
 
 
 def applicable(problem, nodes: Sequence[int]) -> bool:
-    """Plain (no aliasing) problems of at most 64 nodes."""
-    n = len(problem)
-    return 0 < n <= MAX_NODES and len(nodes) > 1 and all(problem.buf[v] == v for v in range(n))
+    """Plain problems (no aliasing), any number of nodes."""
+    return len(problem) > 0 and len(nodes) > 1 and all(problem.buf[v] == v for v in range(len(problem)))
 
 
 def worthwhile(problem) -> bool:
@@ -56,116 +66,284 @@ def worthwhile(problem) -> bool:
     return unit > 0 and all(s == unit for s in problem.size) and all(s % unit == 0 for s in problem.scratch)
 
 
-def _popcount_weigher(size: Sequence[int]):
-    """``uint64 array -> int64 array`` of the total size of the nodes in each mask."""
-    if len(set(size)) <= 1:
-        unit = int(size[0]) if size else 0
-        return lambda masks: np.bitwise_count(masks).astype(np.int64) * unit
+def chain_moves(problem, nodes: Sequence[int]) -> list[list[int]]:
+    """The segment's nodes grouped into moves: chains ``a, v`` that some optimal order runs
+    back to back, every other node alone. ``v`` joins ``a``'s move when, in a plain problem,
+
+    * ``a`` is ``v``'s only input, ``v`` is ``a``'s only reader and ``a`` is not permanent,
+    * ``size[v] <= size[a]``, and
+    * ``v``'s own need (output + scratch) is at most that of every other node of the segment.
+
+    Why an optimal order stays optimal when ``v`` is moved to right after ``a``: let X be the
+    nodes between them and x the first of X. Every state after ``a`` and inside X gains ``v``
+    and loses ``a`` (``v`` frees it: its only reader, not permanent), so its live bytes
+    change by ``size[v] - size[a] <= 0``, and so does every step of X (``v`` reads nothing
+    else, and nothing in X reads ``v``, which ran after X). ``v``'s own step is now
+    live(after ``a``) + own(v) <= live(after ``a``) + own(x), which was x's step. After X
+    the set is the same as before. Chains of more than two nodes follow by applying the
+    rule pair by pair (moving ``v`` keeps every earlier pair adjacent).
+    ``tests/test_memory.py`` checks the reduced search against all topological orders.
+    """
+    nodes = list(nodes)
+    if len(nodes) < 3:
+        return [[v] for v in nodes]
+    inside = set(nodes)
+    own = {v: problem.size[v] + problem.scratch[v] for v in nodes}
+    joins = {}  # v -> a
+    for v in nodes:
+        preds = problem.preds[v]
+        if len(preds) != 1:
+            continue
+        a = preds[0]
+        if a not in inside or problem.succs[a] != [v] or a in problem.permanent or problem.size[v] > problem.size[a]:
+            continue
+        if all(own[v] <= own[x] for x in nodes if x != a and x != v):
+            joins[v] = a
+    moves, move_of = [], {}
+    for v in nodes:  # program order: a chain's head comes before its members
+        a = joins.get(v)
+        if a is not None:
+            move_of[v] = move_of[a]
+            moves[move_of[v]].append(v)
+        else:
+            move_of[v] = len(moves)
+            moves.append([v])
+    return moves
+
+
+def cut_bound(problem, nodes: Sequence[int], start: int) -> int:
+    """A lower bound on the peak of any order of the segment ``nodes`` after ``start``, by
+    minimum cuts: when a node u runs, the set D of nodes already run contains ``start`` and
+    u's ancestors, and none of u, its descendants or the nodes after the segment; u's step
+    holds size(u) + scratch(u) + live(D), where live(D) is the total size of the tensors of D
+    that are permanent or have a reader outside D. The least live(D) over all such D is a
+    minimum cut (``networkx.minimum_cut``) in the network:
+
+    * source -> x_t (unbounded) for t in ``start`` or an ancestor of u; x_t -> sink
+      (unbounded) for u, its descendants and the nodes after the segment;
+    * x_s -> x_t (unbounded) for every edge t -> s (a reader in D puts its input in D);
+    * x_t -> sink (size t) for a permanent t; x_t -> z_t (size t) and z_t -> x_s
+      (unbounded) for each reader s of another t: cutting x_t -> z_t is forced exactly when
+      t is in D and one of its readers is not.
+
+    The bound is the largest over u. Plain problems only (``buf[v] == v``)."""
+    import networkx as nx
+
+    n = len(problem)
+    segment = sum(1 << v for v in nodes)
+    network = nx.DiGraph()
+    for t in range(n):
+        if t in problem.permanent:
+            network.add_edge(("x", t), "sink", capacity=problem.size[t])
+        elif problem.succs[t] and problem.size[t]:
+            network.add_edge(("x", t), ("z", t), capacity=problem.size[t])
+            for s in problem.succs[t]:
+                network.add_edge(("z", t), ("x", s))
+        for s in problem.succs[t]:
+            network.add_edge(("x", s), ("x", t))
+    above = [0] * n  # strict ancestors
+    for v in range(n):
+        for p in problem.preds[v]:
+            above[v] |= above[p] | 1 << p
+    after = ((1 << n) - 1) & ~segment & ~start
+    best = 0
+    for u in nodes:
+        graph = network.copy()
+        graph.add_node("source")
+        graph.add_node("sink")
+        held, barred = start | above[u], problem.below[u] | after
+        for t in range(n):
+            if held >> t & 1:
+                graph.add_edge("source", ("x", t))
+            elif barred >> t & 1:
+                graph.add_edge(("x", t), "sink")
+        cut, _ = nx.minimum_cut(graph, "source", "sink")
+        best = max(best, cut + problem.size[u] + problem.scratch[u])
+    return best
+
+
+class _Words:
+    """Bit masks over a segment's nodes as ``W`` uint64 words (bit j: the segment's j-th node)."""
+
+    def __init__(self, nodes: Sequence[int]):
+        self.local = {v: j for j, v in enumerate(nodes)}
+        self.count = max(1, -(-len(nodes) // 64))
+
+    def of(self, mask: int) -> np.ndarray:
+        """Absolute node mask -> its segment part as a ``(W,)`` array."""
+        words = [0] * self.count
+        for v, j in self.local.items():
+            if mask >> v & 1:
+                words[j >> 6] |= 1 << (j & 63)
+        return np.array(words, dtype=_U64)
+
+
+def _table_weigher(sizes: Sequence[int], words: int):
+    """``(W, N) uint64 -> (N,) int64``: the total size of the nodes in each mask."""
+    if len(set(sizes)) <= 1:
+        unit = int(sizes[0]) if sizes else 0
+        return lambda masks: np.bitwise_count(masks).sum(axis=0, dtype=np.int64) * unit
     tables = []
-    for base in range(0, len(size), 8):
-        chunk = size[base:base + 8]
-        table = np.zeros(256, dtype=np.int64)
-        for byte in range(1, 256):
-            low = (byte & -byte).bit_length() - 1
-            table[byte] = table[byte & (byte - 1)] + (chunk[low] if low < len(chunk) else 0)
-        tables.append((np.uint64(base), table))
+    for w in range(words):
+        for base in range(0, 64, 8):
+            chunk = sizes[w * 64 + base:w * 64 + base + 8]
+            if not chunk:
+                continue
+            table = np.zeros(256, dtype=np.int64)
+            for byte in range(1, 256):
+                low = (byte & -byte).bit_length() - 1
+                table[byte] = table[byte & (byte - 1)] + (chunk[low] if low < len(chunk) else 0)
+            tables.append((w, _U64(base), table))
 
     def weigh(masks):
-        total = np.zeros(masks.shape, dtype=np.int64)
-        for shift, table in tables:
-            total += table[((masks >> shift) & np.uint64(255)).astype(np.intp)]
+        total = np.zeros(masks.shape[1], dtype=np.int64)
+        for w, shift, table in tables:
+            total += table[((masks[w] >> shift) & _U64(255)).astype(np.intp)]
         return total
     return weigh
 
 
+def _unique_rows(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct columns of a ``(W, N)`` array, index of the first occurrence of each)."""
+    if states.shape[0] == 1:
+        values, first = np.unique(states[0], return_index=True)
+        return values[None, :], first
+    order = np.lexsort(states[::-1])
+    ordered = states[:, order]
+    fresh = np.ones(ordered.shape[1], dtype=bool)
+    fresh[1:] = (ordered[:, 1:] != ordered[:, :-1]).any(axis=0)
+    # lexsort is stable, so the first of each run is the first occurrence
+    return ordered[:, fresh], order[fresh]
+
+
 class _Segment:
-    """Per-node arrays of one segment, shared by every feasibility check."""
+    """Per-move arrays of one segment, shared by every feasibility check."""
 
-    def __init__(self, problem, nodes: list[int], start: int):
-        from archcalc.analysis.schedule import _node_bounds
-
+    def __init__(self, problem, nodes: list[int], start: int, reduce: bool = True):
         self.problem = problem
         self.nodes = list(nodes)
-        self.start = start
+        self.moves = chain_moves(problem, nodes) if reduce else [[v] for v in nodes]
         self.start_live = problem.live(start)
-        u64 = np.uint64
-        self.bit = {v: u64(1 << v) for v in nodes}
-        self.pred = {v: u64(problem.pred_mask[v]) for v in nodes}
-        self.own = {v: problem.size[v] + problem.scratch[v] for v in nodes}
-        self.min_own = min(self.own.values())
-        # what v's step may free: (the nodes the buffer waits for, its size)
-        self.frees = {}
-        for v in nodes:
-            items = []
-            for c in problem.touched[v]:
-                if c not in problem.permanent:
-                    items.append((u64(problem.pending[c]), problem.size[c]))
-            self.frees[v] = items
-        weigh = _popcount_weigher(problem.size)
+        words = self.words = _Words(nodes)
+        segment = sum(1 << v for v in nodes)
+        self.W = words.count
+        own = [problem.size[v] + problem.scratch[v] for v in nodes]
+        self.min_own = min(own)
+
+        def nonzero(array):  # (word, value) pairs of the words that are set
+            return [(w, array[w]) for w in range(self.W) if array[w]]
+
+        self.move_data = []
+        for move in self.moves:
+            head = move[0]
+            need = nonzero(words.of(problem.pred_mask[head] & segment))
+            bits = words.of(sum(1 << v for v in move))
+            steps = []
+            done_before = 0
+            for v in move:
+                done_before |= 1 << v
+                frees = []
+                for c in problem.touched[v]:
+                    if c in problem.permanent:
+                        continue
+                    waits = problem.pending[c] & ~start
+                    if waits & ~segment:
+                        continue  # a reader after the segment: not freed inside it
+                    frees.append((nonzero(words.of(waits)), problem.size[c]))
+                steps.append((problem.size[v], problem.size[v] + problem.scratch[v], words.of(done_before & segment),
+                              frees))
+            self.move_data.append((bits, need, steps))
+        sizes = [problem.size[v] for v in nodes]
+        weigh = _table_weigher(sizes, self.W)
         self.weigh = weigh
+        start_weigh_cache = {}
         bounds = []
-        for bit, base, var, _ in _node_bounds(problem, nodes):
-            most = base + int(weigh(np.array([var], dtype=np.uint64))[0])
-            bounds.append((most, u64(bit), base, u64(var)))
+        for bit, base, var, _ in problem.node_bounds(nodes):
+            fixed = var & start
+            if fixed not in start_weigh_cache:
+                start_weigh_cache[fixed] = sum(problem.size[t] for t in range(len(problem)) if fixed >> t & 1)
+            base += start_weigh_cache[fixed]
+            local_var = words.of(var & segment)
+            most = base + int(weigh(local_var[:, None])[0])
+            u = bit.bit_length() - 1
+            bit_words = words.of(1 << u)
+            w = int(np.flatnonzero(bit_words)[0])
+            bounds.append((most, (w, bit_words[w]), base, local_var))
         bounds.sort(key=lambda item: -item[0])
         self.bounds = bounds
 
     def root_bound(self) -> int:
         """The lower bounds above, at the segment's start."""
-        s = np.array([self.start], dtype=np.uint64)
-        h = self.start_live + self.min_own
-        for most, bit, base, var in self.bounds:
-            h = max(h, base + int(self.weigh(var & s)[0]))
-        return h
+        return max([self.start_live + self.min_own, *(base for _, _, base, _ in self.bounds)])
 
-    def feasible(self, budget: int, deadline: float | None, max_states: int | None, counter: list[int]):
+    def feasible(self, budget: int, deadline: float | None, max_states: int | None, counter: list[int],
+                 beam: int | None = None):
         """An order of the segment whose every step holds at most ``budget`` bytes, or
-        ``None`` when there is none; ``False`` when the deadline or state limit struck."""
+        ``None`` when there is none; ``False`` when the deadline or state limit struck.
+        With ``beam``, only the ``beam`` sets with the fewest live bytes stay at each level:
+        a heuristic (an order found is within ``budget``; ``None`` then proves nothing)."""
         self.next_budget = 1 << 62  # the smallest value > budget that pruned anything
-        states = np.array([self.start], dtype=np.uint64)
+        W = self.W
+        states = np.zeros((W, 1), dtype=_U64)
         live = np.array([self.start_live], dtype=np.int64)
-        history = []  # per level: (parent index, node) of each kept set
-        last = len(self.nodes) - 1
-        zero = np.uint64(0)
-        for level in range(len(self.nodes)):
-            counter[0] += len(states)
-            if deadline is not None and time.perf_counter() > deadline:
+        history = []  # per level: (parent index, move) of each kept set
+        last = len(self.moves) - 1
+        for level in range(len(self.moves)):
+            counter[0] += states.shape[1]
+            if deadline is not None and time.process_time() > deadline:
                 return False
             if max_states is not None and counter[0] > max_states:
                 return False
-            count = len(states)
+            count = states.shape[1]
             forced = np.full(count, -1, dtype=np.int64)
             chunks = []
-            for v in self.nodes:
-                bit, pred = self.bit[v], self.pred[v]
-                # ready: not run, every input run; step within the budget
-                ready = ((states & bit) == zero) & ((states & pred) == pred)
-                within = live <= budget - self.own[v]
-                over = ready & ~within
-                if over.any():
-                    self.next_budget = min(self.next_budget, int(live[over].min()) + self.own[v])
-                idx = np.flatnonzero(ready & within)
+            for index, (bits, need, steps) in enumerate(self.move_data):
+                # ready: not run, every input run
+                ready = None
+                for w in range(W):
+                    if bits[w]:
+                        term = (states[w] & bits[w]) == _ZERO
+                        ready = term if ready is None else ready & term
+                for w, word in need:
+                    ready &= (states[w] & word) == word
+                idx = np.flatnonzero(ready)
                 if not idx.size:
                     continue
+                base = states[:, idx]
                 before = live[idx]
-                new = states[idx] | bit
-                after = before + self.problem.size[v]
-                for waits, size in self.frees[v]:
-                    after -= size * ((new & waits) == waits)
-                free_now = idx[(after <= before) & (forced[idx] < 0)]
-                forced[free_now] = v
-                chunks.append((idx, v, new, after))
+                now = before
+                for size, own, done_bits, frees in steps:
+                    within = now <= budget - own
+                    if not within.all():
+                        over = ~within
+                        self.next_budget = min(self.next_budget, int(now[over].min()) + own)
+                        idx, base, before, now = idx[within], base[:, within], before[within], now[within]
+                        if not idx.size:
+                            break
+                    now = now + size
+                    for waits, freed in frees:
+                        done = None
+                        for w, word in waits:
+                            word_done = ((base[w] | done_bits[w]) & word) == word
+                            done = word_done if done is None else done & word_done
+                        now = now - freed * done
+                if not idx.size:
+                    continue
+                new = base | bits[:, None]
+                free_now = idx[(now <= before) & (forced[idx] < 0)]
+                forced[free_now] = index
+                chunks.append((idx, index, new, now))
             if not chunks:
                 return None
             idx = np.concatenate([c[0] for c in chunks])
-            node = np.concatenate([np.full(len(c[0]), c[1], dtype=np.int64) for c in chunks])
-            new = np.concatenate([c[2] for c in chunks])
+            move = np.concatenate([np.full(len(c[0]), c[1], dtype=np.int64) for c in chunks])
+            new = np.concatenate([c[2] for c in chunks], axis=1)
             after = np.concatenate([c[3] for c in chunks])
-            keep = (forced[idx] < 0) | (forced[idx] == node)
+            keep = (forced[idx] < 0) | (forced[idx] == move)
             if not keep.all():
-                idx, node, new, after = idx[keep], node[keep], new[keep], after[keep]
-            new, first = np.unique(new, return_index=True)
-            idx, node, after = idx[first], node[first], after[first]
+                idx, move, new, after = idx[keep], move[keep], new[:, keep], after[keep]
+            new, first = _unique_rows(new)
+            idx, move, after = idx[first], move[first], after[first]
             if level < last:
                 bad = after > budget - self.min_own
                 if bad.any():
@@ -173,55 +351,75 @@ class _Segment:
                 for most, bit, base, var in self.bounds:
                     if most <= budget:
                         break  # sorted by ``most``: no later node can exceed the budget
-                    need = base + self.weigh(var & new)
-                    over = ((new & bit) == zero) & (need > budget)
+                    need = base + self.weigh(var[:, None] & new)
+                    w, word = bit
+                    over = ((new[w] & word) == _ZERO) & (need > budget)
                     if over.any():
                         self.next_budget = min(self.next_budget, int(need[over].min()))
                         bad |= over
                 if bad.any():
                     good = ~bad
-                    new, idx, node, after = new[good], idx[good], node[good], after[good]
-                    if not len(new):
+                    new, idx, move, after = new[:, good], idx[good], move[good], after[good]
+                    if not new.shape[1]:
                         return None
-            history.append((idx, node))
+            if beam is not None and new.shape[1] > beam:
+                self.truncated = True
+                kept = np.argpartition(after, beam)[:beam]
+                new, idx, move, after = new[:, kept], idx[kept], move[kept], after[kept]
+            history.append((idx, move))
             states, live = new, after
         order = []
         at = 0
-        for idx, node in reversed(history):
-            order.append(int(node[at]))
+        for idx, move in reversed(history):
+            order.extend(reversed(self.moves[int(move[at])]))
             at = int(idx[at])
         return order[::-1]
 
 
 def vectorized_search(problem, nodes: list[int], start: int, bound: int | None, lower: int,
-                      deadline: float | None, max_states: int | None) -> tuple[list[int] | None, int, bool]:
+                      deadline: float | None, max_states: int | None,
+                      reduce: bool = True) -> tuple[list[int] | None, int, bool, int]:
     """Same contract as ``_best_first``: (an optimal order of ``nodes`` after ``start`` whose
-    peak is below ``bound``, or ``None`` when no order beats ``bound``; sets expanded;
-    finished). The optimum lies in [``low``, ``high``]: ``low`` starts at the larger of
-    ``lower`` and the root's lower bound and rises past every infeasible budget, ``high``
-    starts at ``bound - 1`` and falls to one below the peak of every order found; the budget
-    tried is their midpoint (a bisection). When they meet, the last order found is optimal;
-    if none was found, no order beats ``bound``."""
-    from archcalc.analysis.schedule import peak_of
+    peak is below ``bound``, or ``None`` when no order beats ``bound``, or when stopped
+    early the best order found; sets expanded; finished; ``low``, a value no order of the
+    segment goes below, certified even when the search stopped early). ``deadline`` is in
+    ``time.process_time()`` seconds (CPU time). ``reduce=False`` searches node by node (no
+    chain moves), for the tests.
 
-    seg = _Segment(problem, nodes, start)
-    low = max(lower, seg.root_bound())  # no order has a peak below ``low``
+    The optimum lies in [``low``, ``high``]. ``low`` starts at the largest of ``lower``, the
+    root's node bounds and :func:`cut_bound`; ``high`` at ``bound - 1``.
+    1. Beam passes (:meth:`_Segment.feasible` with ``beam``) ask for an order within
+       ``high``; each order found lowers ``high`` to one below its peak. A pass that never
+       had to cut a level searched every set, so its "none" is a proof too.
+    2. Exact checks then go up from ``low``: an infeasible budget raises ``low`` to the
+       smallest value that pruned anything (no order has a peak strictly between: follow
+       such an order from the root, moving forced moves to the front as above; its first
+       set that the check did not keep was dropped for a step or bound above the budget
+       yet within its peak). The first feasible budget is the optimum. The lower bounds
+       are tight on RandWire cells (within 2 of the optimum), so few budgets are tried.
+    """
+    seg = _Segment(problem, nodes, start, reduce)
+    # no order has a peak below ``low``
+    low = max(lower, seg.root_bound(), cut_bound(problem, nodes, start))
     high = (bound if bound is not None else 1 << 62) - 1  # the largest peak still wanted
     counter = [0]
     best = None
-    while low <= high:
-        # bisection while an upper end is known, else one budget at a time upward
-        budget = low if high >= 1 << 61 else (low + high) // 2
-        found = seg.feasible(budget, deadline, max_states, counter)
+    while low <= high < 1 << 61:
+        seg.truncated = False
+        found = seg.feasible(high, deadline, max_states, counter, beam=BEAM)
         if found is False:
-            return None, counter[0], False
-        if found is not None:
-            best, high = found, peak_of(problem, found, start) - 1
-        else:
-            # No order has a peak in (budget, next_budget): follow such an order from the
-            # root (moving forced nodes to the front as above); its first set that this
-            # check did not keep was dropped for a step or lower bound above ``budget``
-            # yet within its peak, and ``next_budget`` is the smallest such value.
-            low = seg.next_budget
-    # now every peak below ``low`` is impossible and ``best`` (if any) has peak ``low``
-    return best, counter[0], True
+            return best, counter[0], False, low
+        if found is None:
+            if not seg.truncated:  # exact: no order within ``high``
+                return best, counter[0], True, high + 1
+            break
+        best, high = found, problem.peak(found, start) - 1
+    while low <= high:
+        found = seg.feasible(low, deadline, max_states, counter)
+        if found is False:
+            return best, counter[0], False, low
+        if found is not None:  # within ``low``, and nothing is below ``low``
+            return found, counter[0], True, low
+        low = seg.next_budget
+    # every peak up to ``high`` is impossible: ``best`` (if any) has peak ``high + 1``
+    return best, counter[0], True, low

@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
         hold_input: bool = typer.Option(True, "--hold-input/--free-input", help="caller keeps the input to the end"),
         batch: int = typer.Option(1, min=1, help="batch size"),
         alignment: Alignment = typer.Option(Alignment.v16, help="arena alignment in bytes"),
-        time_limit: float = typer.Option(60.0, min=0.0, help="seconds for --order optimal before it falls back"),
+        time_limit: float = typer.Option(60.0, min=0.0, help="CPU seconds for --order optimal before it keeps the best order found"),
         fmt: Format = typer.Option(Format.table, "--format",
                                    help="table (the peak) or csv, json, markdown (the per-step timeline)"),
         plot: Optional[Path] = typer.Option(None, help="write the live-bytes timeline to this PNG"),

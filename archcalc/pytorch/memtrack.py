@@ -25,6 +25,7 @@ from torch.utils._pytree import tree_flatten
 
 from archcalc.model import Model
 from archcalc.ops import get_op, numel
+from archcalc.pytorch.checks import row
 from archcalc.pytorch.materialize import INPUT, Network, foldable_bns, inplace_activations, \
     last_readers
 
@@ -38,6 +39,15 @@ def _key(storage: torch.UntypedStorage) -> int:
 class StorageTracker(TorchDispatchMode):
     """Running total of live bytes in storages allocated under this mode, with per-step
     attribution (``begin_step``) and the peak."""
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        """Leave ``__torch_dispatch__`` unwrapped. By default torch wraps a mode's handler in
+        ``torch._disable_dynamo``, whose first call imports ``torch._dynamo`` (about 1.3 s of
+        CPU, 800 modules) only to keep ``torch.compile`` from tracing into the handler; this
+        tracker never runs under ``torch.compile``. (The hook and this use of it are shown in
+        ``TorchDispatchMode._should_skip_dynamo``'s docstring.)"""
+        return False
 
     def __init__(self, preexisting: Iterable[torch.Tensor] = ()):
         super().__init__()
@@ -183,8 +193,6 @@ def trace_from_result(result) -> MemoryTrace:
 def memory_rows(model: Model, steps: Sequence[str], measured: MemoryTrace) -> tuple[list[dict], str]:
     """Peak bytes (float32, BN folded, in-place activations, input held) and every step's
     peak and live-after bytes: the analysis vs the storage tracker's ``measured``."""
-    from archcalc.pytorch.verify import row
-
     analytic, source = analytic_memory(model, steps)
     rows = [row("memory peak", "total", "", analytic.peak_bytes, measured.peak_bytes),
             row("memory peak at", "total", "", analytic.peak_at, measured.peak_at)]

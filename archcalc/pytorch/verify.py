@@ -18,6 +18,7 @@ from torch import nn
 from archcalc.analysis.convention import Convention
 from archcalc.analysis.costs import params_total
 from archcalc.model import Model
+from archcalc.pytorch.checks import row
 from archcalc.pytorch.materialize import INPUT, Network, example_input, materialize
 
 
@@ -54,11 +55,6 @@ class VerifyResult:
         return [row for row in self.rows if not row["ok"]]
 
 
-def row(check: str, name: str, op: str, analytic, measured) -> dict:
-    return {"check": check, "name": name, "op": op, "analytic": analytic, "measured": measured,
-            "ok": analytic == measured}
-
-
 def op_nodes(model: Model) -> list[str]:
     return [name for name in model.order if name != INPUT]
 
@@ -90,26 +86,41 @@ def param_rows(model: Model, net: nn.Module) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- MAdds (fvcore)
-def fvcore_counts(net: nn.Module, x: torch.Tensor, madds_only: bool):
-    """fvcore's per-module counts; ``madds_only`` keeps only the conv/linear/matmul handles."""
+def fvcore_counts(net: nn.Module, x: torch.Tensor):
+    """fvcore's per-module counts from one trace: its default handles, with the conv /
+    linear / matmul ones set to :func:`madd_handles` (total, by module, by module and
+    operator, and the operator names the :func:`madd_handles` counts were filed under,
+    recorded as they ran, so that the MAdds-only counts are that part of the split)."""
     from fvcore.nn import FlopCountAnalysis
 
     logging.getLogger("fvcore").setLevel(logging.ERROR)  # it warns about every op it skips
     analysis = FlopCountAnalysis(net, (x,))
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
-    if madds_only:
-        analysis.clear_op_handles().set_op_handle(**madd_handles())
-    return analysis.total(), dict(analysis.by_module()), dict(analysis.by_module_and_operator())
+    madd_names: set[str] = set()
+
+    def recording(kind, handle):
+        def counted(inputs, outputs):
+            result = handle(inputs, outputs)
+            # fvcore files a plain number under the kind without its namespace
+            madd_names.update(result.keys() if isinstance(result, dict) else [kind.split("::", 1)[-1]])
+            return result
+        return counted
+
+    analysis.set_op_handle(**{kind: recording(kind, handle) for kind, handle in madd_handles().items()})
+    total, by_module = analysis.total(), dict(analysis.by_module())
+    return total, by_module, dict(analysis.by_module_and_operator()), madd_names
 
 
 def madds_rows(model: Model, net: nn.Module, x: torch.Tensor) -> tuple[list[dict], list[dict]]:
     """Per node and in total: analytic MAdds == fvcore restricted to conv + linear. Then
-    fvcore's default total, its excess over that split by node and fvcore operator."""
-    total, by_module, _ = fvcore_counts(net, x, madds_only=True)
+    fvcore's default total, its excess over that split by node and fvcore operator. One
+    fvcore trace gives both: the restricted counts are its conv/linear/matmul operators."""
+    default_total, default_by_module, by_operator, kept = fvcore_counts(net, x)
+    by_module = {name: sum(n for op, n in ops.items() if op in kept) for name, ops in by_operator.items()}
+    total = by_module.get("", 0)
     rows = [row("madds", name, model.node(name)["op"], model.node(name)["cost"].madds, by_module.get(name, 0))
             for name in op_nodes(model)]
     rows.append(row("madds", "total", "", model.totals()["madds"], total))
-    default_total, default_by_module, by_operator = fvcore_counts(net, x, madds_only=False)
     attribution = []
     for name in op_nodes(model):
         extra = default_by_module.get(name, 0) - by_module.get(name, 0)
