@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from archcalc.io import atomic_write
 
 from archcalc.cli.common import spec_errors
 
@@ -31,7 +32,7 @@ def register(app: typer.Typer) -> None:
         if output is None:
             typer.echo(text, nl=False)
         else:
-            output.write_text(text, encoding="utf-8")
+            atomic_write(output, text)
 
     @app.command()
     @spec_errors
@@ -54,6 +55,6 @@ def register(app: typer.Typer) -> None:
             for problem in problems:
                 typer.echo(f"{path}: {problem}", err=True)
             raise typer.Exit(1 if problems else 0)
-        path.write_text(reference.render_regions(text), encoding="utf-8")
+        atomic_write(path, reference.render_regions(text))
         for problem in reference.undocumented() + reference.missing_sections(text):
             typer.echo(f"{path}: warning: {problem}", err=True)
