@@ -131,7 +131,7 @@ class _Compiler:
         # One row per node (cost fields, param fields, output numel), or one per replayed
         # block (its nodes' sum): Model.totals() is the column sum, taken once at the end.
         self.tally: list[tuple] = []
-        self.expansions: dict[tuple, _Expansion] = {}
+        self.expansions: dict[tuple, Any] = {}  # key -> _Expansion, or where it lies in the logs, or False
         self.names_set: tuple[list, frozenset] | None = None
 
     # ------------------------------------------------------------------ errors
@@ -328,15 +328,19 @@ class _Compiler:
         lookup and one dict per op, not a re-evaluation of every expression)."""
         key = self.expansion_key(block, params, input_nodes, nesting) if self.memoize else None
         cached = self.expansions.get(key) if key is not None else None
-        if cached is not None:
+        if cached.__class__ is tuple:  # seen once: record it now (most blocks of a network are never repeated)
+            try:
+                cached = self.expansions[key] = self.record(*cached)
+            except _NotRelative:  # an op named outside the block's scope: not replayable by renaming
+                cached = self.expansions[key] = False
+        if cached:
             return self.replay(cached, scope, input_nodes)
         marks = len(self.scope_log), len(self.instances), len(self.tally)
         output = self.expand_fresh(block, params, scope, input_nodes, nesting)
-        if key is not None:
-            try:
-                self.expansions[key] = self.record(scope, input_nodes, marks)
-            except _NotRelative:  # an op named outside the block's scope: not replayable by renaming
-                pass
+        if key is not None and cached is None:
+            # the logs are append-only: where this expansion lies in them is enough to record it later
+            self.expansions[key] = (scope, list(input_nodes), marks, (len(self.scope_log), len(self.instances),
+                                                                       len(self.tally)))
         return output
 
     def expansion_key(self, block: BlockDef, params: dict, input_nodes: list[str], nesting: int) -> tuple | None:
@@ -349,10 +353,11 @@ class _Compiler:
             key.append(_frozen(self.nodes[node]["shape"]))
         return None if None in key else tuple(key)
 
-    def record(self, scope: str, input_nodes: list[str], marks: tuple[int, int, int]) -> "_Expansion":
-        """The expansion just made, with names relative to ``scope`` (a str suffix) and the
-        block's inputs as their index (an int)."""
-        log_mark, instance_mark, tally_mark = marks
+    def record(self, scope: str, input_nodes: list[str], marks: tuple[int, int, int],
+               ends: tuple[int, int, int]) -> "_Expansion":
+        """The expansion made between ``marks`` and ``ends`` in the logs, with names relative
+        to ``scope`` (a str suffix) and the block's inputs as their index (an int)."""
+        (log_mark, instance_mark, tally_mark), (log_end, instance_end, tally_end) = marks, ends
         where = {node: index for index, node in enumerate(input_nodes)}
 
         def ref(name: str) -> str | int:
@@ -363,7 +368,7 @@ class _Compiler:
             return name[len(scope):]
 
         events = []
-        for name, target in self.scope_log[log_mark:]:
+        for name, target in self.scope_log[log_mark:log_end]:
             if target is None:
                 data = self.nodes[name]
                 events.append((ref(name), None, (data["op"], data["attrs"], [ref(i) for i in data["inputs"]],
@@ -371,8 +376,8 @@ class _Compiler:
             else:
                 events.append((ref(name), ref(target), None))
         instances = [(ref(i.name), i.type, i.params, ref(i.input), ref(i.output), i.input_shape, i.output_shape,
-                      i.nesting) for i in self.instances[instance_mark:]]
-        rows = self.tally[tally_mark:]
+                      i.nesting) for i in self.instances[instance_mark:instance_end]]
+        rows = self.tally[tally_mark:tally_end]
         total = tuple(map(sum, zip(*rows))) if rows else None
         return _Expansion(events, instances, total)
 
