@@ -84,6 +84,20 @@ def _integral(value: Any) -> Any:
     return value
 
 
+def expression_functions(rounding: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
+    """The functions a spec expression may call (``expand`` follows the spec's rounding).
+    docs/spec-language.md documents each; tests/test_docs.py checks that it does."""
+    return {
+        "make_divisible": make_divisible,
+        "truncate_depth": truncate_depth,
+        "expand": expansion_rule(rounding),
+        # round() in a spec rounds halves up (as channel arithmetic expects, and as the
+        # symbolic replay does), not to even as Python's round does
+        "min": min, "max": max, "int": int, "round": _round_half_up, "abs": abs,
+        "ceil": math.ceil, "floor": math.floor,
+    }
+
+
 class _Compiler:
     # Values are plain numbers: a block expanded again with equal parameters and input shapes
     # gives the same ops, so its expansion is cached and replayed under the new name, and the
@@ -96,15 +110,7 @@ class _Compiler:
         data = spec.data
         rounding = data.get("rounding", {})
         self.channel_rule_name, self.channel_rule, self.rule_kwargs = channel_rule(rounding)
-        self.functions: dict[str, Callable[..., Any]] = {
-            "make_divisible": make_divisible,
-            "truncate_depth": truncate_depth,
-            "expand": expansion_rule(rounding),
-            # round() in a spec rounds halves up (as channel arithmetic expects, and as the
-            # symbolic replay does), not to even as Python's round does
-            "min": min, "max": max, "int": int, "round": _round_half_up, "abs": abs,
-            "ceil": math.ceil, "floor": math.floor,
-        }
+        self.functions = expression_functions(rounding)
         self.width = spec.width
         self.globals: dict[str, Any] = {"width": self.width, "resolution": spec.resolution, "classes": spec.classes,
                                         "depth": spec.depth}
@@ -239,8 +245,8 @@ class _Compiler:
                     value = self.scaled(value, scale_mode, where_of(key))
             elif schema.required:
                 self.fail(f"op {op.kind} needs attribute {key!r} ({schema.describe()})", where_of(key), node)
-            else:
-                value = schema.default
+            else:  # a spec-wide default `<kind>_<attr>` (e.g. batch_norm_eps) overrides the op's own
+                value = self.globals.get(f"{op.kind}_{key}", schema.default)
             if schema.pair and isinstance(value, (list, tuple)):  # [h, w]
                 value = [self.integral(v) if _wants_int(schema) else v for v in value]
             else:

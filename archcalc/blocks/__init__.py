@@ -33,6 +33,7 @@ class ParamDef:
     min: float | None = None
     choices: tuple | None = None
     first_only: bool = False
+    doc: str = ""  # one phrase for the language reference (docs/spec-language.md)
     unless: str | None = None  # a required param may be left out when this other param is given instead
 
     @property
@@ -118,6 +119,7 @@ def _param(block: str, name: str, raw: Any, where: Location) -> ParamDef:
         min=raw.get("min"),
         choices=tuple(choices) if choices is not None else None,
         first_only=bool(raw.get("first_only", False)),
+        doc=str(raw.get("doc", "")).strip(),
         unless=unless,
     )
 

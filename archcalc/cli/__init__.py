@@ -23,7 +23,7 @@ def _root() -> None:
     """archcalc: exact MAdds, parameters and peak memory from YAML block specs."""
 
 
-COMMAND_MODULES = ("cost", "verify", "validate", "design", "memory")
+COMMAND_MODULES = ("cost", "verify", "validate", "design", "memory", "reference", "zoo")
 
 for _module in COMMAND_MODULES:
     importlib.import_module(f"archcalc.cli.{_module}").register(app)

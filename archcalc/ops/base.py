@@ -132,7 +132,13 @@ def numel(shape: Shape) -> int:
 
 
 class OpDef:
-    """Base class of an op kind. Subclasses fill in the class attributes and rules."""
+    """Base class of an op kind. Subclasses fill in the class attributes and rules.
+
+    Each subclass documents itself for the language reference (docs/spec-language.md is
+    generated from the registry; tests/test_docs.py fails on a gap): a class docstring with a
+    one-line summary, a ``Shape:`` line, a ``Cost:`` line (or ``free_because``) and a
+    ``Params:`` line when it has parameters; and ``doc=`` on every :class:`Attr`.
+    """
 
     kind: ClassVar[str]
     attrs: ClassVar[dict[str, Attr]] = {}
@@ -148,6 +154,9 @@ class OpDef:
     # The output shares the input's storage (a view, or the identity at inference), so the
     # memory planner allocates nothing for it (flatten, dropout, identity).
     aliases_input: ClassVar[bool] = False
+    # Ops the compiler adds itself (the graph input): never written in a spec, so the
+    # language reference and the JSON Schema leave them out.
+    internal: ClassVar[bool] = False
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
         raise NotImplementedError

@@ -8,7 +8,7 @@ from archcalc.ops.base import (Attr, Cost, OpDef, Params, Shape, ShapeError, num
 from archcalc.ops.registry import register
 
 _PADDING = Attr((int, str), default="same", pair=True,
-                doc="'same' = dilation*(kernel-1)//2 each side (per axis), an integer, or [h, w]")
+                doc="zeros added on each side: an integer, [h, w], or 'same' = dilation * (kernel - 1) // 2 per axis (odd kernels)")
 
 
 def _size_attr(default: int, doc: str) -> Attr:
@@ -80,8 +80,8 @@ class Conv2d(OpDef):
         "kernel": _size_attr(1, "kernel size: k, or [k_h, k_w]"),
         "stride": _size_attr(1, "stride: s, or [s_h, s_w]"),
         "padding": _PADDING,
-        "dilation": _size_attr(1, "dilation: d, or [d_h, d_w]"),
-        "groups": Attr(int, default=1, min=1, doc="groups: input and output channels split into this many"),
+        "dilation": _size_attr(1, "spacing between kernel taps (atrous rate): d, or [d_h, d_w]"),
+        "groups": Attr(int, default=1, min=1, doc="channel groups (each output sees C_in / groups inputs)"),
         "bias": Attr(bool, default=False, doc="add a learned bias per output channel"),
     }
 
@@ -129,8 +129,8 @@ class DepthwiseConv2d(OpDef):
         "kernel": _size_attr(3, "kernel size: k, or [k_h, k_w]"),
         "stride": _size_attr(1, "stride: s, or [s_h, s_w]"),
         "padding": _PADDING,
-        "dilation": _size_attr(1, "dilation: d, or [d_h, d_w]"),
-        "multiplier": Attr(int, default=1, min=1, doc="channel multiplier: outputs per input channel"),
+        "dilation": _size_attr(1, "spacing between kernel taps (atrous rate): d, or [d_h, d_w]"),
+        "multiplier": Attr(int, default=1, min=1, doc="output channels per input channel"),
         "bias": Attr(bool, default=False, doc="add a learned bias per output channel"),
     }
 
@@ -156,11 +156,18 @@ class DepthwiseConv2d(OpDef):
 
 @register
 class Linear(OpDef):
-    """Fully connected layer on a flat vector. ``madds = params_weights = N_in * N_out``."""
+    """Fully connected layer on a flat vector (PyTorch ``nn.Linear``).
+
+    Shape: (N_in,) -> (out,); a feature map must be flattened first.
+    Params: N_in * out weights, plus out biases when bias.
+    Cost: madds = N_in * out; bias = out adds when bias.
+    """
 
     kind = "linear"
-    attrs = {"out": Attr(int, min=1, channels=True, doc="output features"),
-             "bias": Attr(bool, default=True, doc="add a learned bias per output")}
+    attrs = {
+        "out": Attr(int, min=1, channels=True, doc="output features"),
+        "bias": Attr(bool, default=True, doc="add a learned bias per output feature"),
+    }
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
         (shape,) = inputs

@@ -9,8 +9,11 @@ from archcalc.ops.registry import register
 
 @register
 class Add(OpDef):
-    """Element-wise sum of equally shaped inputs (residual connections):
-    ``(n_inputs - 1) * numel`` adds."""
+    """Element-wise sum of two or more equally shaped inputs (residual connections).
+
+    Shape: the common shape of the inputs.
+    Cost: eltwise = (number of inputs - 1) * numel(output) adds.
+    """
 
     kind = "add"
     min_inputs, max_inputs = 2, None
@@ -30,8 +33,11 @@ class Add(OpDef):
 
 @register
 class Mul(OpDef):
-    """Element-wise product of two inputs; the second may be a (C, 1, 1) gate that is
-    broadcast over space (squeeze-and-excitation). ``numel(output)`` multiplies."""
+    """Element-wise product of two inputs (squeeze-and-excitation's gating).
+
+    Shape: the first input's shape; the second is equal to it or a (C, 1, 1) gate broadcast over space.
+    Cost: eltwise = numel(output) multiplies.
+    """
 
     kind = "mul"
     min_inputs, max_inputs = 2, 2
@@ -53,7 +59,10 @@ class Mul(OpDef):
 
 @register
 class Concat(OpDef):
-    """Concatenation along channels; inputs must agree in every other dimension."""
+    """Concatenation of two or more inputs along channels (joins branches).
+
+    Shape: (C_1 + C_2 + ..., H, W); the inputs must agree in every other dimension.
+    """
 
     kind = "concat"
     min_inputs, max_inputs = 2, None
@@ -73,10 +82,13 @@ class Concat(OpDef):
 
 @register
 class ChannelShuffle(OpDef):
-    """ShuffleNet's channel shuffle: reshape (g, C/g) -> transpose -> flatten."""
+    """ShuffleNet's channel shuffle: reshape to (groups, C / groups), transpose, flatten.
+
+    Shape: unchanged; groups must divide C.
+    """
 
     kind = "channel_shuffle"
-    attrs = {"groups": Attr(int, min=1)}
+    attrs = {"groups": Attr(int, min=1, doc="number of groups the channels are interleaved from")}
     free_because = "a shuffle is a permutation of channels, no arithmetic"
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:

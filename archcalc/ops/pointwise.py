@@ -10,12 +10,15 @@ from archcalc.ops.registry import register
 
 @register
 class BatchNorm(OpDef):
-    """Batch norm over channels (dim 0). At inference it is ``x * scale + shift``:
-    2 ops per element. Params: gamma and beta (2 per channel, trainable) plus running
-    mean and variance (2 per channel, buffers)."""
+    """Batch norm over channels, folded at inference to ``x * scale + shift``.
+
+    Shape: unchanged; a (C, H, W) feature map or a (C,) vector.
+    Params: gamma and beta (2 per channel, trainable) plus running mean and variance (2 per channel, buffers).
+    Cost: bn = 2 ops (a multiply and an add) per element.
+    """
 
     kind = "batch_norm"
-    attrs = {"eps": Attr(float, default=1e-3, min=0.0, doc="added to the variance (slim's MobileNet value by default)")}
+    attrs = {"eps": Attr(float, default=1e-3, min=0.0, doc="added to the variance (1e-3 is slim's MobileNet value)")}
     elementwise_inplace = True
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
@@ -35,7 +38,10 @@ class BatchNorm(OpDef):
 
 
 class _Activation(OpDef):
-    """An element-wise activation; ``ops_per_element`` is its documented cost."""
+    """An element-wise activation; ``ops_per_element`` is its documented cost.
+
+    Shape: unchanged.
+    """
 
     ops_per_element: int = 1
     elementwise_inplace = True
@@ -55,7 +61,10 @@ class _Activation(OpDef):
 
 @register
 class ReLU(_Activation):
-    """``max(x, 0)``: 1 op per element."""
+    """``max(x, 0)``.
+
+    Cost: act = 1 op per element.
+    """
 
     kind = "relu"
     ops_per_element = 1
@@ -63,7 +72,10 @@ class ReLU(_Activation):
 
 @register
 class ReLU6(_Activation):
-    """``min(max(x, 0), 6)``: 2 ops per element."""
+    """``min(max(x, 0), 6)``.
+
+    Cost: act = 2 ops per element.
+    """
 
     kind = "relu6"
     ops_per_element = 2
@@ -71,7 +83,10 @@ class ReLU6(_Activation):
 
 @register
 class HardSwish(_Activation):
-    """``x * relu6(x + 3) / 6``: add, max, min, multiply, scale = 5 ops per element."""
+    """``x * relu6(x + 3) / 6`` (MobileNetV3).
+
+    Cost: act = 5 ops per element (add, max, min, multiply, scale).
+    """
 
     kind = "hardswish"
     ops_per_element = 5
@@ -129,7 +144,10 @@ class GELU(_Activation):
 
 @register
 class Sigmoid(_Activation):
-    """``1 / (1 + exp(-x))``: negate, exp, add, divide = 4 ops per element."""
+    """``1 / (1 + exp(-x))``.
+
+    Cost: act = 4 ops per element (negate, exp, add, divide).
+    """
 
     kind = "sigmoid"
     ops_per_element = 4
@@ -137,7 +155,7 @@ class Sigmoid(_Activation):
 
 @register
 class Identity(_Activation):
-    """Passes its input through."""
+    """Passes its input through (a placeholder, e.g. an activation switched off)."""
 
     kind = "identity"
     ops_per_element = 0

@@ -10,13 +10,20 @@ from archcalc.ops.registry import register
 
 @register
 class Input(OpDef):
-    """The graph input (a feature map without the batch dimension)."""
+    """The graph input (a feature map without the batch dimension), made from ``input:``.
+
+    Shape: (channels, height, width).
+    """
 
     kind = "input"
-    attrs = {"channels": Attr(int, min=1), "height": Attr(int, min=1), "width": Attr(int, min=1)}
+    internal = True
+    attrs = {
+        "channels": Attr(int, min=1, doc="input channels"),
+        "height": Attr(int, min=1, doc="input height"),
+        "width": Attr(int, min=1, doc="input width"),
+    }
     min_inputs, max_inputs = 0, 0
     free_because = "the input is given"
-    internal = True
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
         return (attrs["channels"], attrs["height"], attrs["width"])
@@ -24,7 +31,11 @@ class Input(OpDef):
 
 @register
 class GlobalAvgPool(OpDef):
-    """Mean over space, keeping (C, 1, 1): ``C * H * W`` adds."""
+    """Mean over the whole spatial extent.
+
+    Shape: (C, H, W) -> (C, 1, 1).
+    Cost: pool = C * H * W adds.
+    """
 
     kind = "global_avg_pool"
 
@@ -181,15 +192,18 @@ class AdaptiveAvgPool(OpDef):
 
 @register
 class UpsampleBilinear(OpDef):
-    """Bilinear resize to ``size`` (square) or by an integer ``factor``: 4 taps per output
-    element (fvcore's convention for ``upsample_bilinear2d``)."""
+    """Bilinear resize to a square ``size`` or by an integer ``factor`` (exactly one of them).
+
+    Shape: (C, H, W) -> (C, size, size) or (C, H * factor, W * factor).
+    Cost: resize = 4 taps per output element (fvcore's convention for upsample_bilinear2d).
+    """
 
     kind = "upsample_bilinear"
     attrs = {
         "size": Attr(int, default=0, min=0, doc="output height and width; 0 = use factor"),
         # not "scale": that word is the layer-row key for width scaling
         "factor": Attr(int, default=0, min=0, doc="integer upsampling factor; 0 = use size"),
-        "align_corners": Attr(bool, default=False),
+        "align_corners": Attr(bool, default=False, doc="PyTorch's align_corners (changes values, not the cost)"),
     }
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
@@ -214,7 +228,10 @@ class UpsampleBilinear(OpDef):
 
 @register
 class Flatten(OpDef):
-    """(C, H, W) -> (C*H*W,)."""
+    """Flattens a feature map into a vector (a view).
+
+    Shape: (C, H, W) -> (C * H * W,).
+    """
 
     kind = "flatten"
     free_because = "flatten only changes the view"
@@ -231,10 +248,13 @@ class Flatten(OpDef):
 
 @register
 class Dropout(OpDef):
-    """Dropout, the identity at inference."""
+    """Dropout, the identity at inference.
+
+    Shape: unchanged.
+    """
 
     kind = "dropout"
-    attrs = {"rate": Attr(float, default=0.0, min=0.0)}
+    attrs = {"rate": Attr(float, default=0.0, min=0.0, doc="drop probability in training (< 1)")}
     free_because = "dropout is the identity at inference"
     aliases_input = True
 
