@@ -12,6 +12,7 @@ Every error is a :class:`~archcalc.errors.SpecError` naming the spec file, line 
 """
 from __future__ import annotations
 
+import gc
 import graphlib
 import heapq
 import math
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from archcalc import limits
+from archcalc.analysis.costs import tally_row
 from archcalc.blocks import ROW_KEYS, BlockDef, builtin_blocks, parse_block_defs
 from archcalc.errors import Location, SpecError, SpecWarning, quote
 from archcalc.ops import Attr, OpDef, ShapeError, UnknownOpError, get_op, get_user_op
@@ -47,6 +49,37 @@ class BlockInstance:
     nesting: int  # 0 for a block written as a layer row, 1 for a block inside it, ...
 
 
+@dataclass(frozen=True)
+class _Expansion:
+    """A cached block expansion: the scope writes in order (``(name, None, node record)``
+    for an op, ``(name, target, None)`` for a name standing for a tensor), the block
+    instances, and the column sum of its nodes' tally rows (None for no ops). Names are
+    suffixes of the instance's scope, or ints: the index of one of the block's inputs."""
+
+    events: list
+    instances: list
+    total: tuple | None
+
+
+class _NotRelative(Exception):
+    """A name made while expanding a block lies outside the block's scope."""
+
+
+_PLAIN = frozenset({int, float, str, bool, type(None)})
+
+
+def _frozen(value: Any) -> Any:
+    """``value`` as a hashable key that also tells 1, 1.0 and True apart, or None when it
+    holds anything but plain literals (a traced number, say)."""
+    kind = value.__class__
+    if kind in _PLAIN:
+        return kind, value
+    if kind is tuple or kind is list:
+        items = [_frozen(item) for item in value]
+        return None if None in items else (kind, tuple(items))
+    return None
+
+
 def _integral(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -68,6 +101,12 @@ def expression_functions(rounding: Mapping[str, Any]) -> dict[str, Callable[...,
 
 
 class _Compiler:
+    # Values are plain numbers: a block expanded again with equal parameters and input shapes
+    # gives the same ops, so its expansion is cached and replayed under the new name, and the
+    # totals are summed as nodes are added. The symbolic tracer (whose numbers carry recipes
+    # that equal plain numbers compare equal to) turns this off.
+    memoize = True
+
     def __init__(self, spec: Spec):
         self.spec = spec
         data = spec.data
@@ -95,6 +134,14 @@ class _Compiler:
         self.scopes: dict[str, str] = {}  # every name a `from` may use -> node producing it
         self.removed: set[str] = set()  # layer rows removed by `when`
         self.instances: list[BlockInstance] = []
+        # Every write to `scopes` made while expanding blocks, in order ((name, None) for a
+        # node): a cached expansion replays this log under another instance's name.
+        self.scope_log: list[tuple[str, str | None]] = []
+        # One row per node (cost fields, param fields, output numel), or one per replayed
+        # block (its nodes' sum): Model.totals() is the column sum, taken once at the end.
+        self.tally: list[tuple] = []
+        self.expansions: dict[tuple, Any] = {}  # key -> _Expansion, or where it lies in the logs, or False
+        self.names_set: tuple[list, frozenset] | None = None
 
     # ------------------------------------------------------------------ errors
     def fail(self, message: str, where: Location | None = None, node: str | None = None):
@@ -180,12 +227,17 @@ class _Compiler:
             self.fail(f"{op.kind}: cannot derive the output shape ({type(exc).__name__}: {exc})", where, name)
         for dim in shape:
             self.within(limits.DIMENSION, dim, f"output dimension of {op.kind}", where, name)
+        shape = tuple(shape)
+        cost, params = op.cost(attrs, in_shapes, shape), op.params(attrs, in_shapes, shape)
         self.nodes[name] = dict(
-            op=op.kind, attrs=attrs, inputs=list(inputs), in_shapes=in_shapes, shape=tuple(shape),
-            origin=self.row_where or where,
+            op=op.kind, attrs=attrs, inputs=list(inputs), in_shapes=in_shapes, shape=shape,
+            origin=self.row_where or where, cost=cost, params=params,
         )
         self.order.append(name)
         self.scopes[name] = name
+        self.scope_log.append((name, None))
+        if self.memoize and op.kind != INPUT:
+            self.tally.append(tally_row(cost, params, shape))
         return name
 
     def within(self, budget: limits.Budget, amount: Any, what: str, where: Location | None, node: str | None) -> None:
@@ -301,6 +353,95 @@ class _Compiler:
 
     # ------------------------------------------------------------------ blocks
     def expand_block(self, block: BlockDef, params: dict, scope: str, input_nodes: list[str], nesting: int) -> str:
+        """Instantiate ``block`` as ``scope``; returns its output node. A block already
+        expanded with equal parameters and input shapes is replayed from the cache (a
+        lookup and one dict per op, not a re-evaluation of every expression)."""
+        key = self.expansion_key(block, params, input_nodes, nesting) if self.memoize else None
+        cached = self.expansions.get(key) if key is not None else None
+        if cached.__class__ is tuple:  # seen once: record it now (most blocks of a network are never repeated)
+            try:
+                cached = self.expansions[key] = self.record(*cached)
+            except _NotRelative:  # an op named outside the block's scope: not replayable by renaming
+                cached = self.expansions[key] = False
+        if cached:
+            return self.replay(cached, scope, input_nodes)
+        marks = len(self.scope_log), len(self.instances), len(self.tally)
+        output = self.expand_fresh(block, params, scope, input_nodes, nesting)
+        if key is not None and cached is None:
+            # the logs are append-only: where this expansion lies in them is enough to record it later
+            self.expansions[key] = (scope, list(input_nodes), marks, (len(self.scope_log), len(self.instances),
+                                                                       len(self.tally)))
+        return output
+
+    def expansion_key(self, block: BlockDef, params: dict, input_nodes: list[str], nesting: int) -> tuple | None:
+        """What an expansion depends on (the globals are fixed for one compile), or None when
+        a value is not a plain literal (then it is not cached)."""
+        key = [block.name, nesting]
+        for name, value in params.items():
+            key += name, _frozen(value)
+        for node in input_nodes:
+            key.append(_frozen(self.nodes[node]["shape"]))
+        return None if None in key else tuple(key)
+
+    def record(self, scope: str, input_nodes: list[str], marks: tuple[int, int, int],
+               ends: tuple[int, int, int]) -> "_Expansion":
+        """The expansion made between ``marks`` and ``ends`` in the logs, with names relative
+        to ``scope`` (a str suffix) and the block's inputs as their index (an int)."""
+        (log_mark, instance_mark, tally_mark), (log_end, instance_end, tally_end) = marks, ends
+        where = {node: index for index, node in enumerate(input_nodes)}
+
+        def ref(name: str) -> str | int:
+            if name in where:
+                return where[name]
+            if not name.startswith(scope):
+                raise _NotRelative(name)
+            return name[len(scope):]
+
+        events = []
+        for name, target in self.scope_log[log_mark:log_end]:
+            if target is None:
+                data = self.nodes[name]
+                events.append((ref(name), None, (data["op"], data["attrs"], [ref(i) for i in data["inputs"]],
+                                                 data["in_shapes"], data["shape"], data["cost"], data["params"])))
+            else:
+                events.append((ref(name), ref(target), None))
+        instances = [(ref(i.name), i.type, i.params, ref(i.input), ref(i.output), i.input_shape, i.output_shape,
+                      i.nesting) for i in self.instances[instance_mark:instance_end]]
+        rows = self.tally[tally_mark:tally_end]
+        total = tuple(map(sum, zip(*rows))) if rows else None
+        return _Expansion(events, instances, total)
+
+    def replay(self, cached: "_Expansion", scope: str, input_nodes: list[str]) -> str:
+        def name_of(ref: str | int) -> str:
+            return input_nodes[ref] if ref.__class__ is int else scope + ref
+
+        origin, nodes, scopes, log, order = self.row_where, self.nodes, self.scopes, self.scope_log, self.order
+        # the node budget, as add_node checks it, for every node this replay adds
+        self.within(limits.IR_NODES, len(nodes) + len(cached.events), "IR nodes", origin, scope)
+        output = None
+        for ref, target, node in cached.events:
+            name = scope + ref if ref.__class__ is str else input_nodes[ref]
+            if node is None:
+                output = scopes[name] = name_of(target)
+                log.append((name, output))
+                continue
+            if name in nodes:
+                self.fail(f"name {name!r} is used twice", origin)
+            op, attrs, inputs, in_shapes, shape, cost, params = node
+            nodes[name] = {"op": op, "attrs": attrs.copy(), "inputs": [name_of(i) for i in inputs],
+                           "in_shapes": in_shapes.copy(), "shape": shape, "origin": origin, "cost": cost, "params": params}
+            order.append(name)
+            scopes[name] = name
+            log.append((name, None))
+        for ref, kind, params, input, out, input_shape, output_shape, nesting in cached.instances:
+            self.instances.append(BlockInstance(name=name_of(ref), type=kind, params=dict(params), input=name_of(input),
+                                                output=name_of(out), input_shape=input_shape,
+                                                output_shape=output_shape, nesting=nesting))
+        if cached.total is not None:
+            self.tally.append(cached.total)
+        return output
+
+    def expand_fresh(self, block: BlockDef, params: dict, scope: str, input_nodes: list[str], nesting: int) -> str:
         if any(entry[0] == block.name for entry in self.trail):
             self.fail(f"block {block.name!r} contains itself ({self.trail_text()} > {block.name})")
         input_node = input_nodes[0]
@@ -325,7 +466,9 @@ class _Compiler:
                 removed.add(name)
                 if sources:  # a removed item stands for its (first) input
                     local[name] = sources[0]
-                    self.scopes.setdefault(full, sources[0])
+                    if full not in self.scopes:
+                        self.scopes[full] = sources[0]
+                        self.scope_log.append((full, sources[0]))
             else:
                 raw = {k: v for k, v in item.items() if k not in ("name", "op", "block", "from", "when")}
                 here = (lambda key, w=where: w)
@@ -343,6 +486,7 @@ class _Compiler:
             self.trail.pop()
         output = local[block.output] if block.output else previous
         self.scopes[scope] = output
+        self.scope_log.append((scope, output))  # last: a replay returns the last scope it writes
         self.instances.append(BlockInstance(
             name=scope, type=block.name, params=params, input=input_node, output=output,
             input_shape=in_shape, output_shape=self.nodes[output]["shape"], nesting=nesting,
@@ -378,6 +522,7 @@ class _Compiler:
 
     def row_names(self, rows: list) -> list[str]:
         names, auto = [], 0
+        first_index: dict[str, int] = {}  # a dict, not `in names`: a wide spec has thousands of rows
         for index, row in enumerate(rows):
             self.row_where = self.row_location(rows, index)
             if not isinstance(row, dict):
@@ -390,11 +535,18 @@ class _Compiler:
             else:
                 auto += 1
                 name = f"stage{auto}"
-            if name in names:
-                self.fail(f"layer name {name!r} is used twice (first at layers[{names.index(name)}])",
+            if name in first_index:
+                self.fail(f"layer name {name!r} is used twice (first at layers[{first_index[name]}])",
                           self.row_key_where(row, index, "name"))
+            first_index[name] = index
             names.append(name)
         return names
+
+    def known_names(self, names: list[str]) -> frozenset[str]:
+        """``names`` as a set, made once per list (a concat of K rows checks K references)."""
+        if self.names_set is None or self.names_set[0] is not names:
+            self.names_set = names, frozenset(names)
+        return self.names_set[1]
 
     def row_refs(self, row: dict, index: int, names: list[str]) -> list[str]:
         raw = row.get("from")
@@ -406,9 +558,10 @@ class _Compiler:
         refs = [refs] if isinstance(refs, str) else refs
         if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
             self.fail(f"expected a layer name or a list of layer names, got {refs!r}{via}", where)
+        known = self.known_names(names)
         for ref in refs:
             head = _strip_optional(ref).split(".")[0]
-            if ref != INPUT and head not in names:
+            if ref != INPUT and head not in known:
                 self.fail(f"unknown layer {ref!r}{via} (layers: input, {', '.join(names)})", where)
         return refs
 
@@ -470,10 +623,18 @@ class _Compiler:
         if repeats is not None:  # every repeat adds at least one node: refuse before expanding
             self.within(limits.IR_NODES, len(self.nodes) + repeats, "IR nodes (the repeat count n)", where_of("n"), name)
         current = sources[0]
+        # the parameters depend on the repeat only through first_only and the input shape
+        params_seen: dict[tuple, dict] = {}
         for repeat in range(repeats or 1):  # repeats chain the main input; other inputs stay as written
             instance = f"{name}.block{repeat + 1}" if repeats is not None else name
-            params = self.block_params(block, raw, env, scale, where_of, instance, repeat, self.nodes[current]["shape"])
-            current = self.expand_block(block, params, instance, [current, *sources[1:]], 0)
+            in_shape = self.nodes[current]["shape"]
+            seen_key = (repeat > 0, _frozen(in_shape)) if self.memoize else None
+            params = params_seen.get(seen_key) if seen_key is not None else None
+            if params is None:
+                params = self.block_params(block, raw, env, scale, where_of, instance, repeat, in_shape)
+                if seen_key is not None and seen_key[1] is not None:
+                    params_seen[seen_key] = params
+            current = self.expand_block(block, dict(params), instance, [current, *sources[1:]], 0)
         self.scopes[name] = current
 
     def repeat_count(self, row: dict, env: Mapping[str, Any], where: Location) -> int | None:
@@ -503,6 +664,18 @@ class _Compiler:
                           "`outputs` to keep it")
 
     def compile(self) -> "Model":
+        # The compile allocates a dict per op and frees nothing: the cyclic garbage collector
+        # would rescan the growing heap again and again (a 10,000-block chain spent most of
+        # its time there), and there are no cycles to find.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return self.compile_graph()
+        finally:
+            if paused:
+                gc.enable()
+
+    def compile_graph(self) -> "Model":
         spec, data = self.spec, self.spec.data
         channels, resolution = data["input"]["channels"], data["input"]["resolution"]
         self.add_node(INPUT, get_op("input"), {"channels": channels, "height": resolution, "width": resolution}, [],
@@ -521,10 +694,9 @@ class _Compiler:
                 raise SpecError(spec.where("outputs", index, f"outputs[{index}]"), f"{ref!r} names no layer or tensor")
             outputs.append(self.scopes[ref])
         self.check_reachable(outputs)
-        from archcalc.analysis.costs import annotate_costs
-
-        annotate_costs(self.nodes)
-        return Model(spec=spec, nodes=self.nodes, order=self.order, outputs=outputs, blocks=self.instances, scopes=self.scopes)
+        sums = tuple(map(sum, zip(*self.tally))) if self.memoize and self.tally else None
+        return Model(spec=spec, nodes=self.nodes, order=self.order, outputs=outputs, blocks=self.instances,
+                     scopes=self.scopes, sums=sums)
 
 
 def _yaml_number_hint(value: Any) -> str:

@@ -6,7 +6,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from archcalc.analysis.convention import Convention
-from archcalc.analysis.costs import layer_rows, model_totals, rollup
+from archcalc.analysis.costs import layer_rows, model_totals, rollup, tally_totals
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -36,6 +36,8 @@ class Model:
     outputs: list[str]
     blocks: list["BlockInstance"]
     scopes: dict[str, str] = field(default_factory=dict)
+    # column sums of the nodes' numbers, taken by the compiler (see costs.tally_row); None: sum the nodes
+    sums: tuple | None = None
 
     @property
     def name(self) -> str:
@@ -74,6 +76,8 @@ class Model:
         return layer_rows(self.nodes, self.order, convention or Convention())
 
     def totals(self, convention: Convention | None = None) -> dict[str, int]:
+        if self.sums is not None:
+            return tally_totals(self.sums, convention or Convention())
         return model_totals(self.nodes, self.order, convention or Convention())
 
     def grouped(self, depth: int, convention: Convention | None = None) -> list[dict]:

@@ -9,19 +9,24 @@ from dataclasses import fields
 from typing import Iterable
 
 from archcalc.analysis.convention import BN_PARAM_MODES, Convention
-from archcalc.ops import EXTRA_TERMS, Cost, Params, get_op, numel
+from archcalc.ops import EXTRA_TERMS, Cost, Params, numel
 
 COST_FIELDS = tuple(f.name for f in fields(Cost))
 PARAM_FIELDS = tuple(f.name for f in fields(Params))
 COLUMNS = ("madds", "params", "params_without_bn", *EXTRA_TERMS, "flops", "activations")
 
 
-def annotate_costs(nodes: dict[str, dict]) -> None:
-    """Pass: store each node's :class:`Cost` and :class:`Params` (from its op's rules)."""
-    for data in nodes.values():
-        op = get_op(data["op"])
-        data["cost"] = op.cost(data["attrs"], data["in_shapes"], data["shape"])
-        data["params"] = op.params(data["attrs"], data["in_shapes"], data["shape"])
+def tally_row(cost: Cost, params: Params, shape: tuple) -> tuple:
+    """One node's numbers as a flat tuple (cost fields, param fields, output numel): the
+    compiler sums these columns once, so totals need no walk over the nodes."""
+    return (*(getattr(cost, field) for field in COST_FIELDS), *(getattr(params, field) for field in PARAM_FIELDS),
+            numel(shape))
+
+
+def tally_totals(sums: tuple, convention: Convention) -> dict[str, int]:
+    """:func:`model_totals` from the column sums of :func:`tally_row` rows."""
+    costs, params = len(COST_FIELDS), len(PARAM_FIELDS)
+    return row_values(Cost(*sums[:costs]), Params(*sums[costs:costs + params]), sums[-1], convention)
 
 
 def params_total(params: Params, convention: Convention) -> int:
@@ -111,5 +116,5 @@ def totals(rows: list[dict]) -> dict[str, int]:
     return result
 
 
-__all__ = ["COLUMNS", "BN_PARAM_MODES", "annotate_costs", "layer_rows", "model_totals", "params_total", "rollup",
-           "row_values", "totals"]
+__all__ = ["COLUMNS", "BN_PARAM_MODES", "layer_rows", "model_totals", "params_total", "rollup",
+           "row_values", "tally_row", "tally_totals", "totals"]

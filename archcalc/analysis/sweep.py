@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import operator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 
 from archcalc.analysis.convention import Convention
 from archcalc.analysis.costs import COLUMNS, row_values
@@ -493,12 +493,7 @@ def sweep(spec: Spec | str | Path, widths: Sequence[float], resolutions: Sequenc
         classes = None
     grid = grid_totals(spec, widths, resolutions, classes=classes, convention=convention,
                        progress=None if (memory or latency) else progress)
-    rows = []
-    for i, width in enumerate(widths):
-        for j, resolution in enumerate(resolutions):
-            rows.append({"width": float(width), "resolution": int(resolution),
-                         **{c: int(grid[c][i, j]) for c in TOTAL_COLUMNS}})
-    frame = pd.DataFrame(rows)
+    frame = grid_frame(widths, resolutions, grid)
     attrs = {"spec": spec.path, "network": spec.name, "classes": classes if classes is not None else spec.classes,
              "convention": convention.describe(), "traces": grid["traces"]}
     if memory or latency:
@@ -515,6 +510,29 @@ def sweep(spec: Spec | str | Path, widths: Sequence[float], resolutions: Sequenc
         frame = join_accuracy(frame, spec.name, table)
     frame.attrs = attrs
     return frame
+
+
+def grid_frame(widths: Sequence[float], resolutions: Sequence[int], grid: dict[str, Any]) -> "pd.DataFrame":
+    """The grid as a table, one row per (width, resolution), widths outer: built column by
+    column from the grid's arrays (a million points make no per-row objects). The totals
+    keep the grid's dtype: int64, or Python ints where a value does not fit (exact)."""
+    import numpy as np
+    import pandas as pd
+
+    columns = {"width": np.repeat(np.asarray(widths, dtype=float), len(resolutions)),
+               "resolution": np.tile(np.asarray(resolutions, dtype=np.int64), len(widths))}
+    for column in TOTAL_COLUMNS:
+        columns[column] = np.asarray(grid[column]).reshape(-1)
+    return pd.DataFrame(columns)
+
+
+def write_csv(frame: "pd.DataFrame", columns: Sequence[str], notes: Sequence[str], out: TextIO) -> None:
+    """``frame[columns]`` as CSV on ``out``, after the notes as ``# `` lines: pandas writes
+    the columns in chunks (no per-row dicts). Missing values are empty cells, as in the
+    other tables."""
+    for line in notes:
+        out.write(f"# {line}\n")
+    frame.to_csv(out, columns=list(columns), index=False, lineterminator="\n", chunksize=100_000)
 
 
 def point_measures(spec: Spec, frame: "pd.DataFrame", *, classes: int | None, memory: bool, dtype: str,
@@ -559,5 +577,5 @@ def point_measures(spec: Spec, frame: "pd.DataFrame", *, classes: int | None, me
     return extra
 
 
-__all__ = ["ACCURACY_CSV", "TOTAL_COLUMNS", "Separable", "grid_sum", "grid_totals", "guards_hold", "numeric_replay", "join_accuracy", "load_accuracy", "parse_values",
-           "point_measures", "sweep"]
+__all__ = ["ACCURACY_CSV", "TOTAL_COLUMNS", "Separable", "grid_frame", "grid_sum", "grid_totals", "guards_hold", "numeric_replay", "join_accuracy", "load_accuracy", "parse_values",
+           "point_measures", "sweep", "write_csv"]

@@ -175,6 +175,8 @@ class TracedFloat(_Remembers, float):
 class _TracingCompiler(_Compiler):
     """The ordinary compiler with traced channel counts and a traced input resolution."""
 
+    memoize = False  # a traced 32 equals a plain 32 but carries a different recipe
+
     def __init__(self, spec: Spec):
         super().__init__(spec)
         self.originals = dict(self.functions)

@@ -7,6 +7,7 @@ commands, so ``archcalc cost`` never pays for them.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -14,10 +15,11 @@ import typer
 
 from archcalc.cli.common import (
     BnParams, ClassesOption, CostAxis, DepthOption, Dtype, Format, MaxSpreadOption, SpecArgument, echo, fit_lines, fmt_int,
-    progress_bar, spec_errors, terminal_width, write_csv, write_json, write_markdown, write_text_table,
+    progress_bar, spec_errors, terminal_width, write_json, write_markdown, write_text_table,
 )
 
 PROGRESS_MIN_POINTS = 400  # a closed-form sweep of fewer points is instant
+TABLE_ROWS = 200  # rows a terminal table of a sweep shows; the other formats print every row
 
 
 def run_sweep(spec: Path, widths: str, resolutions: str, classes: Optional[int], bn_params: str,
@@ -68,8 +70,6 @@ def register(app: typer.Typer) -> None:
                           depth=depth_multiplier)
         columns = [c for c in ("width", "resolution", "madds", "params", "params_without_bn", "flops", "peak_bytes",
                                "latency_ms", "latency_iqr_ms", "latency_flagged", "top1", "top5") if c in frame.columns]
-        records = [{k: (None if _missing(v) else v) for k, v in row.items()}
-                   for row in frame[columns + ["accuracy_source"]].to_dict("records")]
         notes = [f"spec: {frame.attrs['spec']} ({frame.attrs['network']}), classes {frame.attrs['classes']}",
                  f"convention: {frame.attrs['convention']}"]
         for key in ("memory", "latency"):
@@ -80,10 +80,20 @@ def register(app: typer.Typer) -> None:
             notes.append(f"LATENCY FLAGGED at {len(flagged)} point(s) (spread too large, medians not to be trusted): "
                          + ", ".join(f"{w:g}/{r}" for w, r in zip(flagged["width"], flagged["resolution"])))
         notes.append("top1/top5: published accuracy where known (empty = not published, never estimated)")
+        if fmt is Format.csv:  # columnar, streamed: a million rows make no per-row dicts
+            from archcalc.analysis.sweep import write_csv as write_sweep_csv
+
+            write_sweep_csv(frame, columns + ["accuracy_source"], notes, sys.stdout)
+            sys.stdout.flush()
+            return
+        if fmt is Format.table and len(frame) > TABLE_ROWS:  # a terminal shows a screenful, and says where the rest is
+            notes.append(f"showing the first {TABLE_ROWS:,} of {len(frame):,} rows: --format csv (or json, markdown) "
+                         "prints them all")
+            frame = frame.head(TABLE_ROWS)
+        records = [{k: (None if _missing(v) else v) for k, v in row.items()}
+                   for row in frame[columns + ["accuracy_source"]].to_dict("records")]
         if fmt is Format.json:
             echo(write_json({"notes": notes, "rows": [{k: _py(v) for k, v in r.items()} for r in records]}))
-        elif fmt is Format.csv:
-            echo(write_csv(records, columns + ["accuracy_source"], notes))
         elif fmt is Format.markdown:
             shown = {c: _cell for c in columns}
             echo(write_markdown(records, columns, formatters=shown) + "\n" + "\n".join(f"- {n}" for n in notes) + "\n")
