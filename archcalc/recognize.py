@@ -103,6 +103,9 @@ class Expander:
         data = {"input": {"channels": 1, "resolution": 1}, "defaults": defaults, "rounding": rounding, "layers": []}
         self.compiler = _Compiler(Spec(path="<recognize>", data=data))
         self.compiler.blocks = dict(library)
+        # every candidate is expanded on a state reset by _expand (and cached here by key), so the
+        # compiler's own expansion cache, which indexes into logs of one whole compile, stays off
+        self.compiler.memoize = False
         self.where = Location("<recognize>", None, "")
         self.cache: dict[tuple, list[dict] | None] = {}
 
