@@ -781,9 +781,10 @@ def unseen_defaults(spec: Spec, blocks: list[BlockDef]) -> list[str]:
     """One message per ``defaults`` entry of the spec's own file that nothing reads: no layer row, no other default
     and no used block refers to it, or every block that does has a parameter (or ``let``)
     of the same name, which hides the default (``defaults: {t: 4}`` beside bottleneck rows
-    that each set ``t``)."""
+    that each set ``t``); and one when a depth multiplier other than 1 is set but nothing
+    reads ``depth`` (no ``n`` is written as an expression of it), so it changes nothing."""
     defaults = spec.data.get("defaults", {})
-    if not defaults:
+    if not defaults and spec.depth == 1:
         return []
     read = names_in(list(spec.data["layers"])) | names_in(list(defaults.values()))
     hidden: dict[str, list[str]] = {}
@@ -802,6 +803,9 @@ def unseen_defaults(spec: Spec, blocks: list[BlockDef]) -> list[str]:
         for name in used & own:
             hidden.setdefault(name, []).append(block.name)
     messages = []
+    if spec.depth != 1 and "depth" not in read:
+        messages.append(f"{spec.path}: depth multiplier {spec.depth:g} is read by no layer, default or block (no "
+                        f"repeat count n is written as an expression of depth), so it changes nothing")
     for key in defaults:
         if key in read or key not in spec.own_defaults or _names_an_op_attr(key):
             continue  # read; or inherited (the parent's business); or an op attribute's default

@@ -535,3 +535,15 @@ def test_a_shipped_spec_in_a_subfolder_by_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path.parent)  # no file of that name here: the bare name is looked up
     assert loader.resolve_spec_path("tiny_net") == tmp_path / "zoo" / "tiny_net.yaml"
     assert archcalc.load("tiny_net").totals()["madds"] == 8 * 8 * 3 * 4  # 1x1 conv, 3 -> 4 channels, 8 x 8
+
+
+def test_a_depth_multiplier_nothing_reads_is_warned(recwarn):
+    # specs/mnv2.yaml writes every n as a number (the paper's Table 2), so depth 1.5 changes nothing: say so
+    with pytest.warns(archcalc.errors.SpecWarning, match="depth multiplier 1.5 is read by no layer"):
+        plain = archcalc.load(ROOT / "specs" / "mnv2.yaml", depth=1.5)
+    assert plain.totals()["madds"] == archcalc.load(ROOT / "specs" / "mnv2.yaml").totals()["madds"]
+    # EfficientNet's rows read depth (n: ceil(n * depth)): no warning, and the network grows
+    recwarn.clear()
+    deeper = archcalc.load(ROOT / "specs" / "zoo" / "efficientnet_b0.yaml", depth=1.5)
+    assert not [w for w in recwarn if issubclass(w.category, archcalc.errors.SpecWarning)]
+    assert deeper.totals()["madds"] > archcalc.load(ROOT / "specs" / "zoo" / "efficientnet_b0.yaml").totals()["madds"]
