@@ -23,10 +23,12 @@ def load(path: str | Path, *, width: float | None = None, resolution: int | None
 
     Raises :class:`SpecError` (one line naming file, line and spec path) on bad input.
     """
+    from archcalc import limits
     from archcalc.compiler import compile_spec
     from archcalc.spec.loader import load_spec
 
-    return compile_spec(load_spec(path, width=width, resolution=resolution, classes=classes, depth=depth))
+    with limits.held():  # each budget read from the environment once, not per check
+        return compile_spec(load_spec(path, width=width, resolution=resolution, classes=classes, depth=depth))
 
 
 def materialize(model: Model, *args, **kwargs):

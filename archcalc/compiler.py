@@ -18,6 +18,7 @@ import heapq
 import math
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 from archcalc import limits
@@ -171,6 +172,8 @@ class _Compiler:
               explain: Callable[[str, ExpressionError], str] | None = None, node: str | None = None) -> Any:
         """``raw`` itself, or the value of the expression it holds; ``explain(source, error)``
         may word a failed expression for its context."""
+        if raw.__class__ is not str:  # the common case: a number written as is
+            return raw
         source = expression_source(raw)
         if source is None:
             return raw
@@ -213,7 +216,8 @@ class _Compiler:
     def add_node(self, name: str, op: OpDef, attrs: dict, inputs: list[str], where: Location) -> str:
         if name in self.nodes:
             self.fail(f"name {name!r} is used twice", where)
-        self.within(limits.IR_NODES, len(self.nodes) + 1, "IR nodes", where, name)
+        if len(self.nodes) >= limits.IR_NODES.value:
+            self.within(limits.IR_NODES, len(self.nodes) + 1, "IR nodes", where, name)
         count = len(inputs)
         if count < op.min_inputs or (op.max_inputs is not None and count > op.max_inputs):
             wanted = op.min_inputs if op.max_inputs == op.min_inputs else f"{op.min_inputs} or more"
@@ -225,8 +229,14 @@ class _Compiler:
             self.fail(str(exc), where, name)
         except (TypeError, OverflowError, ValueError, ZeroDivisionError) as exc:  # a value no shape rule expects
             self.fail(f"{op.kind}: cannot derive the output shape ({type(exc).__name__}: {exc})", where, name)
+        largest = limits.DIMENSION.value
         for dim in shape:
-            self.within(limits.DIMENSION, dim, f"output dimension of {op.kind}", where, name)
+            try:
+                over = dim > largest
+            except TypeError:  # not a number: the shape rules report those
+                over = False
+            if over:
+                self.within(limits.DIMENSION, dim, f"output dimension of {op.kind}", where, name)
         shape = tuple(shape)
         cost, params = op.cost(attrs, in_shapes, shape), op.params(attrs, in_shapes, shape)
         self.nodes[name] = dict(
@@ -255,9 +265,11 @@ class _Compiler:
                 expected = ", ".join(op.attrs) or "none"
                 self.fail(f"unknown attribute {key!r} for op {op.kind} (expected: {expected})", where_of(key), node)
         attrs = {}
-        for key, schema in op.attrs.items():
+        for key, schema, wants_int in _attr_plan(op):
             if key in raw:
-                value = self.value(raw[key], env, where_of(key))
+                value = raw[key]
+                if value.__class__ is str:  # (where_of makes a Location: only for what may fail)
+                    value = self.value(value, env, where_of(key))
                 if schema.channels and scale_mode is not None and not _reads_input_size(raw[key]):
                     self.check_before_scaling(op.kind, key, schema.check(value), value, where_of(key), node)
                     value = self.scaled(value, scale_mode, where_of(key))
@@ -266,12 +278,13 @@ class _Compiler:
             else:  # a spec-wide default `<kind>_<attr>` (e.g. batch_norm_eps) overrides the op's own
                 value = self.globals.get(f"{op.kind}_{key}", schema.default)
             if schema.pair and isinstance(value, (list, tuple)):  # [h, w]
-                value = [self.integral(v) if _wants_int(schema) else v for v in value]
-            else:
-                value = self.integral(value) if _wants_int(schema) else value
-            if not _finite(value):
+                value = [self.integral(v) if wants_int else v for v in value]
+            elif wants_int:
+                value = self.integral(value)
+            kind = value.__class__
+            if kind is not int and kind is not str and kind is not bool and not _finite(value):
                 self.fail(f"{op.kind}.{key}: expected a finite number, got {quote(value)}", where_of(key), node)
-            problem = schema.check(value)
+            problem = _attr_problem(schema, kind, value) if kind in _PLAIN else schema.check(value)
             if problem:
                 self.fail(f"{op.kind}.{key}: expected {problem}, got {value!r}{_yaml_number_hint(value)}", where_of(key),
                           node)
@@ -292,11 +305,15 @@ class _Compiler:
                 expected = ", ".join(block.params) or "none"
                 self.fail(f"unknown parameter {key!r} for block {block.name} (expected: {expected})", where_of(key), node)
         values: dict[str, Any] = {}
+        # what a default may read: the settings, the input's size and the parameters before it
+        defaults_env: dict[str, Any] | None = None
         for key, param in block.params.items():
             if param.unless is not None and key in raw and param.unless in raw:
                 self.fail(f"block {block.name}: give {key} or {param.unless}, not both", where_of(key), node)
             if param.required and param.unless is not None and key not in raw and param.unless in raw:
                 values[key] = None  # left out in favour of the other parameter; expressions may test `t == None`
+                if defaults_env is not None:
+                    defaults_env[key] = None
                 continue
             if key in raw and not (param.first_only and repeat > 0):
                 value = self.value(raw[key], env, where_of(key))
@@ -305,8 +322,11 @@ class _Compiler:
                     self.check_before_scaling(block.name, key, problem, value, where_of(key), node)
                     value = self.scaled(value, scale_mode, where_of(key))
             elif not param.required:
-                defaults_env = {**self.globals, **self.input_size(in_shape), **values}
-                value = self.param_default(block, key, param.default, defaults_env, where_of(key), node)
+                if defaults_env is None:
+                    defaults_env = {**self.globals, **self.input_size(in_shape), **values}
+                default = param.default
+                value = (default if default.__class__ is not str or expression_source(default) is None
+                         else self.param_default(block, key, default, defaults_env, where_of(key), node))
             else:
                 instead = f" or {param.unless!r}" if param.unless else ""
                 self.fail(f"block {block.name} needs parameter {key!r} ({param.expected()}){instead}", where_of(key), node)
@@ -317,7 +337,9 @@ class _Compiler:
             if not param.check(value):
                 self.fail(f"{block.name}.{key}: expected {param.expected()}, got {value!r}{_yaml_number_hint(value)}",
                           where_of(key), node)
-            values[key] = tuple(value) if param.type == "size" and isinstance(value, list) else value
+            values[key] = value = tuple(value) if param.type == "size" and isinstance(value, list) else value
+            if defaults_env is not None:
+                defaults_env[key] = value
         return values
 
     def param_default(self, block: BlockDef, key: str, default: Any, env: Mapping[str, Any], where: Location,
@@ -670,7 +692,8 @@ class _Compiler:
         paused = gc.isenabled()
         gc.disable()
         try:
-            return self.compile_graph()
+            with limits.held():  # the budgets, read once for the whole compile
+                return self.compile_graph()
         finally:
             if paused:
                 gc.enable()
@@ -770,6 +793,20 @@ def _finite(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return all(_finite(item) for item in value)
     return True
+
+
+@lru_cache(maxsize=None)
+def _attr_plan(op: OpDef) -> tuple[tuple[str, Attr, bool], ...]:
+    """An op's attributes in schema order, each with whether it wants a whole number:
+    worked out once per op kind, not once per node."""
+    return tuple((key, schema, _wants_int(schema)) for key, schema in op.attrs.items())
+
+
+@lru_cache(maxsize=65536)
+def _attr_problem(schema: Attr, kind: type, value: Any) -> str | None:
+    """``schema.check(value)`` for a plain scalar, remembered: a network checks the same
+    few strides and kernel sizes hundreds of times. (``kind`` keeps 1, 1.0 and True apart.)"""
+    return schema.check(value)
 
 
 def _wants_int(schema: Attr) -> bool:

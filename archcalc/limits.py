@@ -14,7 +14,9 @@ The table is printed in the README's "Limits" section.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 _SUFFIXES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
@@ -33,11 +35,39 @@ class Budget:
     @property
     def value(self) -> int:
         """The budget now: the environment variable when set (read each time, so tests and
-        notebooks can change it), else the default."""
+        notebooks can change it; once per :func:`held` span), else the default."""
+        if _held is not None:
+            value = _held.get(self.name)
+            if value is None:
+                value = _held[self.name] = self.read()
+            return value
+        return self.read()
+
+    def read(self) -> int:
         raw = os.environ.get(self.variable)
         if raw is None or not raw.strip():
             return self.default
         return parse_size(raw, self.variable)
+
+
+# The budgets read by the innermost enclosing `held()` span, else None (read each time).
+_held: dict[str, int] | None = None
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """Read each budget at most once while inside: a compile checks the node and dimension
+    budgets for every op and every expression result (thousands of times for one network),
+    and reading the environment costs more than the check. Nested spans share the outer one."""
+    global _held
+    if _held is not None:
+        yield
+        return
+    _held = {}
+    try:
+        yield
+    finally:
+        _held = None
 
 
 def parse_size(text: str, what: str = "size") -> int:
