@@ -25,6 +25,7 @@ from archcalc import limits
 from archcalc.analysis.costs import tally_row
 from archcalc.blocks import ROW_KEYS, BlockDef, builtin_blocks, parse_block_defs
 from archcalc.errors import Location, SpecError, SpecWarning, quote
+from archcalc.model import BlockInstance, Model
 from archcalc.ops import Attr, OpDef, ShapeError, UnknownOpError, get_op, get_user_op
 from archcalc.spec.expr import ExpressionError, evaluate, expression_source, names_in, names_used
 from archcalc.spec.loader import IDENTIFIER, Spec
@@ -34,20 +35,6 @@ from archcalc.width import SCALE_MODES, channel_rule, expansion_rule, make_divis
 INPUT = "input"
 # Names an expression reads to know its input tensor's size (blocks and layer rows alike).
 INPUT_SIZE_NAMES = frozenset({"c_in", "h_in", "w_in"})
-
-
-@dataclass(frozen=True)
-class BlockInstance:
-    """One expanded block: what the paper's tables talk about (``stage3.block1``)."""
-
-    name: str
-    type: str
-    params: dict
-    input: str
-    output: str
-    input_shape: tuple
-    output_shape: tuple
-    nesting: int  # 0 for a block written as a layer row, 1 for a block inside it, ...
 
 
 @dataclass(frozen=True)
@@ -685,7 +672,7 @@ class _Compiler:
                 self.fail(f"{name} reaches no output (outputs: {', '.join(outputs)}); remove it, or list it under "
                           "`outputs` to keep it")
 
-    def compile(self) -> "Model":
+    def compile(self) -> Model:
         # The compile allocates a dict per op and frees nothing: the cyclic garbage collector
         # would rescan the growing heap again and again (a 10,000-block chain spent most of
         # its time there), and there are no cycles to find.
@@ -698,7 +685,7 @@ class _Compiler:
             if paused:
                 gc.enable()
 
-    def compile_graph(self) -> "Model":
+    def compile_graph(self) -> Model:
         spec, data = self.spec, self.spec.data
         channels, resolution = data["input"]["channels"], data["input"]["resolution"]
         self.add_node(INPUT, get_op("input"), {"channels": channels, "height": resolution, "width": resolution}, [],
@@ -869,8 +856,6 @@ def _names_an_op_attr(key: str) -> bool:
     return False
 
 
-def compile_spec(spec: Spec) -> "Model":
+def compile_spec(spec: Spec) -> Model:
     return _Compiler(spec).compile()
 
-
-from archcalc.model import Model  # noqa: E402  (Model uses nothing from here)

@@ -12,8 +12,23 @@ if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
     import pandas as pd
 
-    from archcalc.compiler import BlockInstance
     from archcalc.spec.loader import Spec
+
+
+@dataclass(frozen=True)
+class BlockInstance:
+    """One expanded block: what the paper's tables talk about (``stage3.block1``). The
+    compiler makes these; it lives here, beside the Model that lists them, so that the
+    compiler depends on the model and never the other way round."""
+
+    name: str
+    type: str
+    params: dict
+    input: str
+    output: str
+    input_shape: tuple
+    output_shape: tuple
+    nesting: int  # 0 for a block written as a layer row, 1 for a block inside it, ...
 
 
 @dataclass
@@ -34,7 +49,7 @@ class Model:
     nodes: dict[str, dict]
     order: list[str]
     outputs: list[str]
-    blocks: list["BlockInstance"]
+    blocks: list[BlockInstance]
     scopes: dict[str, str] = field(default_factory=dict)
     # column sums of the nodes' numbers, taken by the compiler (see costs.tally_row); None: sum the nodes
     sums: tuple | None = None
