@@ -24,10 +24,12 @@ def load(path: str | Path, *, width: float | None = None, resolution: int | None
     Raises :class:`SpecError` (one line naming file, line and spec path) on bad input.
     """
     from archcalc import limits
+    from archcalc.allocation import gc_paused
     from archcalc.compiler import compile_spec
     from archcalc.spec.loader import load_spec
 
-    with limits.held():  # each budget read from the environment once, not per check
+    # each budget read from the environment once, not per check; no cyclic GC (archcalc.allocation)
+    with gc_paused(), limits.held():
         return compile_spec(load_spec(path, width=width, resolution=resolution, classes=classes, depth=depth))
 
 

@@ -12,7 +12,6 @@ Every error is a :class:`~archcalc.errors.SpecError` naming the spec file, line 
 """
 from __future__ import annotations
 
-import gc
 import graphlib
 import heapq
 import math
@@ -22,6 +21,7 @@ from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 from archcalc import limits
+from archcalc.allocation import gc_paused
 from archcalc.analysis.costs import tally_row
 from archcalc.blocks import ROW_KEYS, BlockDef, builtin_blocks, parse_block_defs
 from archcalc.errors import Location, SpecError, SpecWarning, quote
@@ -673,17 +673,9 @@ class _Compiler:
                           "`outputs` to keep it")
 
     def compile(self) -> Model:
-        # The compile allocates a dict per op and frees nothing: the cyclic garbage collector
-        # would rescan the growing heap again and again (a 10,000-block chain spent most of
-        # its time there), and there are no cycles to find.
-        paused = gc.isenabled()
-        gc.disable()
-        try:
-            with limits.held():  # the budgets, read once for the whole compile
-                return self.compile_graph()
-        finally:
-            if paused:
-                gc.enable()
+        # a dict per op, nothing freed, no cycles: see archcalc.allocation
+        with gc_paused(), limits.held():  # the budgets, read once for the whole compile
+            return self.compile_graph()
 
     def compile_graph(self) -> Model:
         spec, data = self.spec, self.spec.data

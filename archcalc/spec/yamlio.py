@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from archcalc import limits
+from archcalc.allocation import gc_paused
 from archcalc.errors import Location, SpecError, quote
 
 
@@ -167,15 +168,21 @@ def _over(budget: limits.Budget, amount: int, what: str) -> str:
 
 
 def parse_yaml(text: str, name: str = "<string>") -> Any:
+    with gc_paused():  # a few objects per YAML node, no cycles: see archcalc.allocation
+        return _parse_yaml(text, name)
+
+
+def _parse_yaml(text: str, name: str) -> Any:
     try:
         loader = _LineLoader(text)
         try:
-            _check_events(loader, name)
+            aliases = _check_events(loader, name)
             loader = _LineLoader(text)
             node = loader.get_single_node()
             if node is None:
                 return None
-            _check_expanded_size(node, name)
+            if aliases:  # without one, the expanded tree is the text's tree: checked just now
+                _check_expanded_size(node, name)
             return loader.construct_document(node)
         finally:
             loader.dispose()
@@ -194,13 +201,16 @@ def parse_yaml(text: str, name: str = "<string>") -> Any:
 
 _OPENING = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSING = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_NODES = (*_OPENING, yaml.ScalarEvent, yaml.AliasEvent)
 
 
-def _check_events(loader: Any, name: str) -> None:
+def _check_events(loader: Any, name: str) -> bool:
     """Nesting depth and raw node count, from the event stream (the parser keeps an explicit
-    stack, so this pass cannot recurse however deep the input nests; the composer can)."""
+    stack, so this pass cannot recurse however deep the input nests; the composer can).
+    True when the text uses an alias (then the expanded tree is measured as well)."""
     max_depth, max_nodes = limits.NESTING.value, limits.YAML_NODES.value
     depth = nodes = 0
+    aliases = False
     while loader.check_event():
         event = loader.get_event()
         if isinstance(event, _OPENING):
@@ -210,11 +220,13 @@ def _check_events(loader: Any, name: str) -> None:
                 raise SpecError(Location(name, line, ""), _over(limits.NESTING, depth, "YAML nesting depth"))
         elif isinstance(event, _CLOSING):
             depth -= 1
-        if isinstance(event, (*_OPENING, yaml.ScalarEvent, yaml.AliasEvent)):
+        if isinstance(event, _NODES):
             nodes += 1
             if nodes > max_nodes:
                 line = event.start_mark.line + 1 if event.start_mark else None
                 raise SpecError(Location(name, line, ""), _over(limits.YAML_NODES, nodes, "YAML nodes"))
+            aliases = aliases or event.__class__ is yaml.AliasEvent
+    return aliases
 
 
 def _check_expanded_size(root: yaml.Node, name: str) -> None:
