@@ -39,7 +39,7 @@ INPUT_SIZE_NAMES = frozenset({"c_in", "h_in", "w_in"})
 
 @dataclass(frozen=True)
 class _Expansion:
-    """A cached block expansion: the scope writes in order (``(name, None, node record)``
+    """A cached block expansion: the scope writes in order (``(name, None, (node record, input names))``
     for an op, ``(name, target, None)`` for a name standing for a tensor), the block
     instances, and the column sum of its nodes' tally rows (None for no ops). Names are
     suffixes of the instance's scope, or ints: the index of one of the block's inputs."""
@@ -361,11 +361,14 @@ class _Compiler:
         return self.blocks[name]
 
     # ------------------------------------------------------------------ blocks
-    def expand_block(self, block: BlockDef, params: dict, scope: str, input_nodes: list[str], nesting: int) -> str:
+    def expand_block(self, block: BlockDef, params: dict, scope: str, input_nodes: list[str], nesting: int,
+                     key: tuple | None = None) -> str:
         """Instantiate ``block`` as ``scope``; returns its output node. A block already
         expanded with equal parameters and input shapes is replayed from the cache (a
-        lookup and one dict per op, not a re-evaluation of every expression)."""
-        key = self.expansion_key(block, params, input_nodes, nesting) if self.memoize else None
+        lookup and one dict per op, not a re-evaluation of every expression). ``key``: the
+        :meth:`expansion_key`, when the caller already has it."""
+        if key is None and self.memoize:
+            key = self.expansion_key(block, params, input_nodes, nesting)
         cached = self.expansions.get(key) if key is not None else None
         if cached.__class__ is tuple:  # seen once: record it now (most blocks of a network are never repeated)
             try:
@@ -408,10 +411,10 @@ class _Compiler:
 
         events = []
         for name, target in self.scope_log[log_mark:log_end]:
-            if target is None:
+            if target is None:  # the node's record, less what a replay fills in (its inputs, its origin)
                 data = self.nodes[name]
-                events.append((ref(name), None, (data["op"], data["attrs"], [ref(i) for i in data["inputs"]],
-                                                 data["in_shapes"], data["shape"], data["cost"], data["params"])))
+                events.append((ref(name), None, ({**data, "inputs": None, "origin": None},
+                                                 [ref(i) for i in data["inputs"]])))
             else:
                 events.append((ref(name), ref(target), None))
         instances = [(ref(i.name), i.type, i.params, ref(i.input), ref(i.output), i.input_shape, i.output_shape,
@@ -436,9 +439,11 @@ class _Compiler:
                 continue
             if name in nodes:
                 self.fail(f"name {name!r} is used twice", origin)
-            op, attrs, inputs, in_shapes, shape, cost, params = node
-            nodes[name] = {"op": op, "attrs": attrs.copy(), "inputs": [name_of(i) for i in inputs],
-                           "in_shapes": in_shapes.copy(), "shape": shape, "origin": origin, "cost": cost, "params": params}
+            template, inputs = node
+            nodes[name] = data = template.copy()  # (copying a dict is cheaper than building one)
+            data["attrs"], data["in_shapes"] = template["attrs"].copy(), template["in_shapes"].copy()
+            data["inputs"] = [input_nodes[i] if i.__class__ is int else scope + i for i in inputs]
+            data["origin"] = origin
             order.append(name)
             scopes[name] = name
             log.append((name, None))
@@ -638,12 +643,16 @@ class _Compiler:
             instance = f"{name}.block{repeat + 1}" if repeats is not None else name
             in_shape = self.nodes[current]["shape"]
             seen_key = (repeat > 0, _frozen(in_shape)) if self.memoize else None
-            params = params_seen.get(seen_key) if seen_key is not None else None
-            if params is None:
+            inputs = [current, *sources[1:]]
+            seen = params_seen.get(seen_key) if seen_key is not None else None
+            if seen is None:
                 params = self.block_params(block, raw, env, scale, where_of, instance, repeat, in_shape)
+                # (the other inputs are the same for every repeat: the key is the same too)
+                seen = params, self.expansion_key(block, params, inputs, 0) if self.memoize else None
                 if seen_key is not None and seen_key[1] is not None:
-                    params_seen[seen_key] = params
-            current = self.expand_block(block, dict(params), instance, [current, *sources[1:]], 0)
+                    params_seen[seen_key] = seen
+            params, key = seen
+            current = self.expand_block(block, dict(params), instance, inputs, 0, key)
         self.scopes[name] = current
 
     def repeat_count(self, row: dict, env: Mapping[str, Any], where: Location) -> int | None:
@@ -665,7 +674,7 @@ class _Compiler:
     def check_reachable(self, outputs: list[str]) -> None:
         """Work whose result reaches no output would still be counted and held in memory:
         that is a spec error, not a silent extra (list the tensor under `outputs` if wanted)."""
-        used = _reachable_from(self.nodes, outputs)
+        used = _reachable_from(self.nodes, outputs, self.order)
         for name in self.order:
             if name not in used and name != INPUT:
                 self.row_where, self.trail = self.nodes[name]["origin"], []
@@ -728,13 +737,13 @@ def _round_half_up(value: float) -> int:
     return math.floor(value + 0.5)
 
 
-def _reachable_from(nodes: dict[str, dict], outputs: list[str]) -> set[str]:
-    seen, stack = set(), list(outputs)
-    while stack:
-        name = stack.pop()
-        if name not in seen:
-            seen.add(name)
-            stack.extend(nodes[name]["inputs"])
+def _reachable_from(nodes: dict[str, dict], outputs: list[str], order: list[str]) -> set[str]:
+    """The nodes some output reads, in one sweep against program order (a topological
+    order: every consumer comes after its producers)."""
+    seen = set(outputs)
+    for name in reversed(order):
+        if name in seen:
+            seen.update(nodes[name]["inputs"])
     return seen
 
 
