@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping
 from archcalc import limits
 from archcalc.allocation import gc_paused
 from archcalc.analysis.costs import tally_row
-from archcalc.blocks import ROW_KEYS, BlockDef, builtin_blocks, parse_block_defs
+from archcalc.blocks import ROW_KEYS, BlockDef, ParamDef, builtin_blocks, parse_block_defs
 from archcalc.errors import Location, SpecError, SpecWarning, quote
 from archcalc.model import BlockInstance, Model
 from archcalc.ops import Attr, OpDef, ShapeError, UnknownOpError, get_op, get_user_op
@@ -54,6 +54,7 @@ class _NotRelative(Exception):
 
 
 _PLAIN = frozenset({int, float, str, bool, type(None)})
+_WHOLE_PARAM_TYPES = frozenset({"int", "channels", "size"})  # block parameter types that take whole numbers
 
 
 def _frozen(value: Any) -> Any:
@@ -130,6 +131,7 @@ class _Compiler:
         self.tally: list[tuple] = []
         self.expansions: dict[tuple, Any] = {}  # key -> _Expansion, or where it lies in the logs, or False
         self.names_set: tuple[list, frozenset] | None = None
+        self.param_checks: dict[tuple, tuple] = {}  # see param_fits
 
     # ------------------------------------------------------------------ errors
     def fail(self, message: str, where: Location | None = None, node: str | None = None):
@@ -252,7 +254,7 @@ class _Compiler:
                 expected = ", ".join(op.attrs) or "none"
                 self.fail(f"unknown attribute {key!r} for op {op.kind} (expected: {expected})", where_of(key), node)
         attrs = {}
-        for key, schema, wants_int in _attr_plan(op):
+        for key, schema, wants_int, seen in _attr_plan(op):
             if key in raw:
                 value = raw[key]
                 if value.__class__ is str:  # (where_of makes a Location: only for what may fail)
@@ -271,7 +273,7 @@ class _Compiler:
             kind = value.__class__
             if kind is not int and kind is not str and kind is not bool and not _finite(value):
                 self.fail(f"{op.kind}.{key}: expected a finite number, got {quote(value)}", where_of(key), node)
-            problem = _attr_problem(schema, kind, value) if kind in _PLAIN else schema.check(value)
+            problem = _attr_problem(schema, seen, kind, value) if kind in _PLAIN else schema.check(value)
             if problem:
                 self.fail(f"{op.kind}.{key}: expected {problem}, got {value!r}{_yaml_number_hint(value)}", where_of(key),
                           node)
@@ -303,7 +305,9 @@ class _Compiler:
                     defaults_env[key] = None
                 continue
             if key in raw and not (param.first_only and repeat > 0):
-                value = self.value(raw[key], env, where_of(key))
+                value = raw[key]
+                if value.__class__ is str:  # (where_of makes a Location: only for what may fail)
+                    value = self.value(value, env, where_of(key))
                 if param.type == "channels" and scale_mode is not None and not _reads_input_size(raw[key]):
                     problem = None if param.check(value) else param.expected()
                     self.check_before_scaling(block.name, key, problem, value, where_of(key), node)
@@ -317,17 +321,28 @@ class _Compiler:
             else:
                 instead = f" or {param.unless!r}" if param.unless else ""
                 self.fail(f"block {block.name} needs parameter {key!r} ({param.expected()}){instead}", where_of(key), node)
-            if param.type in ("int", "channels", "size"):
+            if param.type in _WHOLE_PARAM_TYPES:
                 value = list(map(self.integral, value)) if isinstance(value, (list, tuple)) else self.integral(value)
-            if not _finite(value):
+            kind = value.__class__
+            if kind is not int and kind is not str and kind is not bool and not _finite(value):
                 self.fail(f"{block.name}.{key}: expected a finite number, got {quote(value)}", where_of(key), node)
-            if not param.check(value):
+            if not (self.param_fits(param, kind, value) if kind in _PLAIN else param.check(value)):
                 self.fail(f"{block.name}.{key}: expected {param.expected()}, got {value!r}{_yaml_number_hint(value)}",
                           where_of(key), node)
             values[key] = value = tuple(value) if param.type == "size" and isinstance(value, list) else value
             if defaults_env is not None:
                 defaults_env[key] = value
         return values
+
+    def param_fits(self, param: ParamDef, kind: type, value: Any) -> bool:
+        """``param.check(value)`` for a plain scalar, remembered by this compiler (the same
+        strides and kernel sizes are checked for every block copy; ``kind`` keeps 1, 1.0 and
+        True apart; the entry holds the ParamDef, so that its id cannot name another one)."""
+        key = id(param), kind, value
+        seen = self.param_checks.get(key)
+        if seen is None:
+            seen = self.param_checks[key] = param, param.check(value)
+        return seen[1]
 
     def param_default(self, block: BlockDef, key: str, default: Any, env: Mapping[str, Any], where: Location,
                       node: str) -> Any:
@@ -784,17 +799,24 @@ def _finite(value: Any) -> bool:
 
 
 @lru_cache(maxsize=None)
-def _attr_plan(op: OpDef) -> tuple[tuple[str, Attr, bool], ...]:
-    """An op's attributes in schema order, each with whether it wants a whole number:
-    worked out once per op kind, not once per node."""
-    return tuple((key, schema, _wants_int(schema)) for key, schema in op.attrs.items())
+def _attr_plan(op: OpDef) -> tuple[tuple[str, Attr, bool, dict], ...]:
+    """An op's attributes in schema order, each with whether it wants a whole number and
+    the check results seen so far (:func:`_attr_problem`): worked out once per op kind
+    (registered once, so kept for the process), not once per node."""
+    return tuple((key, schema, _wants_int(schema), {}) for key, schema in op.attrs.items())
 
 
-@lru_cache(maxsize=65536)
-def _attr_problem(schema: Attr, kind: type, value: Any) -> str | None:
-    """``schema.check(value)`` for a plain scalar, remembered: a network checks the same
-    few strides and kernel sizes hundreds of times. (``kind`` keeps 1, 1.0 and True apart.)"""
-    return schema.check(value)
+def _attr_problem(schema: Attr, seen: dict, kind: type, value: Any) -> str | None:
+    """``schema.check(value)`` for a plain scalar, remembered in ``seen``: a network checks
+    the same few strides and kernel sizes hundreds of times. (``kind`` keeps 1, 1.0 and
+    True apart; ``seen`` is emptied when large, as a spec can write any number.)"""
+    key = kind, value
+    if key in seen:
+        return seen[key]
+    if len(seen) >= 4096:
+        seen.clear()
+    problem = seen[key] = schema.check(value)
+    return problem
 
 
 def _wants_int(schema: Attr) -> bool:

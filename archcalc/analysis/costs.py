@@ -6,6 +6,7 @@ Pure Python on purpose: the ``archcalc cost`` path imports neither pandas nor nu
 from __future__ import annotations
 
 from dataclasses import fields
+from operator import attrgetter
 from typing import Iterable
 
 from archcalc.analysis.convention import BN_PARAM_MODES, Convention
@@ -16,11 +17,13 @@ PARAM_FIELDS = tuple(f.name for f in fields(Params))
 COLUMNS = ("madds", "params", "params_without_bn", *EXTRA_TERMS, "flops", "activations")
 
 
+_cost_fields, _param_fields = attrgetter(*COST_FIELDS), attrgetter(*PARAM_FIELDS)
+
+
 def tally_row(cost: Cost, params: Params, shape: tuple) -> tuple:
     """One node's numbers as a flat tuple (cost fields, param fields, output numel): the
     compiler sums these columns once, so totals need no walk over the nodes."""
-    return (*(getattr(cost, field) for field in COST_FIELDS), *(getattr(params, field) for field in PARAM_FIELDS),
-            numel(shape))
+    return (*_cost_fields(cost), *_param_fields(params), numel(shape))
 
 
 def tally_totals(sums: tuple, convention: Convention) -> dict[str, int]:
