@@ -296,10 +296,10 @@ class _Compiler:
         values: dict[str, Any] = {}
         # what a default may read: the settings, the input's size and the parameters before it
         defaults_env: dict[str, Any] | None = None
-        for key, param in block.params.items():
-            if param.unless is not None and key in raw and param.unless in raw:
-                self.fail(f"block {block.name}: give {key} or {param.unless}, not both", where_of(key), node)
-            if param.required and param.unless is not None and key not in raw and param.unless in raw:
+        for key, param, unless, required, whole, default_is_expression in _param_plan(block):
+            if unless is not None and key in raw and unless in raw:
+                self.fail(f"block {block.name}: give {key} or {unless}, not both", where_of(key), node)
+            if required and unless is not None and key not in raw and unless in raw:
                 values[key] = None  # left out in favour of the other parameter; expressions may test `t == None`
                 if defaults_env is not None:
                     defaults_env[key] = None
@@ -312,16 +312,16 @@ class _Compiler:
                     problem = None if param.check(value) else param.expected()
                     self.check_before_scaling(block.name, key, problem, value, where_of(key), node)
                     value = self.scaled(value, scale_mode, where_of(key))
-            elif not param.required:
+            elif not required:
                 if defaults_env is None:
                     defaults_env = {**self.globals, **self.input_size(in_shape), **values}
-                default = param.default
-                value = (default if default.__class__ is not str or expression_source(default) is None
-                         else self.param_default(block, key, default, defaults_env, where_of(key), node))
+                value = param.default
+                if default_is_expression:
+                    value = self.param_default(block, key, value, defaults_env, where_of(key), node)
             else:
-                instead = f" or {param.unless!r}" if param.unless else ""
+                instead = f" or {unless!r}" if unless else ""
                 self.fail(f"block {block.name} needs parameter {key!r} ({param.expected()}){instead}", where_of(key), node)
-            if param.type in _WHOLE_PARAM_TYPES:
+            if whole:
                 value = list(map(self.integral, value)) if isinstance(value, (list, tuple)) else self.integral(value)
             kind = value.__class__
             if kind is not int and kind is not str and kind is not bool and not _finite(value):
@@ -796,6 +796,24 @@ def _finite(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return all(_finite(item) for item in value)
     return True
+
+
+def _param_plan(block: BlockDef) -> tuple[tuple[str, ParamDef, str | None, bool, bool, bool], ...]:
+    """A block's parameters in order, each as (name, definition, unless, required, takes a
+    whole number, default is an expression): worked out once per block definition."""
+    plan = _PARAM_PLANS.get(id(block))
+    if plan is None or plan[0] is not block:
+        plan = _PARAM_PLANS[id(block)] = block, tuple(
+            (key, param, param.unless, param.required, param.type in _WHOLE_PARAM_TYPES,
+             param.default.__class__ is str and expression_source(param.default) is not None)
+            for key, param in block.params.items())
+        if len(_PARAM_PLANS) > 1024:  # spec-defined blocks are made anew per load: keep the newest
+            for stale in list(_PARAM_PLANS)[:512]:
+                del _PARAM_PLANS[stale]
+    return plan[1]
+
+
+_PARAM_PLANS: dict[int, tuple[BlockDef, tuple]] = {}  # id(block) -> (block, plan); the block keeps its id taken
 
 
 @lru_cache(maxsize=None)
