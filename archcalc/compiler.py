@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping
 from archcalc import limits
 from archcalc.allocation import gc_paused
 from archcalc.analysis.costs import tally_row
-from archcalc.blocks import ROW_KEYS, BlockDef, ParamDef, builtin_blocks, parse_block_defs
+from archcalc.blocks import ITEM_KEYS, ROW_KEYS, BlockDef, ParamDef, builtin_blocks, parse_block_defs
 from archcalc.errors import Location, SpecError, SpecWarning, quote
 from archcalc.model import BlockInstance, Model
 from archcalc.ops import Attr, OpDef, ShapeError, UnknownOpError, get_op, get_user_op
@@ -296,7 +296,7 @@ class _Compiler:
         values: dict[str, Any] = {}
         # what a default may read: the settings, the input's size and the parameters before it
         defaults_env: dict[str, Any] | None = None
-        for key, param, unless, required, whole, default_is_expression in _param_plan(block):
+        for key, param, unless, required, whole, default_is_expression in _block_plan(block).params:
             if unless is not None and key in raw and unless in raw:
                 self.fail(f"block {block.name}: give {key} or {unless}, not both", where_of(key), node)
             if required and unless is not None and key not in raw and unless in raw:
@@ -473,34 +473,30 @@ class _Compiler:
     def expand_fresh(self, block: BlockDef, params: dict, scope: str, input_nodes: list[str], nesting: int) -> str:
         if any(entry[0] == block.name for entry in self.trail):
             self.fail(f"block {block.name!r} contains itself ({self.trail_text()} > {block.name})")
+        plan = _block_plan(block)
+        nodes, scopes, trail = self.nodes, self.scopes, self.trail
         input_node = input_nodes[0]
-        in_shape = self.nodes[input_node]["shape"]
+        in_shape = nodes[input_node]["shape"]
         env: dict[str, Any] = {**self.globals, **params}
-        for input_name, node in zip(block.inputs, input_nodes):
-            suffix = "in" if input_name == INPUT else input_name   # c_in for the main input, c_prev for `prev`
-            env.update({f"{key.split('_')[0]}_{suffix}": value
-                        for key, value in self.input_size(self.nodes[node]["shape"]).items()})
+        for size_names, node in zip(plan.input_size_names, input_nodes):  # c_in for the main input, c_prev for `prev`
+            env.update(zip(size_names, self.input_size(nodes[node]["shape"]).values()))
         for name, raw in block.let:
             env[name] = self.value(raw, env, block.location)
         local = dict(zip(block.inputs, input_nodes))
         removed: set[str] = set()
         previous = input_node
-        for index, item in enumerate(block.body):
-            where = block.item_locations[index]
-            self.trail.append((block.name, index, where))
-            name = item["name"]
+        for item, name, where, trail_entry, raw, here in plan.items:
+            trail.append(trail_entry)
             full = f"{scope}.{name}"
             sources = self.local_inputs(item, local, removed, previous, block, full, env, where)
             if "when" in item and not self.condition(item["when"], env, where, full):
                 removed.add(name)
                 if sources:  # a removed item stands for its (first) input
                     local[name] = sources[0]
-                    if full not in self.scopes:
-                        self.scopes[full] = sources[0]
+                    if full not in scopes:
+                        scopes[full] = sources[0]
                         self.scope_log.append((full, sources[0]))
             else:
-                raw = {k: v for k, v in item.items() if k not in ("name", "op", "block", "from", "when")}
-                here = (lambda key, w=where: w)
                 if "op" in item:
                     op = self.op_for(item["op"], env, where, full)
                     attrs = self.op_attrs(op, raw, env, None, here, full)
@@ -508,17 +504,17 @@ class _Compiler:
                 else:
                     sub = self.block_for(item["block"], where, full)
                     self.check_block_inputs(sub, sources, where, full)
-                    sub_params = self.block_params(sub, raw, env, None, here, full, 0, self.nodes[sources[0]]["shape"])
+                    sub_params = self.block_params(sub, raw, env, None, here, full, 0, nodes[sources[0]]["shape"])
                     output = self.expand_block(sub, sub_params, full, sources, nesting + 1)
                 local[name] = output
                 previous = output
-            self.trail.pop()
+            trail.pop()
         output = local[block.output] if block.output else previous
-        self.scopes[scope] = output
+        scopes[scope] = output
         self.scope_log.append((scope, output))  # last: a replay returns the last scope it writes
         self.instances.append(BlockInstance(
             name=scope, type=block.name, params=params, input=input_node, output=output,
-            input_shape=in_shape, output_shape=self.nodes[output]["shape"], nesting=nesting,
+            input_shape=in_shape, output_shape=nodes[output]["shape"], nesting=nesting,
         ))
         return output
 
@@ -798,22 +794,41 @@ def _finite(value: Any) -> bool:
     return True
 
 
-def _param_plan(block: BlockDef) -> tuple[tuple[str, ParamDef, str | None, bool, bool, bool], ...]:
-    """A block's parameters in order, each as (name, definition, unless, required, takes a
-    whole number, default is an expression): worked out once per block definition."""
-    plan = _PARAM_PLANS.get(id(block))
-    if plan is None or plan[0] is not block:
-        plan = _PARAM_PLANS[id(block)] = block, tuple(
-            (key, param, param.unless, param.required, param.type in _WHOLE_PARAM_TYPES,
-             param.default.__class__ is str and expression_source(param.default) is not None)
-            for key, param in block.params.items())
-        if len(_PARAM_PLANS) > 1024:  # spec-defined blocks are made anew per load: keep the newest
-            for stale in list(_PARAM_PLANS)[:512]:
-                del _PARAM_PLANS[stale]
-    return plan[1]
+@dataclass(frozen=True)
+class _BlockPlan:
+    """What a block definition says that does not change from one copy to the next,
+    worked out once per definition rather than once per copy."""
+
+    # (name, definition, unless, required, takes a whole number, default is an expression)
+    params: tuple[tuple[str, ParamDef, str | None, bool, bool, bool], ...]
+    # per input, the names its size is read by: (c_in, h_in, w_in), (c_prev, h_prev, w_prev)
+    input_size_names: tuple[tuple[str, str, str], ...]
+    # per body item: (item, name, location, error-trail entry, op attributes or block parameters, where_of)
+    items: tuple[tuple[dict, str, Location, tuple, dict, Callable[[str], Location]], ...]
 
 
-_PARAM_PLANS: dict[int, tuple[BlockDef, tuple]] = {}  # id(block) -> (block, plan); the block keeps its id taken
+def _block_plan(block: BlockDef) -> _BlockPlan:
+    found = _BLOCK_PLANS.get(id(block))
+    if found is not None and found[0] is block:
+        return found[1]
+    params = tuple((key, param, param.unless, param.required, param.type in _WHOLE_PARAM_TYPES,
+                    param.default.__class__ is str and expression_source(param.default) is not None)
+                   for key, param in block.params.items())
+    sizes = tuple(tuple(f"{axis}_{'in' if name == INPUT else name}" for axis in "chw") for name in block.inputs)
+    items = []
+    for index, item in enumerate(block.body):
+        where = block.item_locations[index]
+        raw = {k: v for k, v in item.items() if k not in ITEM_KEYS}
+        items.append((item, item["name"], where, (block.name, index, where), raw, lambda key, w=where: w))
+    plan = _BlockPlan(params, sizes, tuple(items))
+    if len(_BLOCK_PLANS) >= 1024:  # spec-defined blocks are made anew per load: keep the newest
+        for stale in list(_BLOCK_PLANS)[:512]:
+            del _BLOCK_PLANS[stale]
+    _BLOCK_PLANS[id(block)] = block, plan
+    return plan
+
+
+_BLOCK_PLANS: dict[int, tuple[BlockDef, _BlockPlan]] = {}  # id(block) -> (block, plan); holding it keeps its id taken
 
 
 @lru_cache(maxsize=None)
