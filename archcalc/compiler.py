@@ -47,6 +47,29 @@ class _Expansion:
     events: list
     instances: list
     total: tuple | None
+    used: frozenset  # the block types expanded (for the unread-defaults warning of a compile replaying it)
+
+
+# Expansions of built-in blocks, kept for the later compiles of this process: a pure function
+# of the key (shared_key), like a cache of parsed expressions. Bounded: the oldest half goes.
+_SHARED: dict[tuple, _Expansion] = {}
+_SHARED_LIMIT = 4096
+# the budgets a block expansion checks (the node budget is checked again by every replay)
+_EXPANSION_BUDGETS = (limits.DIMENSION, limits.VALUE_ITEMS, limits.INT_BITS, limits.NESTING, limits.EXPRESSION_CHARS)
+
+
+def _share(key: tuple, expansion: _Expansion) -> _Expansion:
+    if len(_SHARED) >= _SHARED_LIMIT:
+        for stale in list(_SHARED)[:_SHARED_LIMIT // 2]:
+            del _SHARED[stale]
+    _SHARED[key] = expansion
+    return expansion
+
+
+def forget_shared_expansions() -> None:
+    """Empty the expansions kept between compiles, so that the next compile expands every
+    block from its definition (benchmarks/bench_compile.py measures such a first load)."""
+    _SHARED.clear()
 
 
 class _NotRelative(Exception):
@@ -95,6 +118,10 @@ class _Compiler:
     # totals are summed as nodes are added. The symbolic tracer (whose numbers carry recipes
     # that equal plain numbers compare equal to) turns this off.
     memoize = True
+    # With memoize: an expansion of a built-in block is also kept for later compiles in this
+    # process (_SHARED), keyed on everything it depends on besides its parameters and input
+    # shapes (see shared_key). False here (or memoize False) keeps every compile to itself.
+    share = True
 
     def __init__(self, spec: Spec):
         self.spec = spec
@@ -132,6 +159,8 @@ class _Compiler:
         self.expansions: dict[tuple, Any] = {}  # key -> _Expansion, or where it lies in the logs, or False
         self.names_set: tuple[list, frozenset] | None = None
         self.param_checks: dict[tuple, tuple] = {}  # see param_fits
+        self.shared_context: tuple | bool | None = None  # see shared_key; None: not worked out yet
+        self.built_in: dict[str, bool] = {}  # see built_in_throughout
 
     # ------------------------------------------------------------------ errors
     def fail(self, message: str, where: Location | None = None, node: str | None = None):
@@ -385,6 +414,14 @@ class _Compiler:
         if key is None and self.memoize:
             key = self.expansion_key(block, params, input_nodes, nesting)
         cached = self.expansions.get(key) if key is not None else None
+        shared = None
+        if cached is None and key is not None:
+            shared = self.shared_key(block, key)
+            if shared is not None:
+                cached = _SHARED.get(shared)
+                if cached is not None:  # expanded by an earlier compile
+                    self.expansions[key] = cached
+                    self.used_blocks.update(cached.used)
         if cached.__class__ is tuple:  # seen once: record it now (most blocks of a network are never repeated)
             try:
                 cached = self.expansions[key] = self.record(*cached)
@@ -396,9 +433,55 @@ class _Compiler:
         output = self.expand_fresh(block, params, scope, input_nodes, nesting)
         if key is not None and cached is None:
             # the logs are append-only: where this expansion lies in them is enough to record it later
-            self.expansions[key] = (scope, list(input_nodes), marks, (len(self.scope_log), len(self.instances),
-                                                                       len(self.tally)))
+            found = self.expansions[key] = (scope, list(input_nodes), marks, (len(self.scope_log), len(self.instances),
+                                                                               len(self.tally)))
+            if shared is not None:  # record it now, for the compiles to come
+                try:
+                    self.expansions[key] = _share(shared, self.record(*found))
+                except _NotRelative:
+                    self.expansions[key] = False
         return output
+
+    def shared_key(self, block: BlockDef, key: tuple) -> tuple | None:
+        """``key`` with what else the expansion depends on across compiles (the settings and
+        defaults, the rounding rules, the budgets an expansion checks), or None when it is not
+        shared: sharing is on (:attr:`share`), and the block and every block it may use are the
+        built-in definitions (a spec's own blocks are read anew per load, and may replace a
+        built-in one)."""
+        if not self.share:
+            return None
+        if self.shared_context is None:
+            self.shared_context = self.sharing_context() or False
+        if self.shared_context is False or not self.built_in_throughout(block.name):
+            return None
+        return self.shared_context, key
+
+    def sharing_context(self) -> tuple | None:
+        settings = tuple((name, _frozen(value)) for name, value in self.globals.items())
+        rounding = tuple((name, _frozen(value)) for name, value in self.spec.data.get("rounding", {}).items())
+        if any(frozen is None for _, frozen in (*settings, *rounding)):
+            return None
+        try:
+            budgets = tuple(budget.value for budget in _EXPANSION_BUDGETS)
+        except ValueError:  # a malformed ARCHCALC_MAX_*: reported where that budget is checked
+            return None
+        return settings, rounding, budgets
+
+    def built_in_throughout(self, name: str) -> bool:
+        """Whether block ``name`` and every block its body may use are the built-in definitions."""
+        known = self.built_in.get(name)
+        if known is None:
+            builtin, stack, seen, known = builtin_blocks(), [name], set(), True
+            while stack and known:
+                current = stack.pop()
+                if current in seen:
+                    continue
+                seen.add(current)
+                block = self.blocks.get(current)
+                known = block is not None and builtin.get(current) is block
+                stack.extend(item["block"] for item in getattr(block, "body", ()) if "block" in item)
+            self.built_in[name] = known
+        return known
 
     def expansion_key(self, block: BlockDef, params: dict, input_nodes: list[str], nesting: int) -> tuple | None:
         """What an expansion depends on (the globals are fixed for one compile), or None when
@@ -426,17 +509,18 @@ class _Compiler:
 
         events = []
         for name, target in self.scope_log[log_mark:log_end]:
-            if target is None:  # the node's record, less what a replay fills in (its inputs, its origin)
-                data = self.nodes[name]
-                events.append((ref(name), None, ({**data, "inputs": None, "origin": None},
+            if target is None:  # the node's record, less what a replay fills in (its inputs, its origin);
+                data = self.nodes[name]  # copied: the model handed out may be changed by its owner
+                events.append((ref(name), None, ({**data, "attrs": data["attrs"].copy(), "inputs": None,
+                                                  "in_shapes": data["in_shapes"].copy(), "origin": None},
                                                  [ref(i) for i in data["inputs"]])))
             else:
                 events.append((ref(name), ref(target), None))
-        instances = [(ref(i.name), i.type, i.params, ref(i.input), ref(i.output), i.input_shape, i.output_shape,
-                      i.nesting) for i in self.instances[instance_mark:instance_end]]
+        instances = [(ref(i.name), i.type, dict(i.params), ref(i.input), ref(i.output), i.input_shape,
+                      i.output_shape, i.nesting) for i in self.instances[instance_mark:instance_end]]
         rows = self.tally[tally_mark:tally_end]
         total = tuple(map(sum, zip(*rows))) if rows else None
-        return _Expansion(events, instances, total)
+        return _Expansion(events, instances, total, frozenset(instance[1] for instance in instances))
 
     def replay(self, cached: "_Expansion", scope: str, input_nodes: list[str]) -> str:
         def name_of(ref: str | int) -> str:

@@ -1,5 +1,9 @@
 """The compiler's expansion cache and running totals change no number and no name.
 
+Nor does the cache of built-in block expansions shared between compiles: a second load,
+replaying what the first expanded, must see everything a first load sees (numbers, names,
+warnings, every budget), and must not see a spec's own block of a built-in name.
+
 Every shipped spec is compiled twice: as usual (identical block expansions replayed from
 the cache, totals summed as nodes are added) and with ``memoize`` off (every block expanded
 from scratch, totals summed over the nodes afterwards). Everything a caller can see must be
@@ -14,7 +18,9 @@ import pytest
 
 from archcalc.analysis.convention import Convention
 from archcalc.analysis.costs import model_totals
-from archcalc.compiler import _Compiler, compile_spec
+from archcalc import compiler
+from archcalc.compiler import _Compiler, compile_spec, forget_shared_expansions
+from archcalc.errors import SpecError, SpecWarning
 from archcalc.spec.loader import load_spec
 
 SPECS = sorted((Path(__file__).resolve().parents[1] / "specs").rglob("*.yaml"))
@@ -63,3 +69,78 @@ def test_a_repeated_block_is_replayed_under_its_own_names(tmp_path: Path) -> Non
     last = model.nodes[model.order[-1]]
     assert model.order[-1].startswith("stage1.block4.") and last["inputs"] == fresh.nodes[model.order[-1]]["inputs"]
     assert model.totals() == fresh.totals()
+
+
+def _assert_same_model(model, fresh) -> None:
+    assert model.order == fresh.order
+    assert list(model.scopes.items()) == list(fresh.scopes.items())
+    assert model.blocks == fresh.blocks
+    for name in fresh.order:
+        assert model.nodes[name] == fresh.nodes[name], name
+    for convention in CONVENTIONS:
+        assert model.totals(convention) == fresh.totals(convention)
+
+
+MNV2 = Path(__file__).resolve().parents[1] / "specs" / "mnv2.yaml"
+
+
+def test_a_second_load_replays_the_first_ones_expansions_and_equals_a_fresh_compile() -> None:
+    forget_shared_expansions()
+    first = compile_spec(load_spec(MNV2))
+    assert compiler._SHARED, "the built-in blocks of mnv2 were kept for later compiles"
+    second = compile_spec(load_spec(MNV2))
+    fresh = _Uncached(load_spec(MNV2)).compile()
+    _assert_same_model(first, fresh)
+    _assert_same_model(second, fresh)
+    # what a caller does to one model's records reaches neither the cache nor later models
+    for data in second.nodes.values():
+        data["attrs"]["changed"] = True
+        data["in_shapes"].append(None)
+    for block in second.blocks:
+        block.params["changed"] = True
+    _assert_same_model(compile_spec(load_spec(MNV2)), fresh)
+
+
+def _chain(tmp_path: Path, blocks: str, defaults: str = "{kernel: 3, activation: relu6, norm: batch_norm}") -> Path:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: chain\ninput: {channels: 16, resolution: 8}\nwidth: 1.0\n"
+                    f"defaults: {defaults}\n{blocks}"
+                    "layers:\n  - {block: bottleneck, t: 6, c: 16, n: 3, s: 1}\n  - {block: bottleneck, t: 6, c: 24, s: 2}\n")
+    return spec
+
+
+@pytest.mark.parametrize("budget, value", [("ARCHCALC_MAX_DIMENSION", "50"), ("ARCHCALC_MAX_IR_NODES", "20")])
+def test_every_budget_holds_for_a_replay_from_an_earlier_compile(tmp_path: Path, monkeypatch, budget: str,
+                                                                   value: str) -> None:
+    # 6 * 16 = 96 expanded channels: over a dimension budget of 50; 4 blocks of 8-9 ops: over 20 nodes
+    spec = _chain(tmp_path, "")
+    forget_shared_expansions()
+    compile_spec(load_spec(spec))  # expanded under the default budgets, and kept
+    monkeypatch.setenv(budget, value)
+    with pytest.raises(SpecError, match=budget):
+        compile_spec(load_spec(spec))
+
+
+def test_a_spec_that_replaces_a_built_in_block_gets_its_own(tmp_path: Path) -> None:
+    forget_shared_expansions()
+    compile_spec(load_spec(_chain(tmp_path, "")))  # the built-in conv_bn_act inside bottleneck, kept
+    own = _chain(tmp_path, "blocks:\n  conv_bn_act:\n    params: {c: {type: channels}, k: {default: 1}, "
+                           "s: {default: 1}, act: {default: relu}}\n"
+                           "    body:\n      - {name: conv, op: conv2d, out: '${c}', kernel: '${k}', stride: '${s}'}\n")
+    model = compile_spec(load_spec(own))
+    fresh = _Uncached(load_spec(own)).compile()
+    _assert_same_model(model, fresh)
+    assert any(name.endswith(".project.conv") for name in model.order)
+    assert not any(name.endswith((".expand.bn", ".project.bn")) for name in model.order)  # its conv_bn_act has none
+
+
+def test_a_replay_from_an_earlier_compile_reads_the_defaults_its_blocks_read(tmp_path: Path) -> None:
+    # `norm` is read only by conv_bn_act and dw_bn_act, inside bottleneck: a second load that
+    # replays bottleneck must still count it as read (and warn about `unused` as the first did)
+    spec = _chain(tmp_path, "", "{kernel: 3, activation: relu6, norm: batch_norm, unused: 1}")
+    forget_shared_expansions()
+    for _ in range(2):
+        with pytest.warns(SpecWarning) as caught:
+            compile_spec(load_spec(spec))
+        messages = [str(w.message) for w in caught]
+        assert len(messages) == 1 and "'unused' is read by no layer or block" in messages[0], messages
