@@ -17,7 +17,7 @@ import heapq
 import math
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Callable, Mapping
 
 from archcalc import limits
@@ -163,10 +163,12 @@ class _Compiler:
         self.built_in: dict[str, bool] = {}  # see built_in_throughout
 
     # ------------------------------------------------------------------ errors
-    def fail(self, message: str, where: Location | None = None, node: str | None = None):
+    def fail(self, message: str, where: Location | Callable[[], Location] | None = None, node: str | None = None):
         # Inside a block the error is placed at the layer row that instantiated it (the user's
-        # spec); the trail then names the block item, with its own file and line.
-        where = self.row_where if (self.trail or where is None) else where
+        # spec); the trail then names the block item, with its own file and line. ``where`` may
+        # be a function giving the Location: most values never fail, so their place in the
+        # spec is worked out only when one does (everywhere a Location is taken).
+        where = self.row_where if (self.trail or where is None) else where() if callable(where) else where
         context = ""
         if node or self.trail:
             context = (node or "") + (f" ({self.trail_text()})" if self.trail else "")
@@ -287,10 +289,10 @@ class _Compiler:
             if key in raw:
                 value = raw[key]
                 if value.__class__ is str:  # (where_of makes a Location: only for what may fail)
-                    value = self.value(value, env, where_of(key))
+                    value = self.value(value, env, partial(where_of, key))
                 if schema.channels and scale_mode is not None and not _reads_input_size(raw[key]):
-                    self.check_before_scaling(op.kind, key, schema.check(value), value, where_of(key), node)
-                    value = self.scaled(value, scale_mode, where_of(key))
+                    self.check_before_scaling(op.kind, key, schema.check(value), value, partial(where_of, key), node)
+                    value = self.scaled(value, scale_mode, partial(where_of, key))
             elif schema.required:
                 self.fail(f"op {op.kind} needs attribute {key!r} ({schema.describe()})", where_of(key), node)
             else:  # a spec-wide default `<kind>_<attr>` (e.g. batch_norm_eps) overrides the op's own
@@ -336,17 +338,17 @@ class _Compiler:
             if key in raw and not (param.first_only and repeat > 0):
                 value = raw[key]
                 if value.__class__ is str:  # (where_of makes a Location: only for what may fail)
-                    value = self.value(value, env, where_of(key))
+                    value = self.value(value, env, partial(where_of, key))
                 if param.type == "channels" and scale_mode is not None and not _reads_input_size(raw[key]):
                     problem = None if param.check(value) else param.expected()
-                    self.check_before_scaling(block.name, key, problem, value, where_of(key), node)
-                    value = self.scaled(value, scale_mode, where_of(key))
+                    self.check_before_scaling(block.name, key, problem, value, partial(where_of, key), node)
+                    value = self.scaled(value, scale_mode, partial(where_of, key))
             elif not required:
                 if defaults_env is None:
                     defaults_env = {**self.globals, **self.input_size(in_shape), **values}
                 value = param.default
                 if default_is_expression:
-                    value = self.param_default(block, key, value, defaults_env, where_of(key), node)
+                    value = self.param_default(block, key, value, defaults_env, partial(where_of, key), node)
             else:
                 instead = f" or {unless!r}" if unless else ""
                 self.fail(f"block {block.name} needs parameter {key!r} ({param.expected()}){instead}", where_of(key), node)
@@ -698,7 +700,7 @@ class _Compiler:
         where_of = lambda key: self.row_key_where(row, index, key)  # noqa: E731
         if ("op" in row) == ("block" in row):
             self.fail("each layer row needs exactly one of op or block")
-        scale = self.value(row.get("scale", "width"), self.globals, where_of("scale"))
+        scale = self.value(row.get("scale", "width"), self.globals, partial(where_of, "scale"))
         if not isinstance(scale, str) or scale not in SCALE_MODES:
             self.fail(f"expected one of {', '.join(SCALE_MODES)}, got {scale!r}", where_of("scale"))
         refs = self.row_refs(row, index, names)
@@ -713,7 +715,7 @@ class _Compiler:
             sources.append(self.scopes[target])
         # a row's expressions may read its (first) input's size as c_in, h_in, w_in
         env = {**self.globals, **self.input_size(self.nodes[sources[0]]["shape"])} if sources else self.globals
-        if "when" in row and not self.condition(row["when"], env, where_of("when"), name):
+        if "when" in row and not self.condition(row["when"], env, partial(where_of, "when"), name):
             self.removed.add(name)
             if sources:  # a removed row stands for its (first) input
                 self.scopes[name] = sources[0]
@@ -722,13 +724,13 @@ class _Compiler:
         if "op" in row:
             if "n" in row:
                 self.fail("n (repeat count) applies to block rows only", where_of("n"))
-            op = self.op_for(row["op"], env, where_of("op"), name)
+            op = self.op_for(row["op"], env, partial(where_of, "op"), name)
             attrs = self.op_attrs(op, raw, env, scale, where_of, name)
             self.add_node(name, op, attrs, sources, self.row_where)
             return
-        block = self.block_for(row["block"], where_of("block"), name)
-        self.check_block_inputs(block, sources, where_of("from"))
-        repeats = self.repeat_count(row, env, where_of("n"))
+        block = self.block_for(row["block"], partial(where_of, "block"), name)
+        self.check_block_inputs(block, sources, partial(where_of, "from"))
+        repeats = self.repeat_count(row, env, partial(where_of, "n"))
         if repeats is not None:  # every repeat adds at least one node: refuse before expanding
             self.within(limits.IR_NODES, len(self.nodes) + repeats, "IR nodes (the repeat count n)", where_of("n"), name)
         current = sources[0]
