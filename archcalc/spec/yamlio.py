@@ -8,9 +8,14 @@ one brought in by a ``<<:`` merge key is not a duplicate (that is what merge key
 
 Hostile input is bounded before it is built (archcalc.limits): the file is opened without
 blocking and must be a regular file of at most ``FILE_BYTES``; the event stream is checked
-for nesting depth; the composed node graph is measured with every alias expanded (shared
+for nesting depth and node count; the composed node graph is measured with every alias expanded (shared
 nodes are counted once each, by memo, so a 670-byte alias bomb is measured in microseconds)
 against ``YAML_NODES`` before any Python object is constructed.
+
+A spec is plain YAML (no anchors, aliases, tags or merge keys): such a text is read in one
+pass over the events, checking each as it comes and building the containers directly
+(:func:`_read_plain`); anything else is read the general way (check every event, compose,
+measure, construct), which also reports every error.
 """
 from __future__ import annotations
 
@@ -172,8 +177,17 @@ def parse_yaml(text: str, name: str = "<string>") -> Any:
         return _parse_yaml(text, name)
 
 
-def _parse_yaml(text: str, name: str) -> Any:
+def _parse_yaml(text: str, name: str, general: bool = False) -> Any:
+    """``general``: skip the one-pass reader (tests compare the two)."""
     try:
+        if not general:
+            loader = _LineLoader(text)
+            try:
+                return _read_plain(loader, name)
+            except _NotPlain:  # read it again the general way below (the same checks, then PyYAML's composer)
+                pass
+            finally:
+                loader.dispose()
         loader = _LineLoader(text)
         try:
             aliases = _check_events(loader, name)
@@ -202,6 +216,105 @@ def _parse_yaml(text: str, name: str) -> Any:
 _OPENING = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSING = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 _NODES = (*_OPENING, yaml.ScalarEvent, yaml.AliasEvent)
+
+
+class _NotPlain(Exception):
+    """The text uses what the one-pass reader leaves to PyYAML's composer and constructor: an
+    anchor or alias, an explicit tag, a merge key, a key that is no plain scalar, a key written
+    twice, a scalar it does not build (a timestamp), a second document."""
+
+
+# scalar tags the one-pass reader builds (with SafeConstructor's own functions)
+_PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{kind}" for kind in ("str", "int", "float", "bool", "null"))
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _read_plain(loader: Any, name: str) -> Any:
+    """The document, read in one pass over the parser's events: the checks of
+    :func:`_check_events`, in the same order, and the Located containers built as the events
+    come (no node graph composed, no second walk over it). Anything else raises _NotPlain
+    before any error of its own is reported, so that the general reader (which checks every
+    event of the text first) reports it as it always has."""
+    max_depth, max_nodes = limits.NESTING.value, limits.YAML_NODES.value
+    depth = nodes = documents = 0
+    # open containers: [container, key waiting for its value (or _NO_KEY), lines of a list's items]
+    stack: list[list] = []
+    root: Any = None
+    scalars: dict[tuple, Any] = {}  # (value, implicit) -> built value: a spec repeats its few scalars
+    constructors = loader.yaml_constructors
+    while True:
+        event = loader.get_event()
+        kind = event.__class__
+        if kind is yaml.ScalarEvent or kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            line = event.start_mark.line + 1 if event.start_mark else None
+            if kind is not yaml.ScalarEvent:
+                depth += 1
+                if depth > max_depth:
+                    raise SpecError(Location(name, line, ""), _over(limits.NESTING, depth, "YAML nesting depth"))
+            nodes += 1
+            if nodes > max_nodes:
+                raise SpecError(Location(name, line, ""), _over(limits.YAML_NODES, nodes, "YAML nodes"))
+            if event.anchor is not None:
+                raise _NotPlain
+            if kind is yaml.ScalarEvent:
+                if event.tag is not None and event.tag != "!":  # "!": a plain string, as no tag at all
+                    raise _NotPlain
+                key = event.value, event.implicit
+                value = scalars.get(key, _NO_KEY)
+                if value is _NO_KEY:
+                    tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+                    if tag not in _PLAIN_TAGS:
+                        raise _NotPlain
+                    try:
+                        value = event.value if tag == _STR_TAG else constructors[tag](
+                            loader, yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style))
+                    except Exception:  # (an int of 5,000 digits): reported by the general reader, in its turn
+                        raise _NotPlain from None
+                    scalars[key] = value
+                opened = None
+            else:
+                if not event.implicit:
+                    raise _NotPlain
+                opened = LocatedDict() if kind is yaml.MappingStartEvent else LocatedList()
+                opened.line = line
+                if kind is yaml.MappingStartEvent:
+                    opened.key_lines = {}
+                else:
+                    opened.item_lines = []
+                value = opened
+            if stack:
+                parent = stack[-1]
+                container = parent[0]
+                if container.__class__ is LocatedList:
+                    container.append(value)
+                    container.item_lines.append(line)
+                elif parent[1] is _NO_KEY:  # a key
+                    if opened is not None or value.__class__ not in _KEY_TYPES or value in container:
+                        raise _NotPlain
+                    parent[1], parent[2] = value, line
+                else:
+                    container[parent[1]] = value
+                    container.key_lines[parent[1]] = parent[2]
+                    parent[1] = _NO_KEY
+            else:
+                root = value
+            if opened is not None:
+                stack.append([opened, _NO_KEY, None])
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            depth -= 1
+            stack.pop()
+        elif kind is yaml.AliasEvent:
+            raise _NotPlain
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise _NotPlain
+        elif kind is yaml.StreamEndEvent:
+            return root
+
+
+_NO_KEY = object()
+_KEY_TYPES = frozenset({str, int, float, bool})
 
 
 def _check_events(loader: Any, name: str) -> bool:
