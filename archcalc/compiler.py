@@ -417,7 +417,7 @@ class _Compiler:
             key = self.expansion_key(block, params, input_nodes, nesting)
         cached = self.expansions.get(key) if key is not None else None
         shared = None
-        if cached is None and key is not None:
+        if cached is None and key is not None and nesting == 0:  # a layer row's block: its nested ones come with it
             shared = self.shared_key(block, key)
             if shared is not None:
                 cached = _SHARED.get(shared)
