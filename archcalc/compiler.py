@@ -891,6 +891,26 @@ class _BlockPlan:
     input_size_names: tuple[tuple[str, str, str], ...]
     # per body item: (item, name, location, error-trail entry, op attributes or block parameters, where_of)
     items: tuple[tuple[dict, str, Location, tuple, dict, Callable[[str], Location]], ...]
+    # the names the block reads from outside (the spec's settings and defaults), and those it
+    # reads only through a parameter or let of its own name (for unseen_defaults)
+    reads: frozenset[str]
+    shadowed: frozenset[str]
+
+
+def _outside_names(block: BlockDef) -> tuple[frozenset[str], frozenset[str]]:
+    """(names ``block`` reads from outside, names it would read but has a parameter or let of)."""
+    read: set[str] = set()
+    # a parameter's default sees the defaults and only the parameters before it
+    # (``norm: {default: "${norm}"}`` reads the spec's default)
+    earlier: set[str] = set()
+    for param in block.params.values():
+        if not param.required:
+            read |= names_in(param.default) - earlier
+        earlier.add(param.name)
+    # the body and the lets see every parameter first
+    own = set(block.params) | {name for name, _ in block.let} | {"c_in", "h_in", "w_in"}
+    used = names_in([list(block.body), [raw for _, raw in block.let]])
+    return frozenset(read | (used - own)), frozenset(used & own)
 
 
 def _block_plan(block: BlockDef) -> _BlockPlan:
@@ -906,7 +926,7 @@ def _block_plan(block: BlockDef) -> _BlockPlan:
         where = block.item_locations[index]
         raw = {k: v for k, v in item.items() if k not in ITEM_KEYS}
         items.append((item, item["name"], where, (block.name, index, where), raw, lambda key, w=where: w))
-    plan = _BlockPlan(params, sizes, tuple(items))
+    plan = _BlockPlan(params, sizes, tuple(items), *_outside_names(block))
     if len(_BLOCK_PLANS) >= 1024:  # spec-defined blocks are made anew per load: keep the newest
         for stale in list(_BLOCK_PLANS)[:512]:
             del _BLOCK_PLANS[stale]
@@ -955,18 +975,9 @@ def unseen_defaults(spec: Spec, blocks: list[BlockDef]) -> list[str]:
     read = names_in(list(spec.data["layers"])) | names_in(list(defaults.values()))
     hidden: dict[str, list[str]] = {}
     for block in blocks:
-        # a parameter's default sees the defaults and only the parameters before it
-        # (``norm: {default: "${norm}"}`` reads the spec's default)
-        earlier: set[str] = set()
-        for param in block.params.values():
-            if not param.required:
-                read |= names_in(param.default) - earlier
-            earlier.add(param.name)
-        # the body and the lets see every parameter first
-        own = set(block.params) | {name for name, _ in block.let} | {"c_in", "h_in", "w_in"}
-        used = names_in([list(block.body), [raw for _, raw in block.let]])
-        read |= used - own
-        for name in used & own:
+        plan = _block_plan(block)
+        read |= plan.reads
+        for name in plan.shadowed:
             hidden.setdefault(name, []).append(block.name)
     messages = []
     if spec.depth != 1 and "depth" not in read:
