@@ -27,7 +27,7 @@ from archcalc.blocks import ITEM_KEYS, ROW_KEYS, BlockDef, ParamDef, builtin_blo
 from archcalc.errors import Location, SpecError, SpecWarning, quote
 from archcalc.model import BlockInstance, Model
 from archcalc.ops import Attr, OpDef, ShapeError, UnknownOpError, get_op, get_user_op
-from archcalc.spec.expr import ExpressionError, evaluate, expression_source, names_in, names_used
+from archcalc.spec.expr import ExpressionError, compiled_expression, expression_source, names_in, names_used
 from archcalc.spec.loader import IDENTIFIER, Spec
 from archcalc.spec.yamlio import line_of
 from archcalc.width import SCALE_MODES, channel_rule, expansion_rule, make_divisible, truncate_depth
@@ -194,12 +194,11 @@ class _Compiler:
         may word a failed expression for its context."""
         if raw.__class__ is not str:  # the common case: a number written as is
             return raw
-        source = expression_source(raw)
-        if source is None:
-            return raw
         try:
-            return self.integral(evaluate(source, env, self.functions))
+            compute = compiled_expression(raw)
+            return raw if compute is None else self.integral(compute(env, self.functions))
         except ExpressionError as exc:
+            source = expression_source(raw)
             self.fail(explain(source, exc) if explain else f"in expression {quote(raw)}: {exc}", where, node)
 
     @staticmethod
@@ -574,7 +573,8 @@ class _Compiler:
         for item, name, where, trail_entry, raw, here in plan.items:
             trail.append(trail_entry)
             full = f"{scope}.{name}"
-            sources = self.local_inputs(item, local, removed, previous, block, full, env, where)
+            sources = ([previous] if "from" not in item
+                       else self.local_inputs(item, local, removed, previous, block, full, env, where))
             if "when" in item and not self.condition(item["when"], env, where, full):
                 removed.add(name)
                 if sources:  # a removed item stands for its (first) input

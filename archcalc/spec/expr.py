@@ -131,6 +131,24 @@ def names_used(source: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def compiled_expression(text: str) -> _Compiled | None:
+    """The closure computing the expression in ``text`` (``"${c * 2}"``), or None when ``text``
+    holds no expression; a malformed one raises ExpressionError. One lookup on the text as
+    written: the compiler asks this for every string value of every block copy."""
+    found = _BY_TEXT.get(text, _UNSEEN)
+    if found is _UNSEEN:
+        source = _expression_text(text)
+        found = None if source is None else _compiled(source)  # (a malformed one raises: not kept)
+        if len(_BY_TEXT) >= 8192:
+            _BY_TEXT.clear()
+        _BY_TEXT[text] = found
+    return found
+
+
+_BY_TEXT: dict[str, _Compiled | None] = {}
+_UNSEEN = object()
+
+
 def evaluate(source: str, names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> Any:
     """Evaluate ``source`` with variables ``names`` and callable ``functions``."""
     return _compiled(source)(names, functions)
