@@ -161,6 +161,7 @@ class _Compiler:
         self.param_checks: dict[tuple, tuple] = {}  # see param_fits
         self.shared_context: tuple | bool | None = None  # see shared_key; None: not worked out yet
         self.built_in: dict[str, bool] = {}  # see built_in_throughout
+        self.row_locations: dict[tuple, Location] = {}  # see row_location
 
     # ------------------------------------------------------------------ errors
     def fail(self, message: str, where: Location | Callable[[], Location] | None = None, node: str | None = None):
@@ -519,6 +520,8 @@ class _Compiler:
                 events.append((ref(name), ref(target), None))
         instances = [(ref(i.name), i.type, dict(i.params), ref(i.input), ref(i.output), i.input_shape,
                       i.output_shape, i.nesting) for i in self.instances[instance_mark:instance_end]]
+        if any(instance[0].__class__ is not str for instance in instances):  # (a replay writes scope + name)
+            raise _NotRelative(scope)
         rows = self.tally[tally_mark:tally_end]
         total = tuple(map(sum, zip(*rows))) if rows else None
         return _Expansion(events, instances, total, frozenset(instance[1] for instance in instances))
@@ -549,8 +552,8 @@ class _Compiler:
             scopes[name] = name
             log.append((name, None))
         self.instances.extend(  # (positional: a keyword call costs twice as much, 40,000 times for a long chain)
-            BlockInstance(name_of(ref), kind, dict(params), name_of(input), name_of(out), input_shape, output_shape,
-                          nesting)
+            BlockInstance(scope + ref, kind, dict(params), input_nodes[input] if input.__class__ is int else scope + input,
+                          input_nodes[out] if out.__class__ is int else scope + out, input_shape, output_shape, nesting)
             for ref, kind, params, input, out, input_shape, output_shape, nesting in cached.instances)
         if cached.total is not None:
             self.tally.append(cached.total)
@@ -627,6 +630,13 @@ class _Compiler:
     # ------------------------------------------------------------------ rows
     def row_location(self, rows: list, index: int, suffix: str = "") -> Location:
         """Where layer row ``index`` was written: its own file when it came in by ``include``."""
+        key = id(rows), index, suffix  # asked for each row three times (rows: the spec's, alive throughout)
+        found = self.row_locations.get(key)
+        if found is None:
+            found = self.row_locations[key] = self.locate_row(rows, index, suffix)
+        return found
+
+    def locate_row(self, rows: list, index: int, suffix: str) -> Location:
         row = rows[index]
         file = getattr(row, "file", None) or self.spec.files.get("layers", self.spec.path)
         line = getattr(row, "line", None) or line_of(rows, index)
