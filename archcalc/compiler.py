@@ -440,7 +440,7 @@ class _Compiler:
         if cached:
             return self.replay(cached, scope, input_nodes)
         marks = len(self.scope_log), len(self.instances), len(self.tally)
-        output = self.expand_fresh(block, params, scope, input_nodes, nesting)
+        output = self.expand_fresh(block, dict(params), scope, input_nodes, nesting)  # (its instance keeps a copy)
         if key is not None and cached is None:
             # the logs are append-only: where this expansion lies in them is enough to record it later
             found = self.expansions[key] = (scope, list(input_nodes), marks, (len(self.scope_log), len(self.instances),
@@ -768,7 +768,7 @@ class _Compiler:
                 if seen_key is not None and seen_key[1] is not None:
                     params_seen[seen_key] = seen
             params, key = seen
-            current = self.expand_block(block, dict(params), instance, inputs, 0, key)
+            current = self.expand_block(block, params, instance, inputs, 0, key)
         self.scopes[name] = current
 
     def repeat_count(self, row: dict, env: Mapping[str, Any], where: Location) -> int | None:

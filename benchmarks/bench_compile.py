@@ -38,10 +38,11 @@ from pathlib import Path
 from typing import Callable
 
 # The chains and wide graphs here (up to 60k nodes) are far past the default IR-node budget
-# (archcalc.limits.IR_NODES, 5,000) and, at 60k rows of ~9 YAML nodes, the YAML-node budget
-# (200,000): raise them for this process, as a user would.
+# (archcalc.limits.IR_NODES, 5,000) and, at 60k rows, the YAML-node (~9 per row: 200,000) and
+# file-size (4 MiB: the wide one is 4.2 MB) budgets: raise them for this process, as a user would.
 os.environ.setdefault("ARCHCALC_MAX_IR_NODES", "1000000")
 os.environ.setdefault("ARCHCALC_MAX_YAML_NODES", "10000000")
+os.environ.setdefault("ARCHCALC_MAX_FILE_BYTES", "64M")
 # the generated specs carry the usual defaults block whether or not their rows read it
 warnings.filterwarnings("ignore", message=".*is read by no layer or block")
 
