@@ -9,6 +9,9 @@ For each command the minimum and the median over the rounds are printed, both in
 (the machine is shared, and CPU time is what a busy neighbour disturbs least), min and median.
 `archcalc --help` is measured beside it: the help must list every command without importing them.
 
+The children run without PYTHONDONTWRITEBYTECODE (set in some shells and CI images): a user's
+install has its .pyc files, and without them every run would recompile archcalc from source.
+
     python benchmarks/bench_cli_start.py [--rounds 40]
 """
 from __future__ import annotations
@@ -36,10 +39,14 @@ def archcalc_script() -> str:
     return found
 
 
+# a user's environment: bytecode is cached (the warm-up run writes it)
+CHILD_ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_once(command: list[str]) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one fresh process running ``command``."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, cwd=ROOT, env=CHILD_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
