@@ -7,12 +7,14 @@ For each command the minimum and the median over the rounds are printed, both in
 ``python -c pass`` of the same interpreter. Target (issue 12, target 2): the cold
 ``archcalc cost`` takes at most 3x ``python -c pass``; the check is made on CPU time
 (the machine is shared, and CPU time is what a busy neighbour disturbs least), min and median.
-`archcalc --help` is measured beside it: the help must list every command without importing them.
+`archcalc --help` is measured beside it. With ``--floors`` the run adds what the imports alone
+cost, without any work: the compile path (PyYAML and archcalc.compiler) with no command-line
+framework, with click, and with typer, so a figure can be read against what the design allows.
 
 The children run without PYTHONDONTWRITEBYTECODE (set in some shells and CI images): a user's
 install has its .pyc files, and without them every run would recompile archcalc from source.
 
-    python benchmarks/bench_cli_start.py [--rounds 40]
+    python benchmarks/bench_cli_start.py [--rounds 40] [--floors]
 """
 from __future__ import annotations
 
@@ -59,6 +61,7 @@ def run_once(command: list[str]) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40, help="interleaved runs of each command")
+    parser.add_argument("--floors", action="store_true", help="also time the imports alone (see above)")
     args = parser.parse_args()
     script = archcalc_script()
     commands = {
@@ -66,6 +69,10 @@ def main() -> int:
         "archcalc cost specs/mnv2_1.4.yaml": [script, "cost", "specs/mnv2_1.4.yaml"],
         "archcalc --help": [script, "--help"],
     }
+    if args.floors:
+        for framework in ("", "click, ", "typer, "):
+            imports = f"import {framework}archcalc.compiler"
+            commands[f"floor: {imports}"] = [sys.executable, "-c", imports]
     for command in commands.values():  # warm the page cache and the .pyc files
         run_once(command)
     cpu: dict[str, list[float]] = {name: [] for name in commands}
@@ -80,14 +87,14 @@ def main() -> int:
 
     peer = "python -c pass"
     print(f"{args.rounds} interleaved rounds; ms (ratio to `{peer}`)")
-    print(f"{'command':36s} {'CPU min':>15s} {'CPU median':>15s} {'wall min':>15s} {'wall median':>15s}")
+    print(f"{'command':44s} {'CPU min':>15s} {'CPU median':>15s} {'wall min':>15s} {'wall median':>15s}")
     for name in commands:
         cells = []
         for times in (cpu, wall):
             for statistic in (min, statistics.median):
                 value, base = statistic(times[name]), statistic(times[peer])
                 cells.append(f"{value * 1000:6.1f} ({value / base:4.2f}x)")
-        print(f"{name:36s} {cells[0]:>15s} {cells[1]:>15s} {cells[2]:>15s} {cells[3]:>15s}")
+        print(f"{name:44s} {cells[0]:>15s} {cells[1]:>15s} {cells[2]:>15s} {cells[3]:>15s}")
     cost = "archcalc cost specs/mnv2_1.4.yaml"
     ratios = {label: statistic(cpu[cost]) / statistic(cpu[peer])
               for label, statistic in (("min", min), ("median", statistics.median))}
