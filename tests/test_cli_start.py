@@ -61,3 +61,15 @@ def test_command_table_names_exactly_what_each_module_registers():
     for module in sorted(set(COMMANDS.values())):
         registered = set(module_commands(module))
         assert registered == {name for name, owner in COMMANDS.items() if owner == module}, module
+
+
+@pytest.mark.parametrize("argv,suggested", [(["cots", "specs/mnv2.yaml"], "'cost'"),
+                                            (["plot", "frontr", "specs/mnv2.yaml"], "'frontier'")])
+def test_a_mistyped_command_is_one_line_with_one_suggestion(argv, suggested, capsys):
+    from archcalc.cli import app
+    from archcalc.cli.boundary import run
+
+    assert run(app, argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"archcalc: error: No such command '{argv[-2]}'.") and err.count("\n") == 1
+    assert err.count("Did you mean") == 1 and suggested in err  # click suggests; typer must not repeat it

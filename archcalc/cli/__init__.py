@@ -25,7 +25,8 @@ COMMANDS: dict[str, str] = {
 
 def module_commands(module: str) -> dict[str, click.Command]:
     """The click commands that ``archcalc.cli.<module>`` registers, built as the root app would."""
-    commands = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+    commands = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                           suggest_commands=False)  # its groups (plot) take this too
     importlib.import_module(f"archcalc.cli.{module}").register(commands)
     return dict(typer.main.get_group(commands).commands)
 
@@ -64,6 +65,7 @@ class LazyGroup(typer.core.TyperGroup):
 app = typer.Typer(
     cls=LazyGroup,
     add_completion=False,
+    suggest_commands=False,  # click suggests a close command name itself; typer's would repeat it
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     help="Cost neural architectures (MAdds, params, peak memory) from YAML specs; verify against PyTorch.\n\n"
