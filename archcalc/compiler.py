@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import graphlib
 import heapq
+import itertools
 import math
 import warnings
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from archcalc.analysis.costs import tally_row
 from archcalc.blocks import ITEM_KEYS, ROW_KEYS, BlockDef, ParamDef, builtin_blocks, parse_block_defs
 from archcalc.errors import Location, SpecError, SpecWarning, quote
 from archcalc.model import BlockInstance, Model
-from archcalc.ops import Attr, OpDef, ShapeError, UnknownOpError, get_op, get_user_op
+from archcalc.ops import Attr, OpDef, ShapeError, UnknownOpError, all_ops, get_op, get_user_op
 from archcalc.spec.expr import ExpressionError, compiled_expression, expression_source, names_in, names_used
 from archcalc.spec.loader import IDENTIFIER, Spec
 from archcalc.spec.yamlio import line_of
@@ -66,6 +67,11 @@ _SHARED_LIMIT = 4096
 _EXPANSION_BUDGETS = (limits.DIMENSION, limits.VALUE_ITEMS, limits.INT_BITS, limits.NESTING, limits.EXPRESSION_CHARS)
 
 
+# What the kept expansions also depend on, one number each: (settings, rounding, budgets, op rules) -> number.
+_CONTEXTS: dict[tuple, int] = {}
+_CONTEXT_NUMBERS = itertools.count()
+
+
 def _share(key: tuple, expansion: _Expansion) -> _Expansion:
     if len(_SHARED) >= _SHARED_LIMIT:
         for stale in list(_SHARED)[:_SHARED_LIMIT // 2]:
@@ -74,10 +80,29 @@ def _share(key: tuple, expansion: _Expansion) -> _Expansion:
     return expansion
 
 
+def _context_number(context: tuple) -> int:
+    """A number for ``context``, the same for equal ones (hashed once per compile, not per lookup)."""
+    number = _CONTEXTS.get(context)
+    if number is None:
+        if len(_CONTEXTS) >= 256:
+            forget_shared_expansions()
+        number = _CONTEXTS[context] = next(_CONTEXT_NUMBERS)
+    return number
+
+
+def _op_rules() -> tuple:
+    """Each op kind's rules as its class (or the instance) has them now: shape, cost and
+    parameter functions, schema table, input counts. An expansion ran them, so a changed rule
+    (a test patching Conv2d.cost, a notebook redefining an op) must not meet a kept one."""
+    return tuple((kind, type(op), type(op).shape, type(op).cost, type(op).params, id(type(op).attrs),
+                  op.min_inputs, op.max_inputs, tuple(vars(op).items())) for kind, op in all_ops().items())
+
+
 def forget_shared_expansions() -> None:
     """Empty the expansions kept between compiles, so that the next compile expands every
     block from its definition (benchmarks/bench_compile.py measures such a first load)."""
     _SHARED.clear()
+    _CONTEXTS.clear()
 
 
 class _NotRelative(Exception):
@@ -167,7 +192,7 @@ class _Compiler:
         self.expansions: dict[tuple, Any] = {}  # key -> _Expansion, or where it lies in the logs, or False
         self.names_set: tuple[list, frozenset] | None = None
         self.param_checks: dict[tuple, tuple] = {}  # see param_fits
-        self.shared_context: tuple | bool | None = None  # see shared_key; None: not worked out yet
+        self.shared_context: int | bool | None = None  # see shared_key; None: not worked out yet
         self.built_in: dict[str, bool] = {}  # see built_in_throughout
         self.row_locations: dict[tuple, Location] = {}  # see row_location
 
@@ -466,7 +491,9 @@ class _Compiler:
             return None
         return self.shared_context, key
 
-    def sharing_context(self) -> tuple | None:
+    def sharing_context(self) -> int | None:
+        """A number standing for the settings, rounding, budgets and op rules of this compile
+        (None: something in them is not a plain value; then nothing is shared)."""
         settings = tuple((name, _frozen(value)) for name, value in self.globals.items())
         rounding = tuple((name, _frozen(value)) for name, value in self.spec.data.get("rounding", {}).items())
         if any(frozen is None for _, frozen in (*settings, *rounding)):
@@ -475,7 +502,10 @@ class _Compiler:
             budgets = tuple(budget.value for budget in _EXPANSION_BUDGETS)
         except ValueError:  # a malformed ARCHCALC_MAX_*: reported where that budget is checked
             return None
-        return settings, rounding, budgets
+        try:
+            return _context_number((settings, rounding, budgets, _op_rules()))
+        except TypeError:  # an op with an unhashable attribute of its own: not shared
+            return None
 
     def built_in_throughout(self, name: str) -> bool:
         """Whether block ``name`` and every block its body may use are the built-in definitions."""

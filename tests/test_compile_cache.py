@@ -144,3 +144,21 @@ def test_a_replay_from_an_earlier_compile_reads_the_defaults_its_blocks_read(tmp
             compile_spec(load_spec(spec))
         messages = [str(w.message) for w in caught]
         assert len(messages) == 1 and "'unused' is read by no layer or block" in messages[0], messages
+
+
+def test_a_changed_op_rule_is_not_met_by_an_expansion_kept_under_the_old_one(monkeypatch) -> None:
+    from archcalc.ops.conv import Conv2d
+
+    forget_shared_expansions()
+    before = compile_spec(load_spec(MNV2))  # expansions kept under the registry's rules
+    original = Conv2d.cost
+
+    def off_by_one(self, attrs, inputs, output):
+        cost = original(self, attrs, inputs, output)
+        return type(cost)(**{**cost.as_dict(), "madds": cost.madds + 1})
+
+    monkeypatch.setattr(Conv2d, "cost", off_by_one)
+    after = compile_spec(load_spec(MNV2))
+    _assert_same_model(after, _Uncached(load_spec(MNV2)).compile())
+    convs = sum(1 for name in after.order if after.nodes[name]["op"] == "conv2d")
+    assert after.totals()["madds"] == before.totals()["madds"] + convs
