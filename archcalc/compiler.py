@@ -15,7 +15,7 @@ definition (its plan: parameters, body items, the names it reads), not once per 
 expanded again with equal parameters and input shapes is replayed from a record of its first
 expansion (renamed, one dict copy per op), and a layer row's built-in block is kept for later
 compiles in the process, keyed on everything else it depends on (settings, defaults, rounding,
-budgets); totals are summed as nodes are added. The symbolic tracer and the recognizer turn
+budgets, the op rules); totals are summed as nodes are added. The symbolic tracer and the recognizer turn
 the caching off (``memoize = False``).
 """
 from __future__ import annotations
@@ -67,7 +67,7 @@ _SHARED_LIMIT = 4096
 _EXPANSION_BUDGETS = (limits.DIMENSION, limits.VALUE_ITEMS, limits.INT_BITS, limits.NESTING, limits.EXPRESSION_CHARS)
 
 
-# What the kept expansions also depend on, one number each: (settings, rounding, budgets, op rules) -> number.
+# What the kept expansions also depend on, one number each: (settings, rounding, functions, budgets, op rules) -> number.
 _CONTEXTS: dict[tuple, int] = {}
 _CONTEXT_NUMBERS = itertools.count()
 
@@ -479,7 +479,8 @@ class _Compiler:
 
     def shared_key(self, block: BlockDef, key: tuple) -> tuple | None:
         """``key`` with what else the expansion depends on across compiles (the settings and
-        defaults, the rounding rules, the budgets an expansion checks), or None when it is not
+        defaults, the rounding rules and expression functions, the budgets an expansion checks,
+        the op rules: see sharing_context), or None when it is not
         shared: sharing is on (:attr:`share`), and the block and every block it may use are the
         built-in definitions (a spec's own blocks are read anew per load, and may replace a
         built-in one)."""
@@ -492,8 +493,9 @@ class _Compiler:
         return self.shared_context, key
 
     def sharing_context(self) -> int | None:
-        """A number standing for the settings, rounding, budgets and op rules of this compile
-        (None: something in them is not a plain value; then nothing is shared)."""
+        """A number standing for the settings, rounding, expression functions, budgets and op
+        rules of this compile (None: something in them is not a plain value; then nothing is
+        shared)."""
         settings = tuple((name, _frozen(value)) for name, value in self.globals.items())
         rounding = tuple((name, _frozen(value)) for name, value in self.spec.data.get("rounding", {}).items())
         if any(frozen is None for _, frozen in (*settings, *rounding)):
@@ -503,7 +505,7 @@ class _Compiler:
         except ValueError:  # a malformed ARCHCALC_MAX_*: reported where that budget is checked
             return None
         try:
-            return _context_number((settings, rounding, budgets, _op_rules()))
+            return _context_number((settings, rounding, tuple(self.functions.items()), budgets, _op_rules()))
         except TypeError:  # an op with an unhashable attribute of its own: not shared
             return None
 
