@@ -289,6 +289,44 @@ def test_sweep_rows_equal_cost_past_int64():
     assert max(frame["madds"]) > 2**63  # the test really crosses int64
 
 
+LATE_GIANT = """
+name: late_giant
+input: {channels: 3, resolution: 32}
+width: 1.0
+classes: 10
+defaults: {kernel: 3, activation: relu, norm: batch_norm}
+layers:
+  - {name: stem, block: conv_bn_act, c: 32, s: 1}
+  - {name: giant, op: conv2d, out: 4096, kernel: 3, scale: none, when: "${resolution >= 100000}"}
+  - {name: giant2, op: conv2d, out: 4096, kernel: 3, scale: none, when: "${resolution >= 100000}"}
+  - {name: pool, op: global_avg_pool}
+  - {name: flat, op: flatten}
+  - {name: fc, op: linear, out: "${classes}", scale: none}
+"""
+
+
+def test_sweep_mixes_an_int64_trace_with_an_exact_one(tmp_path):
+    """Two structures on one grid: the first trace (no giant convs) fits int64 everywhere, the
+    second (two 4096-channel 3x3 convs at resolution 10^6: 10^12 * 9 * 4096^2 ~ 1.5e20 MAdds)
+    needs Python ints. Both fill their own cells exactly; a column whose values all fit
+    (params) comes back as int64, one that does not (madds, flops) as Python ints."""
+    import numpy as np
+
+    from archcalc.analysis.sweep import grid_totals
+
+    spec = write(tmp_path, LATE_GIANT)
+    widths, resolutions = [0.5, 1.0], [224, 10**6]
+    grid = grid_totals(spec, widths, resolutions)
+    assert grid["traces"] == 2
+    for i, w in enumerate(widths):
+        for j, r in enumerate(resolutions):
+            totals = archcalc.load(spec, width=w, resolution=r).totals()
+            for column in ("madds", "params", "params_without_bn", "flops", "activations"):
+                assert grid[column][i, j] == totals[column], (w, r, column)
+    assert grid["madds"][1, 1] > 2**63 and grid["madds"].dtype == object
+    assert grid["params"].dtype == np.int64
+
+
 def test_sweep_property_extreme_points_equal_cost():
     from hypothesis import given, settings, strategies as st
 

@@ -346,9 +346,9 @@ def grid_sum(values: list, shape: tuple[int, int], dtype: Any = None) -> Any:
 
 
 def _trace_totals(tr: Any, replay: Any, convention: Convention, shape: tuple[int, int],
-                  dtype: Any = None) -> dict[str, Any]:
-    """Sum of every node's :func:`row_values`, each replayed over the grid."""
-    parts: dict[str, list] = {column: [] for column in COLUMNS}
+                  dtype: Any = None, columns: Sequence[str] = COLUMNS) -> dict[str, Any]:
+    """Sum of every node's :func:`row_values` in ``columns``, each replayed over the grid."""
+    parts: dict[str, list] = {column: [] for column in columns}
     for name in tr.model.order:
         data = tr.model.nodes[name]
         if data["op"] == "input":
@@ -356,28 +356,59 @@ def _trace_totals(tr: Any, replay: Any, convention: Convention, shape: tuple[int
         cost = Cost(**{k: replay(v) for k, v in data["cost"].as_dict().items()})
         params = Params(**{k: replay(v) for k, v in data["params"].as_dict().items()})
         values = row_values(cost, params, replay(numel(data["shape"])), convention)
-        for column in COLUMNS:
+        for column in columns:
             parts[column].append(values[column])
-    return {column: grid_sum(parts[column], shape, dtype) for column in COLUMNS}
+    return {column: grid_sum(parts[column], shape, dtype) for column in columns}
 
 
 def _replay_trace(tr: Any, w: Any, r: Any, todo: Any, convention: Convention, shape: tuple[int, int],
-                  dtype: Any) -> tuple[Any, dict[str, Any]]:
+                  dtype: Any, columns: Sequence[str]) -> tuple[Any, dict[str, Any]]:
     """(where this trace's structure holds, its totals there), replayed in ``dtype``."""
     import numpy as np
 
     replay = numeric_replay(tr, w[:, None], r[None, :], dtype)
     here = todo & np.broadcast_to(guards_hold(tr, replay), shape)
-    return here, _trace_totals(tr, replay, convention, shape, dtype)
+    return here, _trace_totals(tr, replay, convention, shape, dtype, columns)
+
+
+def _store(out: dict[str, Any], totals: dict[str, Any], here: Any) -> None:
+    """Copy one trace's totals into ``out`` where its structure holds. A trace that holds on
+    the whole grid (the common case) hands over its arrays as they are; a column is held as
+    Python ints (object) only once some trace needed them there."""
+    import numpy as np
+
+    everywhere = bool(here.all())
+    for column, values in totals.items():
+        if column not in out and everywhere:
+            out[column] = values
+            continue
+        if column not in out:
+            out[column] = np.zeros(values.shape, dtype=values.dtype)
+        elif out[column].dtype != values.dtype:  # int64 meets Python ints: hold both as Python ints
+            out[column] = out[column].astype(object, copy=False)
+            values = values.astype(object, copy=False)
+        out[column][here] = values[here]
+
+
+def _narrowed(values: Any) -> Any:
+    """An object column as int64 when every value fits (a trace replayed in Python ints
+    may still have produced only small values where its structure holds)."""
+    import numpy as np
+
+    if values.dtype == object and values.size and \
+            -(2**63) <= min(values.flat) and max(values.flat) < 2**63:
+        return values.astype(np.int64)
+    return values
 
 
 def grid_totals(spec: Spec | str | Path, widths: Sequence[float], resolutions: Sequence[int], *,
                 classes: int | None = None, convention: Convention | None = None,
-                progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Totals (the columns of :func:`archcalc.analysis.costs.totals`) on the grid
-    ``widths x resolutions``, as arrays of shape ``(len(widths), len(resolutions))`` (int64,
-    or object arrays of Python ints where a value leaves the int64 range: every value is
-    exact), plus ``traces``: how many traced compiles were needed (1 when the structure is
+                progress: Callable[[int], None] | None = None,
+                columns: Sequence[str] = COLUMNS) -> dict[str, Any]:
+    """Totals (``columns``, by default every column of :func:`archcalc.analysis.costs.totals`)
+    on the grid ``widths x resolutions``, as arrays of shape ``(len(widths), len(resolutions))``
+    (int64, or object arrays of Python ints where a value leaves the int64 range: every value
+    is exact), plus ``traces``: how many traced compiles were needed (1 when the structure is
     the same everywhere)."""
     import numpy as np
 
@@ -393,7 +424,10 @@ def grid_totals(spec: Spec | str | Path, widths: Sequence[float], resolutions: S
     w = np.asarray(widths, dtype=float)
     r = np.asarray(resolutions, dtype=np.int64)
     shape = (len(w), len(r))
-    out = {column: np.zeros(shape, dtype=object) for column in COLUMNS}
+    unknown = set(columns) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown total column(s) {', '.join(sorted(unknown))}; known: {', '.join(COLUMNS)}")
+    out: dict[str, Any] = {}
     todo = np.ones(shape, dtype=bool)
     traces = 0
     while todo.any():
@@ -405,9 +439,9 @@ def grid_totals(spec: Spec | str | Path, widths: Sequence[float], resolutions: S
             # could leave int64 (numpy wraps silently) the trace is replayed in Python ints
             try:
                 try:
-                    here, totals = _replay_trace(tr, w, r, todo, convention, shape, np.int64)
+                    here, totals = _replay_trace(tr, w, r, todo, convention, shape, np.int64, columns)
                 except Int64Overflow:
-                    here, totals = _replay_trace(tr, w, r, todo, convention, shape, object)
+                    here, totals = _replay_trace(tr, w, r, todo, convention, shape, object, columns)
             except SpecError:
                 raise
             except ValueError as exc:  # a width the spec's rounding rule cannot build: cost refuses it too
@@ -415,14 +449,13 @@ def grid_totals(spec: Spec | str | Path, widths: Sequence[float], resolutions: S
             if not here[i, j]:
                 raise RuntimeError(f"internal: the trace at width {w[i]:g}, resolution {r[j]} "
                                    "does not reproduce its own structure")
-        for column in COLUMNS:
-            out[column][here] = totals[column][here]
+        _store(out, totals, here)
+        del totals
         todo &= ~here
         if progress:
             progress(int(here.sum()))
-    for column in COLUMNS:  # int64 where every value fits (the common case), else Python ints
-        if all(-(2**63) <= value < 2**63 for value in out[column].ravel().tolist()):
-            out[column] = out[column].astype(np.int64)
+    for column in columns:  # int64 where every value fits (the common case), else Python ints
+        out[column] = _narrowed(out[column])
     out["traces"] = traces
     return out
 
@@ -492,7 +525,7 @@ def sweep(spec: Spec | str | Path, widths: Sequence[float], resolutions: Sequenc
         spec = load_spec(spec, classes=classes)
         classes = None
     grid = grid_totals(spec, widths, resolutions, classes=classes, convention=convention,
-                       progress=None if (memory or latency) else progress)
+                       progress=None if (memory or latency) else progress, columns=TOTAL_COLUMNS)
     frame = grid_frame(widths, resolutions, grid)
     attrs = {"spec": spec.path, "network": spec.name, "classes": classes if classes is not None else spec.classes,
              "convention": convention.describe(), "traces": grid["traces"]}
