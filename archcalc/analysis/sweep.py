@@ -562,10 +562,40 @@ def grid_frame(widths: Sequence[float], resolutions: Sequence[int], grid: dict[s
 def write_csv(frame: "pd.DataFrame", columns: Sequence[str], notes: Sequence[str], out: TextIO) -> None:
     """``frame[columns]`` as CSV on ``out``, after the notes as ``# `` lines: pandas writes
     the columns in chunks (no per-row dicts). Missing values are empty cells, as in the
-    other tables."""
+    other tables. The text is byte for byte ``frame.to_csv``'s; a column with few distinct
+    values is formatted once per value (:func:`_formatted_once`)."""
+    import pandas as pd
+
     for line in notes:
         out.write(f"# {line}\n")
-    frame.to_csv(out, columns=list(columns), index=False, lineterminator="\n", chunksize=100_000)
+    table = pd.DataFrame({column: _formatted_once(frame[column]) for column in columns}, copy=False)
+    table.to_csv(out, index=False, lineterminator="\n", chunksize=100_000)
+
+
+FEW_DISTINCT = 10  # a column with at most 1/FEW_DISTINCT as many distinct values as rows
+
+
+def _formatted_once(column: "pd.Series") -> Any:
+    """``column``, or where it has few distinct values (the grid's width and resolution
+    axes, the mostly empty accuracy columns) a categorical of each distinct value's CSV
+    text: pandas then formats a million-row axis from a thousand strings instead of a
+    million numbers. The text is what pandas writes for the value (numbers through numpy's
+    ``astype(str)``, as ``to_csv`` formats them); missing values stay missing (empty cells)."""
+    import numpy as np
+    import pandas as pd
+
+    values = column.to_numpy()
+    if values.dtype.kind == "f":  # group by the bits: 0.0 and -0.0 are equal but print differently
+        codes, uniques = pd.factorize(values.view(np.int64))
+        codes[np.isnan(values)] = -1
+        uniques = np.asarray(uniques).view(values.dtype)
+    else:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        uniques = np.asarray(uniques)
+    if len(uniques) * FEW_DISTINCT > len(values):
+        return column
+    labels = uniques.astype(str) if uniques.dtype.kind in "fiub" else uniques
+    return pd.Categorical.from_codes(codes, pd.Index(labels, dtype=object))
 
 
 def point_measures(spec: Spec, frame: "pd.DataFrame", *, classes: int | None, memory: bool, dtype: str,
