@@ -93,3 +93,28 @@ def test_a_large_sweep_table_is_bounded_and_says_how_to_get_the_rest() -> None:
     assert csv.exit_code == 0
     assert len([line for line in csv.output.splitlines() if line and not line.startswith("#")]) == total + 1
     assert load_spec(SPEC).name in csv.output
+
+
+def test_json_and_markdown_streamed_in_chunks_equal_the_one_shot_writers() -> None:
+    """The sweep's json and markdown are written a chunk of rows at a time; whatever the chunk
+    size (1 row, 3 rows, more than the frame), the text is the one-shot writers' text."""
+    from archcalc.cli.common import write_json, write_markdown
+    from archcalc.cli.design import _cell, _py, row_records, write_sweep_json, write_sweep_markdown
+
+    widths, resolutions = [0.35, 0.5, 1.0, 1.4], [96, 224]  # 1.0/224 and 1.4/224 have published accuracy
+    frame = sweep(SPEC, widths, resolutions)
+    notes = ["a note", 'a "quoted" note']
+    records = row_records(frame, COLUMNS)
+    one_json = write_json({"notes": notes, "rows": [{k: _py(v) for k, v in r.items()} for r in records]})
+    one_markdown = (write_markdown(records, COLUMNS[:-1], formatters={c: _cell for c in COLUMNS[:-1]}) + "\n"
+                    + "\n".join(f"- {n}" for n in notes) + "\n")
+    for size in (1, 3, 100):
+        out = io.StringIO()
+        write_sweep_json(frame, COLUMNS, notes, out, size=size)
+        assert out.getvalue() == one_json, size
+        out = io.StringIO()
+        write_sweep_markdown(frame, COLUMNS[:-1], notes, out, size=size)
+        assert out.getvalue() == one_markdown, size
+    out = io.StringIO()
+    write_sweep_json(frame.iloc[:0], COLUMNS, notes, out)  # no rows: an empty list, as json.dumps writes it
+    assert out.getvalue() == write_json({"notes": notes, "rows": []})
