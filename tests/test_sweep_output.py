@@ -76,9 +76,13 @@ def test_formatted_once_writes_what_pandas_writes() -> None:
         "ints": np.resize(np.array([0, -3, 2**62], dtype=np.int64), n),
         "unique": np.arange(n, dtype=np.int64) * 7,
     })
+    for chunk_rows in (7, 100_000):  # chunks of 7 rows: 29 to_csv calls, one header
+        out = io.StringIO()
+        write_csv(frame, list(frame.columns), [], out, chunk_rows=chunk_rows)
+        assert out.getvalue() == frame.to_csv(index=False, lineterminator="\n"), chunk_rows
     out = io.StringIO()
-    write_csv(frame, list(frame.columns), [], out)
-    assert out.getvalue() == frame.to_csv(index=False, lineterminator="\n")
+    write_csv(frame.iloc[:0], list(frame.columns), [], out)  # no rows: the header alone
+    assert out.getvalue() == "floats,huge,text,ints,unique\n"
 
 
 def test_a_large_sweep_table_is_bounded_and_says_how_to_get_the_rest() -> None:
