@@ -351,6 +351,52 @@ def test_sweep_property_extreme_points_equal_cost():
     check()
 
 
+def test_grid_sum_bounds_its_sums_before_taking_them():
+    """Six width factors of 3 * 2^60 that share a resolution factor sum to 18 * 2^60 > 2^63:
+    in int64 the sum would wrap to 2^61, small enough to pass a bound taken afterwards. The
+    bound is summed first, so int64 refuses (Int64Overflow) and Python ints give 18 * 2^60;
+    the same for dense (width x resolution) terms."""
+    import numpy as np
+
+    from archcalc.analysis.sweep import Int64Overflow, Separable, grid_sum
+
+    for shape, part in (((1, 1), [[3 * 2**60]]), ((1, 2), [[3 * 2**60, 1]])):  # separable, then dense
+        def values(dtype):
+            return [Separable([(np.array(part, dtype=dtype), 1)]) for _ in range(6)]
+
+        with pytest.raises(Int64Overflow):
+            grid_sum(values(np.int64), shape)
+        assert grid_sum(values(object), shape, object)[0, 0] == 18 * 2**60
+
+
+def test_exact_matmul_equals_python_integers():
+    """The digit-split int64 product that replaces a product of Python-int matrices where a
+    grid's totals leave int64: equal to the Python-int product (numpy object arrays), at any
+    magnitude up to the int64 replay's bound 2^62 and any sign, for any inner size."""
+    import numpy as np
+    from hypothesis import given, settings, strategies as st
+
+    from archcalc.analysis.sweep import _exact_matmul
+
+    @settings(max_examples=150, deadline=None, derandomize=True)
+    @given(st.integers(1, 5), st.integers(1, 70), st.integers(1, 5), st.integers(1, 62), st.integers(1, 62),
+           st.integers(0, 2**32 - 1))
+    def check(rows, inner, cols, bits_left, bits_right, seed):
+        rng = np.random.default_rng(seed)
+
+        def matrix(shape, bits):
+            m = rng.integers(-(2**bits) + 1, 2**bits, shape, dtype=np.int64)
+            m.flat[0] = 2**bits - 1  # the extremes are in every matrix
+            m.flat[-1] = -(2**bits) + 1 if m.size > 1 else m.flat[-1]
+            return m
+
+        left, right = matrix((rows, inner), bits_left), matrix((inner, cols), bits_right)
+        expected = left.astype(object) @ right.astype(object)
+        assert (_exact_matmul(left, right) == expected).all()
+
+    check()
+
+
 def test_sweep_with_huge_python_constants_in_the_trace(tmp_path):
     """Found by the long fuzz run (seed 3, mutant 4096): a block parameter "${width * 1e308}"
     puts a huge Python number into the traced recipes; the int64 bound checks must not

@@ -313,36 +313,95 @@ def guards_hold(tr: Any, replay: Any) -> Any:
 
 def grid_sum(values: list, shape: tuple[int, int], dtype: Any = None) -> Any:
     """Sum of :class:`Separable` values on the grid, in ``dtype`` (int64 by default): width
-    factors that share a resolution factor are added first, then one (W x K) @ (K x R) product."""
+    factors that share a resolution factor are added first, then one (W x K) @ (K x R) product.
+
+    In int64 every sum is bounded before it is taken (numpy wraps silently past 2^63): a sum
+    of width factors or of dense terms that could leave int64 raises :class:`Int64Overflow`
+    (the caller replays in Python ints), and a matrix product that could is computed exactly
+    by :func:`_exact_matmul`; the result is then an object array of Python ints."""
     import numpy as np
 
     dtype = np.int64 if dtype is None else dtype
-    by_factor: dict[Any, list] = {}  # resolution factor (bytes, or the number) -> [factor, Σ width parts]
+    checked = dtype is np.int64
+    by_factor: dict[Any, list] = {}  # resolution factor (bytes, or the number) -> [factor, Σ width parts, bound]
     dense = np.zeros(shape, dtype=dtype)
+    dense_bound = 0.0  # of |dense|, in int64
     for value in values:
         terms = value.terms if isinstance(value, Separable) else [(value, 1)]
         for a, b in terms:
             if np.ndim(a) == 2 and np.shape(a)[1] != 1:  # a dense term
-                dense += np.asarray(_int64_product(a, b) if dtype is np.int64 else a * b, dtype=dtype)
+                if checked:
+                    dense_bound += _absmax(a) * _absmax(b)
+                    if dense_bound >= INT64_BOUND:
+                        raise Int64Overflow
+                dense += np.asarray(a * b, dtype=dtype)
                 continue
             key = b.tobytes() if isinstance(b, np.ndarray) else b
             entry = by_factor.get(key)
+            bound = _absmax(a) if checked else 0.0
             if entry is None:
-                by_factor[key] = [b, a]
+                by_factor[key] = [b, a, bound]
             else:
+                entry[2] += bound
+                if entry[2] >= INT64_BOUND:
+                    raise Int64Overflow
                 entry[1] = entry[1] + a
-    if by_factor:
-        left = np.empty((shape[0], len(by_factor)), dtype=dtype)
-        right = np.empty((len(by_factor), shape[1]), dtype=dtype)
-        for k, (b, a) in enumerate(by_factor.values()):
-            left[:, k] = np.asarray(a, dtype=dtype).reshape(-1) if np.ndim(a) else a
-            right[k, :] = np.asarray(b, dtype=dtype).reshape(-1) if np.ndim(b) else b
-        if dtype is np.int64:  # every entry of the product is at most this sum (plus the dense part)
-            bound = sum(_absmax(left[:, k]) * _absmax(right[k, :]) for k in range(left.shape[1]))
-            if bound + _absmax(dense) >= INT64_BOUND:
-                raise Int64Overflow
-        dense += left @ right
+    if not by_factor:
+        return dense
+    left = np.empty((shape[0], len(by_factor)), dtype=dtype)
+    right = np.empty((len(by_factor), shape[1]), dtype=dtype)
+    for k, (b, a, _) in enumerate(by_factor.values()):
+        left[:, k] = np.asarray(a, dtype=dtype).reshape(-1) if np.ndim(a) else a
+        right[k, :] = np.asarray(b, dtype=dtype).reshape(-1) if np.ndim(b) else b
+    if checked:  # every entry of the product is at most this sum (plus the dense part)
+        bound = sum(entry[2] * _absmax(right[k, :]) for k, entry in enumerate(by_factor.values()))
+        if bound + dense_bound >= INT64_BOUND:
+            return dense.astype(object) + _exact_matmul(left, right)
+    dense += left @ right
     return dense
+
+
+def _exact_matmul(left: Any, right: Any) -> Any:
+    """``left @ right`` for int64 matrices whose int64 product could wrap, exactly, as an
+    object array of Python ints. A product of object arrays would cost W·K·R Python
+    multiply-adds (about a minute for a million points); instead both sides are split into
+    signed base-2^s digits so small that every digit product, summed over K and over the
+    digit pairs of one weight, stays in int64. The int64 products are summed by weight and
+    each weight is scaled in Python ints once: a few W·R object operations in all."""
+    import numpy as np
+
+    inner = left.shape[1]
+    bits_left, bits_right = _signed_bits(left), _signed_bits(right)
+    for step in range(31, 0, -1):  # |digit| < 2^step, so |digit product| < 4^step
+        pairs = min(-(-bits_left // step), -(-bits_right // step))  # digit pairs of one weight, at most
+        if pairs * inner * 4**step < 2**62:
+            break
+    else:
+        raise Int64Overflow  # K past 2^60 columns: not a grid this machine holds
+    by_weight: dict[int, Any] = {}
+    for i, left_digit in enumerate(_digits(left, bits_left, step)):
+        for j, right_digit in enumerate(_digits(right, bits_right, step)):
+            part = left_digit @ right_digit
+            by_weight[i + j] = part if i + j not in by_weight else by_weight[i + j] + part
+    total = np.zeros((left.shape[0], right.shape[1]), dtype=object)
+    for weight, part in by_weight.items():
+        total += part.astype(object) * (1 << (step * weight))
+    return total
+
+
+def _signed_bits(values: Any) -> int:
+    """Bits that hold every value of an int64 array with its sign: ``|v| < 2^(bits - 1)``."""
+    if values.size == 0:
+        return 1
+    return max(int(values.max()), -int(values.min())).bit_length() + 1
+
+
+def _digits(values: Any, bits: int, step: int) -> list:
+    """``values`` (``|v| < 2^(bits - 1)``) as int64 arrays ``d_t`` with ``values = Σ d_t · 2^(step·t)``:
+    the low digits in ``[0, 2^step)``, the top one signed (an arithmetic shift), ``|d_t| < 2^step``."""
+    count = -(-bits // step)
+    mask = (1 << step) - 1
+    return [(values >> (step * t)) & mask for t in range(count - 1)] + [values >> (step * (count - 1))]
 
 
 def _trace_totals(tr: Any, replay: Any, convention: Convention, shape: tuple[int, int],
