@@ -75,6 +75,8 @@ def test_formatted_once_writes_what_pandas_writes() -> None:
         "text": pd.Series(np.resize(["a,b", 'say "hi"', None], n), dtype=object),
         "ints": np.resize(np.array([0, -3, 2**62], dtype=np.int64), n),
         "unique": np.arange(n, dtype=np.int64) * 7,
+        "flags": np.resize([True, False, False], n),  # latency_flagged
+        "strings": pd.Series(np.resize(["x", None], n), dtype="string"),  # accuracy_source's dtype
     })
     for chunk_rows in (7, 100_000):  # chunks of 7 rows: 29 to_csv calls, one header
         out = io.StringIO()
@@ -82,7 +84,7 @@ def test_formatted_once_writes_what_pandas_writes() -> None:
         assert out.getvalue() == frame.to_csv(index=False, lineterminator="\n"), chunk_rows
     out = io.StringIO()
     write_csv(frame.iloc[:0], list(frame.columns), [], out)  # no rows: the header alone
-    assert out.getvalue() == "floats,huge,text,ints,unique\n"
+    assert out.getvalue() == "floats,huge,text,ints,unique,flags,strings\n"
 
 
 def test_a_large_sweep_table_is_bounded_and_says_how_to_get_the_rest() -> None:
