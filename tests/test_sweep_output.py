@@ -124,3 +124,22 @@ def test_json_and_markdown_streamed_in_chunks_equal_the_one_shot_writers() -> No
     out = io.StringIO()
     write_sweep_json(frame.iloc[:0], COLUMNS, notes, out)  # no rows: an empty list, as json.dumps writes it
     assert out.getvalue() == write_json({"notes": notes, "rows": []})
+
+
+def test_a_reader_that_stops_early_ends_the_sweep_quietly():
+    """`archcalc sweep ... --format csv | head -2`: once the reader closes the pipe the sweep
+    stops like a Unix filter killed by SIGPIPE (exit 141, nothing on stderr), not with an
+    error line. The CSV is far larger than a pipe buffer (64 KiB), so the write must fail."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "archcalc", "sweep", "specs/mnv2.yaml", "--widths", "0.3:1.3:0.001",
+               "--resolutions", "96:288:32", "--format", "csv"]
+    root = Path(__file__).resolve().parent.parent
+    process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = process.stdout.readline()
+    process.stdout.close()  # the reader goes away after one line
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 141
+    assert first.startswith(b"# spec:")
+    assert stderr == b""
