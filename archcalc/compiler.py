@@ -487,7 +487,8 @@ class _Compiler:
         if not self.share:
             return None
         if self.shared_context is None:
-            self.shared_context = self.sharing_context() or False
+            context = self.sharing_context()
+            self.shared_context = False if context is None else context  # (0 is a context number)
         if self.shared_context is False or not self.built_in_throughout(block.name):
             return None
         return self.shared_context, key

@@ -162,3 +162,14 @@ def test_a_changed_op_rule_is_not_met_by_an_expansion_kept_under_the_old_one(mon
     _assert_same_model(after, _Uncached(load_spec(MNV2)).compile())
     convs = sum(1 for name in after.order if after.nodes[name]["op"] == "conv2d")
     assert after.totals()["madds"] == before.totals()["madds"] + convs
+
+
+def test_the_first_compile_of_a_process_keeps_its_expansions() -> None:
+    # in a fresh process the first settings get context number 0, which must count as one
+    import subprocess
+    import sys
+
+    code = ("import archcalc; from archcalc import compiler; archcalc.load(%r); "
+            "assert compiler._SHARED, 'nothing kept'" % str(MNV2))
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
