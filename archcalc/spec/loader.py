@@ -13,6 +13,7 @@ from typing import Any
 
 from archcalc import limits
 from archcalc.errors import Location, SpecError
+from archcalc.spec.shipped import resolve_spec_path, shipped_spec_names, shipped_specs_dir  # noqa: F401 - the public names
 from archcalc.spec.yamlio import LocatedDict, LocatedList, line_of, read_yaml
 from archcalc.width import CHANNEL_RULES, EXPANSION_RULES
 
@@ -286,37 +287,6 @@ def _validate(spec: Spec) -> None:
     for index, name in enumerate(data.get("outputs", [])):
         if not isinstance(name, str):
             raise SpecError(spec.where("outputs", index, f"outputs[{index}]"), f"expected a layer name, got {name!r}")
-
-
-def shipped_specs_dir() -> Path:
-    """The specs shipped with archcalc: ``archcalc/specs`` in an installed wheel (setup.py maps
-    the repository's ``specs/`` there), else the repository's own ``specs/`` (a clone or an
-    editable install)."""
-    package = Path(__file__).resolve().parents[1]
-    installed = package / "specs"
-    return installed if installed.is_dir() else package.parent / "specs"
-
-
-def shipped_spec_names() -> list[str]:
-    return sorted({p.stem for p in shipped_specs_dir().rglob("*.yaml")})
-
-
-def resolve_spec_path(path: str | Path) -> Path:
-    """``path`` itself when it exists; otherwise a bare name (``mnv2``, ``mnv2_1.4``,
-    ``mnv2.yaml``) is looked up among the shipped specs (the top folder first, then its
-    subfolders such as ``zoo/``). Anything else is returned unchanged and fails, with its
-    name, where it is read."""
-    path = Path(path)
-    if path.exists() or path.parent != Path("."):
-        return path
-    root = shipped_specs_dir()
-    for candidate in (path.name, f"{path.name}.yaml"):
-        if (root / candidate).is_file():
-            return root / candidate
-        nested = sorted(p for p in root.rglob(candidate) if p.is_file())
-        if nested:
-            return nested[0]
-    return path
 
 
 def load_spec(path: str | Path, *, width: float | None = None, resolution: int | None = None, classes: int | None = None,

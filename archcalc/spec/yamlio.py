@@ -130,7 +130,7 @@ def read_spec_text(path: str | Path, name: str) -> str:
     except OSError as exc:
         hint = ""
         if Path(path).parent == Path(".") and not Path(path).exists():
-            from archcalc.spec.loader import shipped_spec_names
+            from archcalc.spec.shipped import shipped_spec_names
 
             hint = f" (neither a file nor a shipped spec: {', '.join(shipped_spec_names())})"
         raise SpecError(where, f"cannot read spec file: {exc.strerror or exc}{hint}") from None
