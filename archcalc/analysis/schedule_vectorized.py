@@ -269,7 +269,13 @@ def _table_weigher(sizes: Sequence[int], words: int):
     """``(W, N) uint64 -> (N,) int64``: the total size of the nodes in each mask."""
     if len(set(sizes)) <= 1:
         unit = int(sizes[0]) if sizes else 0
-        return lambda masks: np.bitwise_count(masks).sum(axis=0, dtype=np.int64) * unit
+
+        def count(masks):  # word by word: a sum over axis 0 of a (W, N) array is strided and slow
+            total = np.bitwise_count(masks[0]).astype(np.int64)
+            for w in range(1, masks.shape[0]):
+                total += np.bitwise_count(masks[w])
+            return total * unit if unit != 1 else total
+        return count
     tables = []
     for w in range(words):
         for base in range(0, 64, 8):
@@ -340,6 +346,23 @@ class _Segment:
                 steps.append((problem.size[v], problem.size[v] + problem.scratch[v], words.of(done_before & segment),
                               frees))
             self.move_data.append((bits, need, steps))
+        # ready moves are tracked per set as a mask of their heads; a move wakes the moves
+        # whose head reads one of its nodes
+        move_of = {v: i for i, move in enumerate(self.moves) for v in move}
+        self.heads = []
+        for move in self.moves:
+            bit = words.of(1 << move[0])
+            w = int(np.flatnonzero(bit)[0])
+            self.heads.append((w, bit[w]))
+        self.wakes = []
+        for i, move in enumerate(self.moves):
+            targets = sorted({move_of[s] for v in move for s in problem.succs[v] if s in move_of} - {i})
+            self.wakes.append([(self.heads[j], self.move_data[j][1]) for j in targets])
+        self.root_ready = np.zeros(self.W, dtype=_U64)
+        for i, (bits, need, steps) in enumerate(self.move_data):
+            if not need:
+                w, word = self.heads[i]
+                self.root_ready[w] |= word
         sizes = [problem.size[v] for v in nodes]
         weigh = _table_weigher(sizes, self.W)
         self.weigh = weigh
@@ -404,6 +427,7 @@ class _Segment:
         self.next_budget = 1 << 62  # the smallest value > budget that pruned anything
         W = self.W
         states = np.zeros((W, 1), dtype=_U64)
+        ready_heads = self.root_ready[:, None].copy()  # per set: the heads of its ready moves
         live = np.array([self.start_live], dtype=np.int64)
         history = []  # per level: (parent index, move) of each kept set
         last = len(self.moves) - 1
@@ -417,15 +441,8 @@ class _Segment:
             forced = np.full(count, -1, dtype=np.int64)
             chunks = []
             for index, (bits, need, steps) in enumerate(self.move_data):
-                # ready: not run, every input run
-                ready = None
-                for w in range(W):
-                    if bits[w]:
-                        term = (states[w] & bits[w]) == _ZERO
-                        ready = term if ready is None else ready & term
-                for w, word in need:
-                    ready &= (states[w] & word) == word
-                idx = np.flatnonzero(ready)
+                head_word, head_bit = self.heads[index]
+                idx = np.flatnonzero(ready_heads[head_word] & head_bit)  # ready: not run, every input run
                 if not idx.size:
                     continue
                 base = states[:, idx]
@@ -449,20 +466,29 @@ class _Segment:
                 if not idx.size:
                     continue
                 new = base | bits[:, None]
+                heads = ready_heads[:, idx]
+                heads[head_word] &= ~head_bit
+                for (w, word), needs in self.wakes[index]:
+                    woken = None
+                    for nw, nword in needs:
+                        term = (new[nw] & nword) == nword
+                        woken = term if woken is None else woken & term
+                    heads[w] |= np.where(woken, word, _ZERO)
                 free_now = idx[(now <= before) & (forced[idx] < 0)]
                 forced[free_now] = index
-                chunks.append((idx, index, new, now))
+                chunks.append((idx, index, new, now, heads))
             if not chunks:
                 return None
             idx = np.concatenate([c[0] for c in chunks])
             move = np.concatenate([np.full(len(c[0]), c[1], dtype=np.int64) for c in chunks])
             new = np.concatenate([c[2] for c in chunks], axis=1)
             after = np.concatenate([c[3] for c in chunks])
+            heads = np.concatenate([c[4] for c in chunks], axis=1)
             keep = (forced[idx] < 0) | (forced[idx] == move)
             if not keep.all():
-                idx, move, new, after = idx[keep], move[keep], new[:, keep], after[keep]
+                idx, move, new, after, heads = idx[keep], move[keep], new[:, keep], after[keep], heads[:, keep]
             new, first = _unique_rows(new)
-            idx, move, after = idx[first], move[first], after[first]
+            idx, move, after, heads = idx[first], move[first], after[first], heads[:, first]
             if level < last:
                 bad = after > budget - self.min_own
                 if bad.any():
@@ -487,15 +513,15 @@ class _Segment:
                         bad |= over
                 if bad.any():
                     good = ~bad
-                    new, idx, move, after = new[:, good], idx[good], move[good], after[good]
+                    new, idx, move, after, heads = new[:, good], idx[good], move[good], after[good], heads[:, good]
                     if not new.shape[1]:
                         return None
             if beam is not None and new.shape[1] > beam:
                 self.truncated = True
                 kept = np.argpartition(after, beam)[:beam]
-                new, idx, move, after = new[:, kept], idx[kept], move[kept], after[kept]
+                new, idx, move, after, heads = new[:, kept], idx[kept], move[kept], after[kept], heads[:, kept]
             history.append((idx, move))
-            states, live = new, after
+            states, live, ready_heads = new, after, heads
         order = []
         at = 0
         for idx, move in reversed(history):
