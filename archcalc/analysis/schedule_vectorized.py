@@ -441,6 +441,8 @@ class _Segment:
             forced = np.full(count, -1, dtype=np.int64)
             chunks = []
             for index, (bits, need, steps) in enumerate(self.move_data):
+                if deadline is not None and time.process_time() > deadline:
+                    return False  # checked per move too: one level of a large search takes seconds
                 head_word, head_bit = self.heads[index]
                 idx = np.flatnonzero(ready_heads[head_word] & head_bit)  # ready: not run, every input run
                 if not idx.size:
@@ -520,7 +522,7 @@ class _Segment:
                 self.truncated = True
                 kept = np.argpartition(after, beam)[:beam]
                 new, idx, move, after, heads = new[:, kept], idx[kept], move[kept], after[kept], heads[:, kept]
-            history.append((idx, move))
+            history.append((idx.astype(np.int32), move.astype(np.int32)))  # 8 bytes per set kept
             states, live, ready_heads = new, after, heads
         order = []
         at = 0
