@@ -481,16 +481,24 @@ class _Segment:
                 chunks.append((idx, index, new, now, heads))
             if not chunks:
                 return None
+            for at, (idx, index, new, now, heads) in enumerate(chunks):
+                keep = (forced[idx] < 0) | (forced[idx] == index)  # a forced move is its set's only child
+                if not keep.all():
+                    chunks[at] = (idx[keep], index, new[:, keep], now[keep], heads[:, keep])
+                if deadline is not None and time.process_time() > deadline:
+                    return False
             idx = np.concatenate([c[0] for c in chunks])
             move = np.concatenate([np.full(len(c[0]), c[1], dtype=np.int64) for c in chunks])
             new = np.concatenate([c[2] for c in chunks], axis=1)
             after = np.concatenate([c[3] for c in chunks])
             heads = np.concatenate([c[4] for c in chunks], axis=1)
-            keep = (forced[idx] < 0) | (forced[idx] == move)
-            if not keep.all():
-                idx, move, new, after, heads = idx[keep], move[keep], new[:, keep], after[keep], heads[:, keep]
+            del chunks
+            if deadline is not None and time.process_time() > deadline:
+                return False
             new, first = _unique_rows(new)
             idx, move, after, heads = idx[first], move[first], after[first], heads[:, first]
+            if deadline is not None and time.process_time() > deadline:
+                return False
             if level < last:
                 bad = after > budget - self.min_own
                 if bad.any():
@@ -498,6 +506,8 @@ class _Segment:
                 for most, bit, base, var in self.bounds:
                     if most <= budget:
                         break  # sorted by ``most``: no later node can exceed the budget
+                    if deadline is not None and time.process_time() > deadline:
+                        return False
                     need = base + self.weigh(var[:, None] & new)
                     w, word = bit
                     over = ((new[w] & word) == _ZERO) & (need > budget)
