@@ -9,12 +9,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from archcalc.analysis.convention import Convention
-from archcalc.errors import SpecError
-from archcalc.model import Model
+if TYPE_CHECKING:
+    from archcalc.analysis.convention import Convention
+    from archcalc.errors import SpecError
+    from archcalc.model import Model
 
 __version__ = "0.1.0"
+
+# Imported on first use (PEP 562), so that `import archcalc.errors` or `archcalc --version`
+# does not load the op registry and the compiler's model.
+_LAZY = {"Convention": "archcalc.analysis.convention", "SpecError": "archcalc.errors", "Model": "archcalc.model"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'archcalc' has no attribute {name!r}")
 
 
 def load(path: str | Path, *, width: float | None = None, resolution: int | None = None,

@@ -92,6 +92,11 @@ def peers(model) -> dict[str, Callable[[], object]]:
 
     found["fvcore"] = fvcore_count
     try:
+        # ptflops imports torchvision.ops: through archcalc's import, which loads 0.28's
+        # CUDA wheel beside the CPU torch (see archcalc/pytorch/tv.py)
+        from archcalc.pytorch.tv import import_torchvision
+
+        import_torchvision()
         from ptflops import get_model_complexity_info
 
         def ptflops_count():
@@ -102,13 +107,13 @@ def peers(model) -> dict[str, Callable[[], object]]:
 
         found["ptflops (aten)"] = ptflops_count
     except ImportError:
-        print("ptflops not installed: skipped (pip install ptflops)")
+        print("ptflops not installed: skipped (pip install 'archcalc[bench]')")
     try:
         from torchinfo import summary
 
         found["torchinfo"] = lambda: summary(net, input_data=x, verbose=0)
     except ImportError:
-        print("torchinfo not installed: skipped (pip install torchinfo)")
+        print("torchinfo not installed: skipped (pip install 'archcalc[bench]')")
     return found
 
 

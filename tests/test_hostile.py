@@ -289,6 +289,44 @@ def test_sweep_rows_equal_cost_past_int64():
     assert max(frame["madds"]) > 2**63  # the test really crosses int64
 
 
+LATE_GIANT = """
+name: late_giant
+input: {channels: 3, resolution: 32}
+width: 1.0
+classes: 10
+defaults: {kernel: 3, activation: relu, norm: batch_norm}
+layers:
+  - {name: stem, block: conv_bn_act, c: 32, s: 1}
+  - {name: giant, op: conv2d, out: 4096, kernel: 3, scale: none, when: "${resolution >= 100000}"}
+  - {name: giant2, op: conv2d, out: 4096, kernel: 3, scale: none, when: "${resolution >= 100000}"}
+  - {name: pool, op: global_avg_pool}
+  - {name: flat, op: flatten}
+  - {name: fc, op: linear, out: "${classes}", scale: none}
+"""
+
+
+def test_sweep_mixes_an_int64_trace_with_an_exact_one(tmp_path):
+    """Two structures on one grid: the first trace (no giant convs) fits int64 everywhere, the
+    second (two 4096-channel 3x3 convs at resolution 10^6: 10^12 * 9 * 4096^2 ~ 1.5e20 MAdds)
+    needs Python ints. Both fill their own cells exactly; a column whose values all fit
+    (params) comes back as int64, one that does not (madds, flops) as Python ints."""
+    import numpy as np
+
+    from archcalc.analysis.sweep import grid_totals
+
+    spec = write(tmp_path, LATE_GIANT)
+    widths, resolutions = [0.5, 1.0], [224, 10**6]
+    grid = grid_totals(spec, widths, resolutions)
+    assert grid["traces"] == 2
+    for i, w in enumerate(widths):
+        for j, r in enumerate(resolutions):
+            totals = archcalc.load(spec, width=w, resolution=r).totals()
+            for column in ("madds", "params", "params_without_bn", "flops", "activations"):
+                assert grid[column][i, j] == totals[column], (w, r, column)
+    assert grid["madds"][1, 1] > 2**63 and grid["madds"].dtype == object
+    assert grid["params"].dtype == np.int64
+
+
 def test_sweep_property_extreme_points_equal_cost():
     from hypothesis import given, settings, strategies as st
 
@@ -309,6 +347,52 @@ def test_sweep_property_extreme_points_equal_cost():
                 totals = archcalc.load(SPECS / name, width=w, resolution=r).totals()
                 assert int(grid["madds"][i, j]) == totals["madds"], (name, w, r)
                 assert int(grid["flops"][i, j]) == totals["flops"], (name, w, r)
+
+    check()
+
+
+def test_grid_sum_bounds_its_sums_before_taking_them():
+    """Six width factors of 3 * 2^60 that share a resolution factor sum to 18 * 2^60 > 2^63:
+    in int64 the sum would wrap to 2^61, small enough to pass a bound taken afterwards. The
+    bound is summed first, so int64 refuses (Int64Overflow) and Python ints give 18 * 2^60;
+    the same for dense (width x resolution) terms."""
+    import numpy as np
+
+    from archcalc.analysis.sweep import Int64Overflow, Separable, grid_sum
+
+    for shape, part in (((1, 1), [[3 * 2**60]]), ((1, 2), [[3 * 2**60, 1]])):  # separable, then dense
+        def values(dtype):
+            return [Separable([(np.array(part, dtype=dtype), 1)]) for _ in range(6)]
+
+        with pytest.raises(Int64Overflow):
+            grid_sum(values(np.int64), shape)
+        assert grid_sum(values(object), shape, object)[0, 0] == 18 * 2**60
+
+
+def test_exact_matmul_equals_python_integers():
+    """The digit-split int64 product that replaces a product of Python-int matrices where a
+    grid's totals leave int64: equal to the Python-int product (numpy object arrays), at any
+    magnitude up to the int64 replay's bound 2^62 and any sign, for any inner size."""
+    import numpy as np
+    from hypothesis import given, settings, strategies as st
+
+    from archcalc.analysis.sweep import _exact_matmul
+
+    @settings(max_examples=150, deadline=None, derandomize=True)
+    @given(st.integers(1, 5), st.integers(1, 70), st.integers(1, 5), st.integers(1, 62), st.integers(1, 62),
+           st.integers(0, 2**32 - 1))
+    def check(rows, inner, cols, bits_left, bits_right, seed):
+        rng = np.random.default_rng(seed)
+
+        def matrix(shape, bits):
+            m = rng.integers(-(2**bits) + 1, 2**bits, shape, dtype=np.int64)
+            m.flat[0] = 2**bits - 1  # the extremes are in every matrix
+            m.flat[-1] = -(2**bits) + 1 if m.size > 1 else m.flat[-1]
+            return m
+
+        left, right = matrix((rows, inner), bits_left), matrix((inner, cols), bits_right)
+        expected = left.astype(object) @ right.astype(object)
+        assert (_exact_matmul(left, right) == expected).all()
 
     check()
 

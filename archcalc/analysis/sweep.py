@@ -313,42 +313,101 @@ def guards_hold(tr: Any, replay: Any) -> Any:
 
 def grid_sum(values: list, shape: tuple[int, int], dtype: Any = None) -> Any:
     """Sum of :class:`Separable` values on the grid, in ``dtype`` (int64 by default): width
-    factors that share a resolution factor are added first, then one (W x K) @ (K x R) product."""
+    factors that share a resolution factor are added first, then one (W x K) @ (K x R) product.
+
+    In int64 every sum is bounded before it is taken (numpy wraps silently past 2^63): a sum
+    of width factors or of dense terms that could leave int64 raises :class:`Int64Overflow`
+    (the caller replays in Python ints), and a matrix product that could is computed exactly
+    by :func:`_exact_matmul`; the result is then an object array of Python ints."""
     import numpy as np
 
     dtype = np.int64 if dtype is None else dtype
-    by_factor: dict[Any, list] = {}  # resolution factor (bytes, or the number) -> [factor, Σ width parts]
+    checked = dtype is np.int64
+    by_factor: dict[Any, list] = {}  # resolution factor (bytes, or the number) -> [factor, Σ width parts, bound]
     dense = np.zeros(shape, dtype=dtype)
+    dense_bound = 0.0  # of |dense|, in int64
     for value in values:
         terms = value.terms if isinstance(value, Separable) else [(value, 1)]
         for a, b in terms:
             if np.ndim(a) == 2 and np.shape(a)[1] != 1:  # a dense term
-                dense += np.asarray(_int64_product(a, b) if dtype is np.int64 else a * b, dtype=dtype)
+                if checked:
+                    dense_bound += _absmax(a) * _absmax(b)
+                    if dense_bound >= INT64_BOUND:
+                        raise Int64Overflow
+                dense += np.asarray(a * b, dtype=dtype)
                 continue
             key = b.tobytes() if isinstance(b, np.ndarray) else b
             entry = by_factor.get(key)
+            bound = _absmax(a) if checked else 0.0
             if entry is None:
-                by_factor[key] = [b, a]
+                by_factor[key] = [b, a, bound]
             else:
+                entry[2] += bound
+                if entry[2] >= INT64_BOUND:
+                    raise Int64Overflow
                 entry[1] = entry[1] + a
-    if by_factor:
-        left = np.empty((shape[0], len(by_factor)), dtype=dtype)
-        right = np.empty((len(by_factor), shape[1]), dtype=dtype)
-        for k, (b, a) in enumerate(by_factor.values()):
-            left[:, k] = np.asarray(a, dtype=dtype).reshape(-1) if np.ndim(a) else a
-            right[k, :] = np.asarray(b, dtype=dtype).reshape(-1) if np.ndim(b) else b
-        if dtype is np.int64:  # every entry of the product is at most this sum (plus the dense part)
-            bound = sum(_absmax(left[:, k]) * _absmax(right[k, :]) for k in range(left.shape[1]))
-            if bound + _absmax(dense) >= INT64_BOUND:
-                raise Int64Overflow
-        dense += left @ right
+    if not by_factor:
+        return dense
+    left = np.empty((shape[0], len(by_factor)), dtype=dtype)
+    right = np.empty((len(by_factor), shape[1]), dtype=dtype)
+    for k, (b, a, _) in enumerate(by_factor.values()):
+        left[:, k] = np.asarray(a, dtype=dtype).reshape(-1) if np.ndim(a) else a
+        right[k, :] = np.asarray(b, dtype=dtype).reshape(-1) if np.ndim(b) else b
+    if checked:  # every entry of the product is at most this sum (plus the dense part)
+        bound = sum(entry[2] * _absmax(right[k, :]) for k, entry in enumerate(by_factor.values()))
+        if bound + dense_bound >= INT64_BOUND:
+            return dense.astype(object) + _exact_matmul(left, right)
+    dense += left @ right
     return dense
 
 
+def _exact_matmul(left: Any, right: Any) -> Any:
+    """``left @ right`` for int64 matrices whose int64 product could wrap, exactly, as an
+    object array of Python ints. A product of object arrays would cost W·K·R Python
+    multiply-adds (about a minute for a million points); instead both sides are split into
+    signed base-2^s digits so small that every digit product, summed over K and over the
+    digit pairs of one weight, stays in int64. The int64 products are summed by weight and
+    each weight is scaled in Python ints once: a few W·R object operations in all."""
+    import numpy as np
+
+    inner = left.shape[1]
+    bits_left, bits_right = _signed_bits(left), _signed_bits(right)
+    for step in range(31, 0, -1):  # |digit| < 2^step, so |digit product| < 4^step
+        pairs = min(-(-bits_left // step), -(-bits_right // step))  # digit pairs of one weight, at most
+        if pairs * inner * 4**step < 2**62:
+            break
+    else:
+        raise Int64Overflow  # K past 2^60 columns: not a grid this machine holds
+    by_weight: dict[int, Any] = {}
+    for i, left_digit in enumerate(_digits(left, bits_left, step)):
+        for j, right_digit in enumerate(_digits(right, bits_right, step)):
+            part = left_digit @ right_digit
+            by_weight[i + j] = part if i + j not in by_weight else by_weight[i + j] + part
+    total = np.zeros((left.shape[0], right.shape[1]), dtype=object)
+    for weight, part in by_weight.items():
+        total += part.astype(object) * (1 << (step * weight))
+    return total
+
+
+def _signed_bits(values: Any) -> int:
+    """Bits that hold every value of an int64 array with its sign: ``|v| < 2^(bits - 1)``."""
+    if values.size == 0:
+        return 1
+    return max(int(values.max()), -int(values.min())).bit_length() + 1
+
+
+def _digits(values: Any, bits: int, step: int) -> list:
+    """``values`` (``|v| < 2^(bits - 1)``) as int64 arrays ``d_t`` with ``values = Σ d_t · 2^(step·t)``:
+    the low digits in ``[0, 2^step)``, the top one signed (an arithmetic shift), ``|d_t| < 2^step``."""
+    count = -(-bits // step)
+    mask = (1 << step) - 1
+    return [(values >> (step * t)) & mask for t in range(count - 1)] + [values >> (step * (count - 1))]
+
+
 def _trace_totals(tr: Any, replay: Any, convention: Convention, shape: tuple[int, int],
-                  dtype: Any = None) -> dict[str, Any]:
-    """Sum of every node's :func:`row_values`, each replayed over the grid."""
-    parts: dict[str, list] = {column: [] for column in COLUMNS}
+                  dtype: Any = None, columns: Sequence[str] = COLUMNS) -> dict[str, Any]:
+    """Sum of every node's :func:`row_values` in ``columns``, each replayed over the grid."""
+    parts: dict[str, list] = {column: [] for column in columns}
     for name in tr.model.order:
         data = tr.model.nodes[name]
         if data["op"] == "input":
@@ -356,28 +415,59 @@ def _trace_totals(tr: Any, replay: Any, convention: Convention, shape: tuple[int
         cost = Cost(**{k: replay(v) for k, v in data["cost"].as_dict().items()})
         params = Params(**{k: replay(v) for k, v in data["params"].as_dict().items()})
         values = row_values(cost, params, replay(numel(data["shape"])), convention)
-        for column in COLUMNS:
+        for column in columns:
             parts[column].append(values[column])
-    return {column: grid_sum(parts[column], shape, dtype) for column in COLUMNS}
+    return {column: grid_sum(parts[column], shape, dtype) for column in columns}
 
 
 def _replay_trace(tr: Any, w: Any, r: Any, todo: Any, convention: Convention, shape: tuple[int, int],
-                  dtype: Any) -> tuple[Any, dict[str, Any]]:
+                  dtype: Any, columns: Sequence[str]) -> tuple[Any, dict[str, Any]]:
     """(where this trace's structure holds, its totals there), replayed in ``dtype``."""
     import numpy as np
 
     replay = numeric_replay(tr, w[:, None], r[None, :], dtype)
     here = todo & np.broadcast_to(guards_hold(tr, replay), shape)
-    return here, _trace_totals(tr, replay, convention, shape, dtype)
+    return here, _trace_totals(tr, replay, convention, shape, dtype, columns)
+
+
+def _store(out: dict[str, Any], totals: dict[str, Any], here: Any) -> None:
+    """Copy one trace's totals into ``out`` where its structure holds. A trace that holds on
+    the whole grid (the common case) hands over its arrays as they are; a column is held as
+    Python ints (object) only once some trace needed them there."""
+    import numpy as np
+
+    everywhere = bool(here.all())
+    for column, values in totals.items():
+        if column not in out and everywhere:
+            out[column] = values
+            continue
+        if column not in out:
+            out[column] = np.zeros(values.shape, dtype=values.dtype)
+        elif out[column].dtype != values.dtype:  # int64 meets Python ints: hold both as Python ints
+            out[column] = out[column].astype(object, copy=False)
+            values = values.astype(object, copy=False)
+        out[column][here] = values[here]
+
+
+def _narrowed(values: Any) -> Any:
+    """An object column as int64 when every value fits (a trace replayed in Python ints
+    may still have produced only small values where its structure holds)."""
+    import numpy as np
+
+    if values.dtype == object and values.size and \
+            -(2**63) <= min(values.flat) and max(values.flat) < 2**63:
+        return values.astype(np.int64)
+    return values
 
 
 def grid_totals(spec: Spec | str | Path, widths: Sequence[float], resolutions: Sequence[int], *,
                 classes: int | None = None, convention: Convention | None = None,
-                progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Totals (the columns of :func:`archcalc.analysis.costs.totals`) on the grid
-    ``widths x resolutions``, as arrays of shape ``(len(widths), len(resolutions))`` (int64,
-    or object arrays of Python ints where a value leaves the int64 range: every value is
-    exact), plus ``traces``: how many traced compiles were needed (1 when the structure is
+                progress: Callable[[int], None] | None = None,
+                columns: Sequence[str] = COLUMNS) -> dict[str, Any]:
+    """Totals (``columns``, by default every column of :func:`archcalc.analysis.costs.totals`)
+    on the grid ``widths x resolutions``, as arrays of shape ``(len(widths), len(resolutions))``
+    (int64, or object arrays of Python ints where a value leaves the int64 range: every value
+    is exact), plus ``traces``: how many traced compiles were needed (1 when the structure is
     the same everywhere)."""
     import numpy as np
 
@@ -393,7 +483,10 @@ def grid_totals(spec: Spec | str | Path, widths: Sequence[float], resolutions: S
     w = np.asarray(widths, dtype=float)
     r = np.asarray(resolutions, dtype=np.int64)
     shape = (len(w), len(r))
-    out = {column: np.zeros(shape, dtype=object) for column in COLUMNS}
+    unknown = set(columns) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown total column(s) {', '.join(sorted(unknown))}; known: {', '.join(COLUMNS)}")
+    out: dict[str, Any] = {}
     todo = np.ones(shape, dtype=bool)
     traces = 0
     while todo.any():
@@ -405,9 +498,9 @@ def grid_totals(spec: Spec | str | Path, widths: Sequence[float], resolutions: S
             # could leave int64 (numpy wraps silently) the trace is replayed in Python ints
             try:
                 try:
-                    here, totals = _replay_trace(tr, w, r, todo, convention, shape, np.int64)
+                    here, totals = _replay_trace(tr, w, r, todo, convention, shape, np.int64, columns)
                 except Int64Overflow:
-                    here, totals = _replay_trace(tr, w, r, todo, convention, shape, object)
+                    here, totals = _replay_trace(tr, w, r, todo, convention, shape, object, columns)
             except SpecError:
                 raise
             except ValueError as exc:  # a width the spec's rounding rule cannot build: cost refuses it too
@@ -415,14 +508,13 @@ def grid_totals(spec: Spec | str | Path, widths: Sequence[float], resolutions: S
             if not here[i, j]:
                 raise RuntimeError(f"internal: the trace at width {w[i]:g}, resolution {r[j]} "
                                    "does not reproduce its own structure")
-        for column in COLUMNS:
-            out[column][here] = totals[column][here]
+        _store(out, totals, here)
+        del totals
         todo &= ~here
         if progress:
             progress(int(here.sum()))
-    for column in COLUMNS:  # int64 where every value fits (the common case), else Python ints
-        if all(-(2**63) <= value < 2**63 for value in out[column].ravel().tolist()):
-            out[column] = out[column].astype(np.int64)
+    for column in columns:  # int64 where every value fits (the common case), else Python ints
+        out[column] = _narrowed(out[column])
     out["traces"] = traces
     return out
 
@@ -492,7 +584,7 @@ def sweep(spec: Spec | str | Path, widths: Sequence[float], resolutions: Sequenc
         spec = load_spec(spec, classes=classes)
         classes = None
     grid = grid_totals(spec, widths, resolutions, classes=classes, convention=convention,
-                       progress=None if (memory or latency) else progress)
+                       progress=None if (memory or latency) else progress, columns=TOTAL_COLUMNS)
     frame = grid_frame(widths, resolutions, grid)
     attrs = {"spec": spec.path, "network": spec.name, "classes": classes if classes is not None else spec.classes,
              "convention": convention.describe(), "traces": grid["traces"]}
@@ -526,13 +618,47 @@ def grid_frame(widths: Sequence[float], resolutions: Sequence[int], grid: dict[s
     return pd.DataFrame(columns)
 
 
-def write_csv(frame: "pd.DataFrame", columns: Sequence[str], notes: Sequence[str], out: TextIO) -> None:
+def write_csv(frame: "pd.DataFrame", columns: Sequence[str], notes: Sequence[str], out: TextIO, *,
+              chunk_rows: int = 100_000) -> None:
     """``frame[columns]`` as CSV on ``out``, after the notes as ``# `` lines: pandas writes
-    the columns in chunks (no per-row dicts). Missing values are empty cells, as in the
-    other tables."""
+    the columns ``chunk_rows`` rows at a time (no per-row dicts), each chunk one
+    ``out.write`` (an unbuffered stdout, ``PYTHONUNBUFFERED=1``, would otherwise make one
+    system call per row). Missing values are empty cells, as in the other tables. The text
+    is byte for byte ``frame.to_csv``'s; a column with few distinct values is formatted once
+    per value (:func:`_formatted_once`)."""
+    import pandas as pd
+
     for line in notes:
         out.write(f"# {line}\n")
-    frame.to_csv(out, columns=list(columns), index=False, lineterminator="\n", chunksize=100_000)
+    table = pd.DataFrame({column: _formatted_once(frame[column]) for column in columns}, copy=False)
+    for start in range(0, max(len(table), 1), chunk_rows):  # an empty frame still writes its header
+        out.write(table.iloc[start:start + chunk_rows].to_csv(index=False, header=start == 0, lineterminator="\n"))
+
+
+FEW_DISTINCT = 10  # a column with at most 1/FEW_DISTINCT as many distinct values as rows
+
+
+def _formatted_once(column: "pd.Series") -> Any:
+    """``column``, or where it has few distinct values (the grid's width and resolution
+    axes, the mostly empty accuracy columns) a categorical of each distinct value's CSV
+    text: pandas then formats a million-row axis from a thousand strings instead of a
+    million numbers. The text is what pandas writes for the value (numbers through numpy's
+    ``astype(str)``, as ``to_csv`` formats them); missing values stay missing (empty cells)."""
+    import numpy as np
+    import pandas as pd
+
+    values = column.to_numpy()
+    if values.dtype.kind == "f":  # group by the bits: 0.0 and -0.0 are equal but print differently
+        codes, uniques = pd.factorize(values.view(np.int64))
+        codes[np.isnan(values)] = -1
+        uniques = np.asarray(uniques).view(values.dtype)
+    else:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        uniques = np.asarray(uniques)
+    if len(uniques) * FEW_DISTINCT > len(values):
+        return column
+    labels = uniques.astype(str) if uniques.dtype.kind in "fiub" else uniques
+    return pd.Categorical.from_codes(codes, pd.Index(labels, dtype=object))
 
 
 def point_measures(spec: Spec, frame: "pd.DataFrame", *, classes: int | None, memory: bool, dtype: str,

@@ -1,18 +1,71 @@
 """The ``archcalc`` command line: a thin typer layer over the library.
 
-Each command lives in its own module with a ``register(app)`` function; add a command by
-adding a module and one line to ``COMMAND_MODULES``.
+Each command lives in a module with a ``register(app)`` function; add a command by adding
+its name and module to ``COMMANDS``. A command's module is imported only when that command
+is run (or its help is shown): ``archcalc cost`` never imports what ``verify`` or ``sweep``
+need, which keeps a cold start close to the interpreter's own.
 """
 from __future__ import annotations
 
 import importlib
+from typing import Iterator, Mapping
 
+import click
 import typer
+import typer.core
+
+# command name -> the module of archcalc.cli that registers it, in the order `archcalc --help`
+# lists them (typer lists groups after commands: plot, a group, comes last).
+COMMANDS: dict[str, str] = {
+    "cost": "cost", "verify": "verify", "bench": "verify", "validate": "validate", "report": "validate",
+    "sweep": "design", "formula": "design", "memory": "memory", "schema": "reference", "docs": "reference",
+    "zoo": "zoo", "import": "importer", "diff": "importer", "plot": "design",
+}
+
+
+def module_commands(module: str) -> dict[str, click.Command]:
+    """The click commands that ``archcalc.cli.<module>`` registers, built as the root app would."""
+    commands = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                           suggest_commands=False)  # its groups (plot) take this too
+    importlib.import_module(f"archcalc.cli.{module}").register(commands)
+    return dict(typer.main.get_group(commands).commands)
+
+
+class LazyCommands(Mapping[str, click.Command]):
+    """The root's commands by name: the names come from ``COMMANDS``; a command is built (its
+    module imported) when it is first looked up. Iterating the names imports nothing, so
+    typer's "Did you mean ...?" for a mistyped command stays cheap too."""
+
+    def __init__(self, modules: Mapping[str, str]) -> None:
+        self._modules = modules
+        self._built: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._built:
+            module = self._modules[name]  # KeyError: not a command (click says "No such command")
+            self._built.update(module_commands(module))
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+
+class LazyGroup(typer.core.TyperGroup):
+    """The root group: typer's, with its commands resolved from ``COMMANDS`` on demand."""
+
+    def __init__(self, **attrs) -> None:  # noqa: ANN003 - typer's TyperGroup keywords
+        super().__init__(**attrs)
+        self.commands = LazyCommands(COMMANDS)  # type: ignore[assignment]  (read-only: add to COMMANDS)
 
 # rich_markup_mode=None: click's plain help, which wraps option names and choice lists at
 # 80 columns instead of cutting them ("--inplace-activa…") the way rich's help panels do.
 app = typer.Typer(
+    cls=LazyGroup,
     add_completion=False,
+    suggest_commands=False,  # click suggests a close command name itself; typer's would repeat it
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     help="Cost neural architectures (MAdds, params, peak memory) from YAML specs; verify against PyTorch.\n\n"
@@ -52,12 +105,6 @@ def _root(
     if ctx.invoked_subcommand is None:  # bare `archcalc`: the help, and success
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
-
-
-COMMAND_MODULES = ("cost", "verify", "validate", "design", "memory", "reference", "zoo", "importer")
-
-for _module in COMMAND_MODULES:
-    importlib.import_module(f"archcalc.cli.{_module}").register(app)
 
 
 def main() -> None:

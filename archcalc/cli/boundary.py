@@ -6,7 +6,8 @@ click's usage errors (an unknown option, ``--batch 0``, a missing file) into the
 one-line form instead of click's boxed usage panel. No traceback ever reaches the user:
 an exception type archcalc does not expect is still one line, marked as an internal error.
 
-``archcalc: error: <message>``, exit 2; Ctrl-C: ``archcalc: interrupted``, exit 130.
+``archcalc: error: <message>``, exit 2; Ctrl-C: ``archcalc: interrupted``, exit 130; a closed
+output pipe (``| head``): silent, exit 141 as if killed by SIGPIPE.
 """
 from __future__ import annotations
 
@@ -20,6 +21,22 @@ from archcalc.errors import SpecError, bounded
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
+# The reader of our output went away (`archcalc sweep ... | head`): like any Unix filter
+# killed by SIGPIPE, stop quietly; a shell reports 128 + SIGPIPE(13).
+EXIT_BROKEN_PIPE = 141
+
+
+def reader_gone() -> int:
+    """Stop writing to a closed pipe: no message (the reader asked for no more), and stdout
+    pointed at /dev/null so the interpreter's final flush does not raise again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout already closed or not a real file: nothing to flush
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 # Modules of the optional extras -> the extra that installs them (pyproject.toml).
@@ -85,6 +102,8 @@ def errors_to_exit(fn: Callable) -> Callable:
             raise SystemExit(EXIT_INTERRUPTED) from None
         except click.ClickException:
             raise  # usage errors: formatted by run()
+        except BrokenPipeError:
+            raise SystemExit(reader_gone()) from None
         except BaseException as exc:  # noqa: BLE001 - the boundary: nothing escapes as a traceback
             print_error(exc)
             raise SystemExit(EXIT_ERROR) from None
@@ -116,6 +135,8 @@ def run(command: Callable[..., Any], args: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("archcalc: interrupted\n")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return reader_gone()
     except BaseException as exc:  # noqa: BLE001 - anything raised outside a command body
         print_error(exc)
         return EXIT_ERROR

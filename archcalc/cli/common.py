@@ -4,9 +4,7 @@ Every command is a thin layer: parse options, call the library, print with these
 """
 from __future__ import annotations
 
-import csv
 import io
-import json
 import os
 import sys
 from contextlib import contextmanager
@@ -186,6 +184,8 @@ def rich_console(width: int | None = None, *, stderr: bool = False, force_termin
 
 
 def write_csv(rows: Sequence[dict], columns: Sequence[str], comments: Iterable[str] = ()) -> str:
+    import csv  # here, not at the top: a table needs neither csv nor json (cold start, issue 12)
+
     out = io.StringIO()
     for line in comments:
         out.write(f"# {line}\n")
@@ -248,6 +248,8 @@ def write_text_table(title: str, headers: Sequence[str], rows: Sequence[Sequence
 
 
 def write_json(payload: Any) -> str:
+    import json
+
     return json.dumps(payload, indent=2, default=_json_default) + "\n"
 
 

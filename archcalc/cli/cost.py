@@ -1,17 +1,18 @@
 """``archcalc cost``: MAdds, parameters and the other terms, by stage, block and layer."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from archcalc.analysis.convention import Convention
-from archcalc.analysis.costs import COLUMNS
 from archcalc.cli.common import (
     BnParams, ClassesOption, DepthOption, Format, ResolutionOption, SpecArgument, WidthOption, echo, fit_lines, fmt_int, fmt_si,
     spec_errors, terminal_width, write_csv, write_json, write_markdown, write_text_table,
 )
-from archcalc.model import Model
+
+if TYPE_CHECKING:  # the library is imported when the command runs, not for its --help
+    from archcalc.analysis.convention import Convention
+    from archcalc.model import Model
 
 TABLE_COLUMNS = ("name", "type", "output", "madds", "params", "params_without_bn", "flops")
 TABLE_HEADERS = ("layer", "type", "output", "MAdds", "params", "params (no BN)", "FLOPs")
@@ -72,6 +73,8 @@ def cost_payload(model: Model, convention: Convention) -> dict:
 
 def render_table(model: Model, rows: list[dict], convention: Convention, max_width: int | None = None) -> str:
     """The table of ``archcalc cost``: one line per scope, children indented under parents."""
+    from archcalc.analysis.costs import COLUMNS
+
     totals = model.totals(convention)
     title = model_title(model)
     cells = [
@@ -98,6 +101,8 @@ def model_title(model: Model) -> str:
 
 
 def convention_from_options(batch: int, bn_params: BnParams | str, flops_per_madd: int, flops_terms: Optional[str]) -> Convention:
+    from archcalc.analysis.convention import Convention
+
     terms = tuple(t.strip() for t in flops_terms.split(",") if t.strip()) if flops_terms is not None else None
     kwargs = {"batch": batch, "bn_params": getattr(bn_params, "value", bn_params), "flops_per_madd": flops_per_madd}
     if terms is not None:
@@ -126,6 +131,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """MAdds, parameters and activation sizes by stage, block and layer."""
         import archcalc
+        from archcalc.analysis.costs import COLUMNS
 
         convention = convention_from_options(batch, bn_params, flops_per_madd, flops_terms)
         model = archcalc.load(spec, width=width, resolution=resolution, classes=classes, depth=depth_multiplier)

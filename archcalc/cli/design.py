@@ -86,24 +86,25 @@ def register(app: typer.Typer) -> None:
             write_sweep_csv(frame, columns + ["accuracy_source"], notes, sys.stdout)
             sys.stdout.flush()
             return
-        if fmt is Format.table and len(frame) > TABLE_ROWS:  # a terminal shows a screenful, and says where the rest is
+        if fmt is Format.json:
+            write_sweep_json(frame, columns + ["accuracy_source"], notes, sys.stdout)
+            sys.stdout.flush()
+            return
+        if fmt is Format.markdown:
+            write_sweep_markdown(frame, columns, notes, sys.stdout)
+            sys.stdout.flush()
+            return
+        if len(frame) > TABLE_ROWS:  # a terminal shows a screenful, and says where the rest is
             notes.append(f"showing the first {TABLE_ROWS:,} of {len(frame):,} rows: --format csv (or json, markdown) "
                          "prints them all")
             frame = frame.head(TABLE_ROWS)
-        records = [{k: (None if _missing(v) else v) for k, v in row.items()}
-                   for row in frame[columns + ["accuracy_source"]].to_dict("records")]
-        if fmt is Format.json:
-            echo(write_json({"notes": notes, "rows": [{k: _py(v) for k, v in r.items()} for r in records]}))
-        elif fmt is Format.markdown:
-            shown = {c: _cell for c in columns}
-            echo(write_markdown(records, columns, formatters=shown) + "\n" + "\n".join(f"- {n}" for n in notes) + "\n")
-        else:
-            # the columns a reader needs first stay leftmost: a narrow terminal drops from the right
-            shown = sorted(columns, key=lambda c: c in ("params_without_bn", "flops"))
-            cells = [[_cell(r.get(c)) for c in shown] for r in records]
-            echo(write_text_table("", shown, cells, [""] * len(shown), [True] * len(shown),
-                                  max_width=terminal_width(), keep=2, footer_rule=False)
-                 + fit_lines("\n".join(notes) + "\n", terminal_width()))
+        records = row_records(frame, columns)
+        # the columns a reader needs first stay leftmost: a narrow terminal drops from the right
+        shown = sorted(columns, key=lambda c: c in ("params_without_bn", "flops"))
+        cells = [[_cell(r.get(c)) for c in shown] for r in records]
+        echo(write_text_table("", shown, cells, [""] * len(shown), [True] * len(shown),
+                              max_width=terminal_width(), keep=2, footer_rule=False)
+             + fit_lines("\n".join(notes) + "\n", terminal_width()))
 
     @app.command("formula")
     @spec_errors
@@ -236,6 +237,46 @@ def smooth_error(f, network: str) -> dict:
                 worst[key], worst[f"{key}_at"] = err, (w, r)
     worst["grid"] = network
     return worst if worst["madds_at"] else {}
+
+
+STREAM_ROWS = 20_000  # rows the json and markdown writers turn into dicts at a time
+
+
+def row_records(frame, columns: list[str]) -> list[dict]:
+    """``frame[columns]`` as row dicts, missing values None."""
+    return [{k: (None if _missing(v) else v) for k, v in row.items()} for row in frame[columns].to_dict("records")]
+
+
+def row_chunks(frame, columns: list[str], size: int = STREAM_ROWS):
+    """:func:`row_records`, ``size`` rows at a time: a million-row sweep never holds a million dicts."""
+    for start in range(0, len(frame), size):
+        yield row_records(frame.iloc[start:start + size], columns)
+
+
+def write_sweep_json(frame, columns: list[str], notes: list[str], out, size: int = STREAM_ROWS) -> None:
+    """``write_json({"notes": notes, "rows": [...]})``, the same text, written ``size`` rows at
+    a time: each chunk is ``write_json`` of its rows, moved one level in (two spaces)."""
+    head = write_json({"notes": notes, "rows": []})
+    empty = "[]\n}\n"  # how the head ends: the rows' list, the payload's brace
+    out.write(head[:-len(empty)])
+    rows = 0
+    for records in row_chunks(frame, columns, size):
+        body = write_json([{k: _py(v) for k, v in r.items()} for r in records])  # "[\n  {...},\n  {...}\n]\n"
+        out.write(("[\n" if not rows else ",\n") + "  " + body[2:-3].replace("\n", "\n  "))
+        rows += len(records)
+    out.write("\n  ]\n}\n" if rows else empty)
+
+
+def write_sweep_markdown(frame, columns: list[str], notes: list[str], out, size: int = STREAM_ROWS) -> None:
+    """``write_markdown`` of every row, then the notes as a list, ``size`` rows at a time
+    (the header comes with the first chunk only)."""
+    shown = {c: _cell for c in columns}
+    text = write_markdown([], columns, formatters=shown)  # the header alone
+    out.write(text)
+    header = len(text)
+    for records in row_chunks(frame, columns, size):
+        out.write(write_markdown(records, columns, formatters=shown)[header:])
+    out.write("\n" + "\n".join(f"- {n}" for n in notes) + "\n")
 
 
 def _missing(value) -> bool:
