@@ -26,16 +26,26 @@ EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 
 
+def stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe whose reading end is closed (poll reports an error on it).
+    A BrokenPipeError from anything else (a subprocess, a FIFO given as -o) is a real error."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no real file behind stdout (captured, closed)
+        return False
+
+
 def reader_gone() -> int:
     """Stop writing to a closed pipe: no message (the reader asked for no more), and stdout
     pointed at /dev/null so the interpreter's final flush does not raise again."""
     import os
 
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # stdout already closed or not a real file: nothing to flush
-        pass
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
     return EXIT_BROKEN_PIPE
 
 
@@ -102,7 +112,10 @@ def errors_to_exit(fn: Callable) -> Callable:
             raise SystemExit(EXIT_INTERRUPTED) from None
         except click.ClickException:
             raise  # usage errors: formatted by run()
-        except BrokenPipeError:
+        except BrokenPipeError as exc:
+            if not stdout_reader_gone():
+                print_error(exc)
+                raise SystemExit(EXIT_ERROR) from None
             raise SystemExit(reader_gone()) from None
         except BaseException as exc:  # noqa: BLE001 - the boundary: nothing escapes as a traceback
             print_error(exc)
@@ -135,7 +148,10 @@ def run(command: Callable[..., Any], args: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("archcalc: interrupted\n")
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
+    except BrokenPipeError as exc:
+        if not stdout_reader_gone():
+            print_error(exc)
+            return EXIT_ERROR
         return reader_gone()
     except BaseException as exc:  # noqa: BLE001 - anything raised outside a command body
         print_error(exc)
