@@ -29,8 +29,10 @@ Why each rule is exact (a completion of S is an order of the segment's remaining
   ``B`` while it runs, whatever the order (the per-node bound of
   :meth:`Problem.node_bounds`: ``base_u + weight(V_u & S)``), or when live(S) plus the
   smallest own need (output + scratch) of a node still to run exceeds ``B`` (the next step
-  holds everything live now plus its own output and scratch). Neither drops a set that has
-  a completion within ``B``.
+  holds everything live now plus its own output and scratch), or when S holds a node x
+  but not a node u such that u's minimum cut with x forced to run first exceeds ``B``
+  (the *pair bounds* of :class:`CutNetwork`: S runs entirely before u). None of them drops
+  a set that has a completion within ``B``.
 * **Forced move.** When a ready move of S keeps every step within ``B`` and does not
   increase the live bytes, only S + move is generated from S. If S has a completion within
   ``B``, moving the move to its front gives one that starts with it: every state in
@@ -44,12 +46,17 @@ within ``B`` (each of its steps was checked). Feasible means an order within ``B
 """
 from __future__ import annotations
 
+import math
 import time
 from typing import Sequence
 
 import numpy as np
 
-BEAM = 5_000  # sets kept per level by the beam pass that looks for a good first order
+PAIR_SLACK = 8  # pair bounds are worked out for nodes whose cut is within 8 units of the budget
+# sets kept per level by the beam passes that look for good orders: the narrow one first,
+# the wide one once the narrow one finds nothing more (on WS(100, 4, .75) seed 2 the narrow
+# beam stops at 41, the wide one reaches 37)
+BEAMS = (5_000, 30_000)
 _U64 = np.uint64
 _ZERO = np.uint64(0)
 
@@ -117,7 +124,16 @@ def cut_bound(problem, nodes: Sequence[int], start: int) -> int:
     u's ancestors, and none of u, its descendants or the nodes after the segment; u's step
     holds size(u) + scratch(u) + live(D), where live(D) is the total size of the tensors of D
     that are permanent or have a reader outside D. The least live(D) over all such D is a
-    minimum cut (``networkx.minimum_cut``) in the network:
+    minimum cut in the network of :class:`CutNetwork`. The bound is the largest over u.
+    Plain problems only (``buf[v] == v``)."""
+    network = CutNetwork(problem, nodes, start)
+    return max(network.cut(u)[0] + problem.size[u] + problem.scratch[u] for u in nodes)
+
+
+class CutNetwork:
+    """The minimum-cut network of :func:`cut_bound` for one segment, and the *pair bounds*.
+
+    Nodes: ``x_t`` (t in D) and ``z_t`` per tensor t, a source and a sink:
 
     * source -> x_t (unbounded) for t in ``start`` or an ancestor of u; x_t -> sink
       (unbounded) for u, its descendants and the nodes after the segment;
@@ -126,40 +142,116 @@ def cut_bound(problem, nodes: Sequence[int], start: int) -> int:
       (unbounded) for each reader s of another t: cutting x_t -> z_t is forced exactly when
       t is in D and one of its readers is not.
 
-    The bound is the largest over u. Plain problems only (``buf[v] == v``)."""
-    import networkx as nx
+    So a finite cut is a set D closed under inputs, and its value is live(D).
 
-    n = len(problem)
-    segment = sum(1 << v for v in nodes)
-    network = nx.DiGraph()
-    for t in range(n):
-        if t in problem.permanent:
-            network.add_edge(("x", t), "sink", capacity=problem.size[t])
-        elif problem.succs[t] and problem.size[t]:
-            network.add_edge(("x", t), ("z", t), capacity=problem.size[t])
-            for s in problem.succs[t]:
-                network.add_edge(("z", t), ("x", s))
-        for s in problem.succs[t]:
-            network.add_edge(("x", s), ("x", t))
-    above = [0] * n  # strict ancestors
-    for v in range(n):
-        for p in problem.preds[v]:
-            above[v] |= above[p] | 1 << p
-    after = ((1 << n) - 1) & ~segment & ~start
-    best = 0
-    for u in nodes:
-        graph = network.copy()
-        graph.add_node("source")
-        graph.add_node("sink")
-        held, barred = start | above[u], problem.below[u] | after
+    **Pair bounds** (:meth:`rises`). A set S of scheduled nodes without u is run entirely
+    before u, so when u runs, D also contains S, and u's step holds at least
+    own(u) + c_u(x) for every x in S, where c_u(x) is the minimum cut with x forced into D
+    (one more unbounded arc source -> x_x). c_u(x) - c_u is the maximum flow from x_x to the
+    sink in the residual network of a maximum flow for c_u (the source has no augmenting
+    path left, and none opens: a path from x_x never meets a node the source reaches, or the
+    source would reach the sink), and it is 0 for every x that cannot reach the sink there.
+    Hence a set S without u that holds an x with own(u) + c_u(x) > B has no completion whose
+    steps all stay within B.
+
+    The max flow is a small Edmonds-Karp here, not ``networkx.maximum_flow``, because each
+    pair bound resumes the flow of c_u from its residual network (networkx restarts every
+    flow from zero), thousands of times per segment.
+    """
+
+    def __init__(self, problem, nodes: Sequence[int], start: int):
+        n = len(problem)
+        self.problem, self.n = problem, n
+        self.source, self.sink = 2 * n, 2 * n + 1
+        self.unbounded = sum(problem.size) + 1
+        arcs = []  # (tail, head, capacity)
         for t in range(n):
+            if t in problem.permanent:
+                arcs.append((t, self.sink, problem.size[t]))
+            elif problem.succs[t] and problem.size[t]:
+                arcs.append((t, n + t, problem.size[t]))
+                arcs.extend((n + t, s, self.unbounded) for s in problem.succs[t])
+            arcs.extend((s, t, self.unbounded) for s in problem.succs[t])
+        self.arcs = arcs
+        self.above = [0] * n  # strict ancestors
+        for v in range(n):
+            for p in problem.preds[v]:
+                self.above[v] |= self.above[p] | 1 << p
+        self.held = start
+        self.after = ((1 << n) - 1) & ~sum(1 << v for v in nodes) & ~start
+
+    def cut(self, u: int) -> tuple[int, tuple[list, list, list]]:
+        """(c_u, the residual network of a maximum flow for it: out-arcs per node, arc heads,
+        residual capacities; arc ``a ^ 1`` is the reverse of arc ``a``)."""
+        held, barred = self.held | self.above[u], self.problem.below[u] | self.after
+        arcs = list(self.arcs)
+        for t in range(self.n):
             if held >> t & 1:
-                graph.add_edge("source", ("x", t))
+                arcs.append((self.source, t, self.unbounded))
             elif barred >> t & 1:
-                graph.add_edge(("x", t), "sink")
-        cut, _ = nx.minimum_cut(graph, "source", "sink")
-        best = max(best, cut + problem.size[u] + problem.scratch[u])
-    return best
+                arcs.append((t, self.sink, self.unbounded))
+        out = [[] for _ in range(2 * self.n + 2)]
+        head, capacity = [], []
+        for tail, end, cap in arcs:
+            out[tail].append(len(head))
+            head.append(end)
+            capacity.append(cap)
+            out[end].append(len(head))
+            head.append(tail)
+            capacity.append(0)
+        residual = (out, head, capacity)
+        return self._augment(residual, self.source, self.unbounded), residual
+
+    def _augment(self, residual, origin: int, limit: int) -> int:
+        """Push up to ``limit`` from ``origin`` to the sink along shortest residual paths
+        (changes the capacities in place); returns what was pushed."""
+        out, head, capacity = residual
+        sink, total = self.sink, 0
+        while total < limit:
+            parent = {origin: -1}
+            queue = [origin]
+            for x in queue:
+                for a in out[x]:
+                    if capacity[a] > 0 and head[a] not in parent:
+                        parent[head[a]] = a
+                        queue.append(head[a])
+                if sink in parent:
+                    break
+            if sink not in parent:
+                return total
+            path, y = [], sink
+            while parent[y] >= 0:
+                path.append(parent[y])
+                y = head[parent[y] ^ 1]
+            push = min(limit - total, *(capacity[a] for a in path))
+            for a in path:
+                capacity[a] -= push
+                capacity[a ^ 1] += push
+            total += push
+        return total
+
+    def rises(self, u: int, candidates: Sequence[int], limit: int) -> tuple[int, dict[int, int]]:
+        """(c_u, {x: c_u(x) - c_u capped at ``limit``} for the candidates that raise the cut)."""
+        value, residual = self.cut(u)
+        out, head, capacity = residual
+        into = [[] for _ in out]  # residual arcs reversed: who can reach whom
+        for x, arcs in enumerate(out):
+            for a in arcs:
+                if capacity[a] > 0:
+                    into[head[a]].append(x)
+        reach, queue = {self.sink}, [self.sink]
+        for y in queue:
+            for x in into[y]:
+                if x not in reach:
+                    reach.add(x)
+                    queue.append(x)
+        rises = {}
+        for x in candidates:
+            if x in reach:  # the others leave the cut as it is
+                rise = self._augment((out, head, list(capacity)), x, limit)
+                if rise:
+                    rises[x] = rise
+        return value, rises
 
 
 class _Words:
@@ -182,7 +274,13 @@ def _table_weigher(sizes: Sequence[int], words: int):
     """``(W, N) uint64 -> (N,) int64``: the total size of the nodes in each mask."""
     if len(set(sizes)) <= 1:
         unit = int(sizes[0]) if sizes else 0
-        return lambda masks: np.bitwise_count(masks).sum(axis=0, dtype=np.int64) * unit
+
+        def count(masks):  # word by word: a sum over axis 0 of a (W, N) array is strided and slow
+            total = np.bitwise_count(masks[0]).astype(np.int64)
+            for w in range(1, masks.shape[0]):
+                total += np.bitwise_count(masks[w])
+            return total * unit if unit != 1 else total
+        return count
     tables = []
     for w in range(words):
         for base in range(0, 64, 8):
@@ -253,6 +351,23 @@ class _Segment:
                 steps.append((problem.size[v], problem.size[v] + problem.scratch[v], words.of(done_before & segment),
                               frees))
             self.move_data.append((bits, need, steps))
+        # ready moves are tracked per set as a mask of their heads; a move wakes the moves
+        # whose head reads one of its nodes
+        move_of = {v: i for i, move in enumerate(self.moves) for v in move}
+        self.heads = []
+        for move in self.moves:
+            bit = words.of(1 << move[0])
+            w = int(np.flatnonzero(bit)[0])
+            self.heads.append((w, bit[w]))
+        self.wakes = []
+        for i, move in enumerate(self.moves):
+            targets = sorted({move_of[s] for v in move for s in problem.succs[v] if s in move_of} - {i})
+            self.wakes.append([(self.heads[j], self.move_data[j][1]) for j in targets])
+        self.root_ready = np.zeros(self.W, dtype=_U64)
+        for i, (bits, need, steps) in enumerate(self.move_data):
+            if not need:
+                w, word = self.heads[i]
+                self.root_ready[w] |= word
         sizes = [problem.size[v] for v in nodes]
         weigh = _table_weigher(sizes, self.W)
         self.weigh = weigh
@@ -271,10 +386,42 @@ class _Segment:
             bounds.append((most, (w, bit_words[w]), base, local_var))
         bounds.sort(key=lambda item: -item[0])
         self.bounds = bounds
+        # pair bounds (see CutNetwork): every step and live count is a multiple of ``unit``
+        self.unit = math.gcd(*problem.size, *problem.scratch) or 1
+        self.network = CutNetwork(problem, nodes, start)
+        self.cuts = {u: self.network.cut(u)[0] + problem.size[u] + problem.scratch[u] for u in nodes}
+        self._rises: dict[int, tuple[int, dict[int, int]]] = {}  # u -> (limit, capped rises)
+        self._pair_masks: dict[int, list] = {}
+
+    def pair_masks(self, budget: int) -> list:
+        """Per node u whose pair bounds exceed ``budget``: (u's word and bit, the (word,
+        mask) pairs of the nodes x with own(u) + c_u(x) > ``budget``). A set without u that
+        holds such an x has no completion within ``budget`` (:class:`CutNetwork`)."""
+        if budget in self._pair_masks:
+            return self._pair_masks[budget]
+        masks = []
+        for u, base in self.cuts.items():
+            slack = budget - base  # the cut would have to rise by more than this
+            if slack < 0 or slack >= PAIR_SLACK * self.unit:
+                continue  # u alone exceeds the budget (the root bound says so), or too loose to matter
+            limit, rises = self._rises.get(u, (0, {}))
+            if limit <= slack:
+                above, below = self.network.above[u], self.problem.below[u]
+                candidates = [x for x in self.nodes if not (above >> x & 1 or below >> x & 1)]
+                limit = slack + 1
+                rises = self.network.rises(u, candidates, limit)[1]
+                self._rises[u] = (limit, rises)
+            over = sum(1 << x for x, rise in rises.items() if rise > slack)
+            if over:
+                bit, over_words = self.words.of(1 << u), self.words.of(over)
+                w = int(np.flatnonzero(bit)[0])
+                masks.append(((w, bit[w]), [(i, over_words[i]) for i in range(self.W) if over_words[i]]))
+        self._pair_masks[budget] = masks
+        return masks
 
     def root_bound(self) -> int:
-        """The lower bounds above, at the segment's start."""
-        return max([self.start_live + self.min_own, *(base for _, _, base, _ in self.bounds)])
+        """The lower bounds above, at the segment's start, and :func:`cut_bound`."""
+        return max([self.start_live + self.min_own, *(base for _, _, base, _ in self.bounds), *self.cuts.values()])
 
     def feasible(self, budget: int, deadline: float | None, max_states: int | None, counter: list[int],
                  beam: int | None = None):
@@ -285,6 +432,7 @@ class _Segment:
         self.next_budget = 1 << 62  # the smallest value > budget that pruned anything
         W = self.W
         states = np.zeros((W, 1), dtype=_U64)
+        ready_heads = self.root_ready[:, None].copy()  # per set: the heads of its ready moves
         live = np.array([self.start_live], dtype=np.int64)
         history = []  # per level: (parent index, move) of each kept set
         last = len(self.moves) - 1
@@ -298,15 +446,10 @@ class _Segment:
             forced = np.full(count, -1, dtype=np.int64)
             chunks = []
             for index, (bits, need, steps) in enumerate(self.move_data):
-                # ready: not run, every input run
-                ready = None
-                for w in range(W):
-                    if bits[w]:
-                        term = (states[w] & bits[w]) == _ZERO
-                        ready = term if ready is None else ready & term
-                for w, word in need:
-                    ready &= (states[w] & word) == word
-                idx = np.flatnonzero(ready)
+                if deadline is not None and time.process_time() > deadline:
+                    return False  # checked per move too: one level of a large search takes seconds
+                head_word, head_bit = self.heads[index]
+                idx = np.flatnonzero(ready_heads[head_word] & head_bit)  # ready: not run, every input run
                 if not idx.size:
                     continue
                 base = states[:, idx]
@@ -330,20 +473,37 @@ class _Segment:
                 if not idx.size:
                     continue
                 new = base | bits[:, None]
+                heads = ready_heads[:, idx]
+                heads[head_word] &= ~head_bit
+                for (w, word), needs in self.wakes[index]:
+                    woken = None
+                    for nw, nword in needs:
+                        term = (new[nw] & nword) == nword
+                        woken = term if woken is None else woken & term
+                    heads[w] |= np.where(woken, word, _ZERO)
                 free_now = idx[(now <= before) & (forced[idx] < 0)]
                 forced[free_now] = index
-                chunks.append((idx, index, new, now))
+                chunks.append((idx, index, new, now, heads))
             if not chunks:
                 return None
+            for at, (idx, index, new, now, heads) in enumerate(chunks):
+                keep = (forced[idx] < 0) | (forced[idx] == index)  # a forced move is its set's only child
+                if not keep.all():
+                    chunks[at] = (idx[keep], index, new[:, keep], now[keep], heads[:, keep])
+                if deadline is not None and time.process_time() > deadline:
+                    return False
             idx = np.concatenate([c[0] for c in chunks])
             move = np.concatenate([np.full(len(c[0]), c[1], dtype=np.int64) for c in chunks])
             new = np.concatenate([c[2] for c in chunks], axis=1)
             after = np.concatenate([c[3] for c in chunks])
-            keep = (forced[idx] < 0) | (forced[idx] == move)
-            if not keep.all():
-                idx, move, new, after = idx[keep], move[keep], new[:, keep], after[keep]
+            heads = np.concatenate([c[4] for c in chunks], axis=1)
+            del chunks
+            if deadline is not None and time.process_time() > deadline:
+                return False
             new, first = _unique_rows(new)
-            idx, move, after = idx[first], move[first], after[first]
+            idx, move, after, heads = idx[first], move[first], after[first], heads[:, first]
+            if deadline is not None and time.process_time() > deadline:
+                return False
             if level < last:
                 bad = after > budget - self.min_own
                 if bad.any():
@@ -351,23 +511,34 @@ class _Segment:
                 for most, bit, base, var in self.bounds:
                     if most <= budget:
                         break  # sorted by ``most``: no later node can exceed the budget
+                    if deadline is not None and time.process_time() > deadline:
+                        return False
                     need = base + self.weigh(var[:, None] & new)
                     w, word = bit
                     over = ((new[w] & word) == _ZERO) & (need > budget)
                     if over.any():
                         self.next_budget = min(self.next_budget, int(need[over].min()))
                         bad |= over
+                for (w, word), masks in self.pair_masks(budget):
+                    holds = None
+                    for i, mask in masks:
+                        term = (new[i] & mask) != _ZERO
+                        holds = term if holds is None else holds | term
+                    over = ((new[w] & word) == _ZERO) & holds
+                    if over.any():  # bounds are multiples of ``unit``: the next one above the budget
+                        self.next_budget = min(self.next_budget, (budget // self.unit + 1) * self.unit)
+                        bad |= over
                 if bad.any():
                     good = ~bad
-                    new, idx, move, after = new[:, good], idx[good], move[good], after[good]
+                    new, idx, move, after, heads = new[:, good], idx[good], move[good], after[good], heads[:, good]
                     if not new.shape[1]:
                         return None
             if beam is not None and new.shape[1] > beam:
                 self.truncated = True
                 kept = np.argpartition(after, beam)[:beam]
-                new, idx, move, after = new[:, kept], idx[kept], move[kept], after[kept]
-            history.append((idx, move))
-            states, live = new, after
+                new, idx, move, after, heads = new[:, kept], idx[kept], move[kept], after[kept], heads[:, kept]
+            history.append((idx.astype(np.int32), move.astype(np.int32)))  # 8 bytes per set kept
+            states, live, ready_heads = new, after, heads
         order = []
         at = 0
         for idx, move in reversed(history):
@@ -388,9 +559,10 @@ def vectorized_search(problem, nodes: list[int], start: int, bound: int | None, 
 
     The optimum lies in [``low``, ``high``]. ``low`` starts at the largest of ``lower``, the
     root's node bounds and :func:`cut_bound`; ``high`` at ``bound - 1``.
-    1. Beam passes (:meth:`_Segment.feasible` with ``beam``) ask for an order within
-       ``high``; each order found lowers ``high`` to one below its peak. A pass that never
-       had to cut a level searched every set, so its "none" is a proof too.
+    1. Beam passes (:meth:`_Segment.feasible` with ``beam``, each width of ``BEAMS`` in
+       turn) ask for an order within ``high``; each order found lowers ``high`` to one below
+       its peak. A pass that never had to cut a level searched every set, so its "none" is
+       a proof too.
     2. Exact checks then go up from ``low``: an infeasible budget raises ``low`` to the
        smallest value that pruned anything (no order has a peak strictly between: follow
        such an order from the root, moving forced moves to the front as above; its first
@@ -400,19 +572,21 @@ def vectorized_search(problem, nodes: list[int], start: int, bound: int | None, 
     """
     seg = _Segment(problem, nodes, start, reduce)
     # no order has a peak below ``low``
-    low = max(lower, seg.root_bound(), cut_bound(problem, nodes, start))
+    low = max(lower, seg.root_bound())
     high = (bound if bound is not None else 1 << 62) - 1  # the largest peak still wanted
     counter = [0]
     best = None
-    while low <= high < 1 << 61:
+    beams = list(BEAMS)
+    while low <= high < 1 << 61 and beams:
         seg.truncated = False
-        found = seg.feasible(high, deadline, max_states, counter, beam=BEAM)
+        found = seg.feasible(high, deadline, max_states, counter, beam=beams[0])
         if found is False:
             return best, counter[0], False, low
         if found is None:
             if not seg.truncated:  # exact: no order within ``high``
                 return best, counter[0], True, high + 1
-            break
+            beams.pop(0)  # a wider beam, or on to the exact checks
+            continue
         best, high = found, problem.peak(found, start) - 1
     while low <= high:
         found = seg.feasible(low, deadline, max_states, counter)
