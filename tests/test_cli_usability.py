@@ -331,15 +331,15 @@ def test_the_wheel_ships_the_specs(tmp_path):
 
 
 def test_shipped_specs_dir_prefers_the_installed_copy(tmp_path, monkeypatch):
-    from archcalc.spec import loader
+    from archcalc.spec import shipped
 
     installed = tmp_path / "site" / "archcalc"
     (installed / "spec").mkdir(parents=True)
     (installed / "specs").mkdir()
-    monkeypatch.setattr(loader, "__file__", str(installed / "spec" / "loader.py"))
-    assert loader.shipped_specs_dir() == installed / "specs"
+    monkeypatch.setattr(shipped, "__file__", str(installed / "spec" / "shipped.py"))
+    assert shipped.shipped_specs_dir() == installed / "specs"
     monkeypatch.undo()
-    assert loader.shipped_specs_dir() == SPECS  # a clone / editable install: the repository's specs/
+    assert shipped.shipped_specs_dir() == SPECS  # a clone / editable install: the repository's specs/
 
 
 def test_readme_examples_run_after_its_set_up():
@@ -526,12 +526,12 @@ def test_an_op_attribute_default_is_not_reported_unseen(tmp_path):
 
 
 def test_a_shipped_spec_in_a_subfolder_by_name(tmp_path, monkeypatch):
-    from archcalc.spec import loader
+    from archcalc.spec import loader, shipped
 
     (tmp_path / "zoo").mkdir()
     (tmp_path / "zoo" / "tiny_net.yaml").write_text("input: {channels: 3, resolution: 8}\n"
                                                     "layers:\n  - {op: conv2d, out: 4, kernel: 1}\n")
-    monkeypatch.setattr(loader, "shipped_specs_dir", lambda: tmp_path)
+    monkeypatch.setattr(shipped, "shipped_specs_dir", lambda: tmp_path)
     monkeypatch.chdir(tmp_path.parent)  # no file of that name here: the bare name is looked up
     assert loader.resolve_spec_path("tiny_net") == tmp_path / "zoo" / "tiny_net.yaml"
     assert archcalc.load("tiny_net").totals()["madds"] == 8 * 8 * 3 * 4  # 1x1 conv, 3 -> 4 channels, 8 x 8
