@@ -20,6 +20,7 @@ the caching off (``memoize = False``).
 """
 from __future__ import annotations
 
+import copy
 import graphlib
 import heapq
 import itertools
@@ -36,7 +37,8 @@ from archcalc.blocks import ITEM_KEYS, ROW_KEYS, BlockDef, ParamDef, builtin_blo
 from archcalc.errors import Location, SpecError, SpecWarning, quote
 from archcalc.model import BlockInstance, Model
 from archcalc.ops import Attr, OpDef, ShapeError, UnknownOpError, all_ops, get_op, get_user_op
-from archcalc.spec.expr import ExpressionError, compiled_expression, expression_source, names_in, names_used
+from archcalc.spec.expr import (ExpressionError, compiled_expression, expression_source, names_in, names_used,
+                                 parsed_under_budgets)
 from archcalc.spec.loader import IDENTIFIER, Spec
 from archcalc.spec.yamlio import line_of
 from archcalc.width import SCALE_MODES, channel_rule, expansion_rule, make_divisible, truncate_depth
@@ -57,6 +59,7 @@ class _Expansion:
     instances: list
     total: tuple | None
     used: frozenset  # the block types expanded (for the unread-defaults warning of a compile replaying it)
+    size: int  # the ops it adds (its events also hold the names standing for tensors, which add no node)
 
 
 # Expansions of built-in blocks, kept for the later compiles of this process: a pure function
@@ -118,11 +121,22 @@ def _frozen(value: Any) -> Any:
     holds anything but plain literals (a traced number, say)."""
     kind = value.__class__
     if kind in _PLAIN:
+        if kind is float and value == 0.0:  # -0.0 == 0.0 (and hashes alike), yet is kept as written
+            return kind, value, math.copysign(1.0, value)
         return kind, value
     if kind is tuple or kind is list:
         items = [_frozen(item) for item in value]
         return None if None in items else (kind, tuple(items))
     return None
+
+
+def _params_copy(params: dict) -> dict:
+    """A block instance's parameters, with any list in them copied (a replay hands out its own)."""
+    copied = dict(params)
+    for key, value in copied.items():
+        if value.__class__ is list:
+            copied[key] = copy.deepcopy(value)
+    return copied
 
 
 def _integral(value: Any) -> Any:
@@ -414,7 +428,10 @@ class _Compiler:
         says which block default reads which name, and what to write instead."""
 
         def explain(source: str, exc: ExpressionError) -> str:
-            missing = sorted(names_used(source) - set(env))
+            try:
+                missing = sorted(names_used(source) - set(env))
+            except ExpressionError:  # (over a budget, say: exc says so)
+                missing = []
             if not missing:
                 return f"block {block.name}'s default for {key}, {default!r}: {exc}"
             name = missing[0]
@@ -463,7 +480,11 @@ class _Compiler:
             except _NotRelative:  # an op named outside the block's scope: not replayable by renaming
                 cached = self.expansions[key] = False
         if cached:
-            return self.replay(cached, scope, input_nodes)
+            if len(self.nodes) + cached.size <= limits.IR_NODES.value:
+                return self.replay(cached, scope, input_nodes)
+            # over the node budget: expanded afresh, add_node fails at the very node (and with the
+            # very message) a compile without any cache fails at
+            return self.expand_fresh(block, dict(params), scope, input_nodes, nesting)
         marks = len(self.scope_log), len(self.instances), len(self.tally)
         output = self.expand_fresh(block, dict(params), scope, input_nodes, nesting)  # (its instance keeps a copy)
         if key is not None and cached is None:
@@ -559,22 +580,22 @@ class _Compiler:
                                                  [ref(i) for i in data["inputs"]])))
             else:
                 events.append((ref(name), ref(target), None))
-        instances = [(ref(i.name), i.type, dict(i.params), ref(i.input), ref(i.output), i.input_shape,
+        # (a list parameter, made by an expression, is copied: the model handed out may be changed by its owner)
+        instances = [(ref(i.name), i.type, _params_copy(i.params), ref(i.input), ref(i.output), i.input_shape,
                       i.output_shape, i.nesting) for i in self.instances[instance_mark:instance_end]]
         if any(instance[0].__class__ is not str for instance in instances):  # (a replay writes scope + name)
             raise _NotRelative(scope)
         rows = self.tally[tally_mark:tally_end]
         total = tuple(map(sum, zip(*rows))) if rows else None
-        return _Expansion(events, instances, total, frozenset(instance[1] for instance in instances))
+        return _Expansion(events, instances, total, frozenset(instance[1] for instance in instances),
+                          sum(1 for event in events if event[1] is None))
 
     def replay(self, cached: "_Expansion", scope: str, input_nodes: list[str]) -> str:
         def name_of(ref: str | int) -> str:
             return input_nodes[ref] if ref.__class__ is int else scope + ref
 
         origin, nodes, scopes, log, order = self.row_where, self.nodes, self.scopes, self.scope_log, self.order
-        # the node budget, as add_node checks it, for every node this replay adds
-        if len(nodes) + len(cached.events) > limits.IR_NODES.value:
-            self.within(limits.IR_NODES, len(nodes) + len(cached.events), "IR nodes", origin, scope)
+        # (the node budget: expand_block replays only what fits under it)
         output = None
         for ref, target, node in cached.events:
             name = scope + ref if ref.__class__ is str else input_nodes[ref]
@@ -593,7 +614,7 @@ class _Compiler:
             scopes[name] = name
             log.append((name, None))
         self.instances.extend(  # (positional: a keyword call costs twice as much, 40,000 times for a long chain)
-            BlockInstance(scope + ref, kind, dict(params), input_nodes[input] if input.__class__ is int else scope + input,
+            BlockInstance(scope + ref, kind, _params_copy(params), input_nodes[input] if input.__class__ is int else scope + input,
                           input_nodes[out] if out.__class__ is int else scope + out, input_shape, output_shape, nesting)
             for ref, kind, params, input, out, input_shape, output_shape, nesting in cached.instances)
         if cached.total is not None:
@@ -833,6 +854,7 @@ class _Compiler:
     def compile(self) -> Model:
         # a dict per op, nothing freed, no cycles: see archcalc.allocation
         with gc_paused(), limits.held():  # the budgets, read once for the whole compile
+            parsed_under_budgets()
             return self.compile_graph()
 
     def compile_graph(self) -> Model:

@@ -173,3 +173,70 @@ def test_the_first_compile_of_a_process_keeps_its_expansions() -> None:
             "assert compiler._SHARED, 'nothing kept'" % str(MNV2))
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+
+
+def _one_row(tmp_path: Path, row: str, defaults: str = "{kernel: 3, activation: relu6, norm: batch_norm}",
+             name: str = "one.yaml") -> Path:
+    spec = tmp_path / name
+    spec.write_text(f"name: one\ninput: {{channels: 16, resolution: 8}}\ndefaults: {defaults}\nlayers:\n  - {row}\n")
+    return spec
+
+
+def _outcome(compile_it):
+    try:
+        return len(compile_it().nodes)
+    except SpecError as exc:
+        return str(exc)
+
+
+class _NoMemo(_Compiler):
+    memoize = False
+
+
+@pytest.mark.parametrize("row", ["{block: bottleneck, t: 6, c: 16}", "{block: bottleneck, t: 6, c: 16, n: 3}",
+                                 "{block: resnet_bottleneck, c: 4}"])
+def test_a_replay_counts_only_the_ops_it_adds_against_the_node_budget(tmp_path: Path, monkeypatch, row: str) -> None:
+    # a kept expansion also holds names standing for tensors (a block's own scope, an item
+    # removed by `when`): they add no node, and must not make a replay refuse what fits
+    spec = _one_row(tmp_path, row)
+    forget_shared_expansions()
+    nodes = len(compile_spec(load_spec(spec)).nodes)
+    for limit in (nodes, nodes - 1, nodes - 4):
+        monkeypatch.setenv("ARCHCALC_MAX_IR_NODES", str(limit))
+        truth = _outcome(lambda: _NoMemo(load_spec(spec)).compile())  # every block expanded afresh
+        assert _outcome(lambda: compile_spec(load_spec(spec))) == truth, limit  # replayed from the first load
+        forget_shared_expansions()
+        assert _outcome(lambda: compile_spec(load_spec(spec))) == truth, limit  # replays within one compile only
+    assert truth != nodes
+
+
+def test_a_negative_zero_setting_is_not_met_by_an_expansion_kept_under_zero(tmp_path: Path) -> None:
+    forget_shared_expansions()
+    row = "{block: conv_bn_act, c: 16}"
+    compile_spec(load_spec(_one_row(tmp_path, row, "{kernel: 3, activation: leaky_relu, norm: batch_norm, "
+                                                   "leaky_relu_slope: 0.0}", "zero.yaml")))
+    model = compile_spec(load_spec(_one_row(tmp_path, row, "{kernel: 3, activation: leaky_relu, norm: batch_norm, "
+                                                          "leaky_relu_slope: -0.0}", "negative.yaml")))
+    assert repr(model.nodes["stage1.act"]["attrs"]["slope"]) == "-0.0"
+
+
+def test_a_list_parameter_changed_in_one_model_reaches_no_later_one(tmp_path: Path) -> None:
+    spec = _one_row(tmp_path, "{block: conv_bn_act, c: 16, padding: '${[1, 1]}', n: 2}")
+    forget_shared_expansions()
+    first = compile_spec(load_spec(spec))
+    second = compile_spec(load_spec(spec))
+    for model in (first, second):
+        for block in model.blocks:
+            block.params["padding"].append(99)
+    assert [b.params["padding"] for b in compile_spec(load_spec(spec)).blocks] == [[1, 1], [1, 1]]
+
+
+@pytest.mark.parametrize("budget, value", [("ARCHCALC_MAX_EXPRESSION_CHARS", "10")])
+def test_an_expression_budget_lowered_after_a_load_still_holds(tmp_path: Path, monkeypatch, budget: str,
+                                                                value: str) -> None:
+    # the parsed expressions are kept too (spec.expr): kept under the budgets they were checked against
+    spec = _chain(tmp_path, "")
+    compile_spec(load_spec(spec))
+    monkeypatch.setenv(budget, value)
+    with pytest.raises(SpecError, match=budget):
+        compile_spec(load_spec(spec))

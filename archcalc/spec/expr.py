@@ -147,6 +147,24 @@ def compiled_expression(text: str) -> _Compiled | None:
 
 _BY_TEXT: dict[str, _Compiled | None] = {}
 _UNSEEN = object()
+# the budgets _parse checked for what is kept above (see parsed_under_budgets)
+_PARSED_UNDER: tuple[int, int] | None = None
+
+
+def parsed_under_budgets() -> None:
+    """Forget the parsed expressions unless they were parsed under the expression length and
+    nesting budgets in force now: a parse checks them once, and a budget lowered between two
+    loads of one process must still hold (a compile calls this once)."""
+    global _PARSED_UNDER
+    try:
+        budgets = (limits.EXPRESSION_CHARS.value, limits.NESTING.value)
+    except ValueError:  # a malformed ARCHCALC_MAX_*: parse afresh, which reports it
+        budgets = None
+    if budgets is None or budgets != _PARSED_UNDER:
+        _BY_TEXT.clear()
+        for cached in (_parse, _compiled, names_used):
+            cached.cache_clear()
+        _PARSED_UNDER = budgets
 
 
 def evaluate(source: str, names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> Any:

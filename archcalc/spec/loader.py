@@ -293,6 +293,9 @@ def load_spec(path: str | Path, *, width: float | None = None, resolution: int |
               depth: float | None = None) -> Spec:
     """Load ``path`` (a file, or the name of a shipped spec: :func:`resolve_spec_path`),
     following ``extends``; validate the top level; apply overrides."""
+    from archcalc.spec.expr import parsed_under_budgets
+
+    parsed_under_budgets()  # (whether the spec reads classes is read from its expressions)
     path = resolve_spec_path(path)
     display = str(path)
     own_defaults: set = set()
