@@ -45,7 +45,7 @@ from archcalc.spec import expr
 from archcalc.spec.loader import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = [0, 1, 2]
+SEEDS = [0, 1, 2, 3]
 STEPS = 200  # per seed
 NOMEMO_SHARE = 0.25  # of the steps also compared against a compile without the in-compile memo
 GENERATED_SPECS = 40  # per seed (a child extending one is sometimes added)
