@@ -23,10 +23,17 @@ COMMANDS: dict[str, str] = {
 }
 
 
+# The settings of the root app and of every command module's app (its groups, plot, take them too).
+# rich_markup_mode=None: click's plain help, which wraps option names and choice lists at
+# 80 columns instead of cutting them ("--inplace-activa…") the way rich's help panels do;
+# suggest_commands=False: click suggests a close command name itself, typer's would repeat it.
+TYPER_SETTINGS = dict(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                      suggest_commands=False)
+
+
 def module_commands(module: str) -> dict[str, click.Command]:
     """The click commands that ``archcalc.cli.<module>`` registers, built as the root app would."""
-    commands = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
-                           suggest_commands=False)  # its groups (plot) take this too
+    commands = typer.Typer(**TYPER_SETTINGS)
     importlib.import_module(f"archcalc.cli.{module}").register(commands)
     return dict(typer.main.get_group(commands).commands)
 
@@ -60,14 +67,9 @@ class LazyGroup(typer.core.TyperGroup):
         super().__init__(**attrs)
         self.commands = LazyCommands(COMMANDS)  # type: ignore[assignment]  (read-only: add to COMMANDS)
 
-# rich_markup_mode=None: click's plain help, which wraps option names and choice lists at
-# 80 columns instead of cutting them ("--inplace-activa…") the way rich's help panels do.
 app = typer.Typer(
     cls=LazyGroup,
-    add_completion=False,
-    suggest_commands=False,  # click suggests a close command name itself; typer's would repeat it
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    **TYPER_SETTINGS,
     help="Cost neural architectures (MAdds, params, peak memory) from YAML specs; verify against PyTorch.\n\n"
          "SPEC is a YAML spec file or the name of a shipped spec (mnv2, mnv2_1.4, mnv1, shufflenet_v1, "
          "ssdlite_mnv2, deeplabv3_mnv2, ...). `archcalc COMMAND --help` lists a command's options.",

@@ -98,6 +98,14 @@ def print_error(exc: BaseException) -> None:
     sys.stderr.flush()
 
 
+def broken_pipe_exit(exc: BrokenPipeError) -> int:
+    """Quiet exit 141 when stdout's own reader went away; any other broken pipe is an error."""
+    if stdout_reader_gone():
+        return reader_gone()
+    print_error(exc)
+    return EXIT_ERROR
+
+
 def errors_to_exit(fn: Callable) -> Callable:
     """Decorator for a command: any exception becomes one line and exit 2 (Ctrl-C: 130)."""
 
@@ -113,10 +121,7 @@ def errors_to_exit(fn: Callable) -> Callable:
         except click.ClickException:
             raise  # usage errors: formatted by run()
         except BrokenPipeError as exc:
-            if not stdout_reader_gone():
-                print_error(exc)
-                raise SystemExit(EXIT_ERROR) from None
-            raise SystemExit(reader_gone()) from None
+            raise SystemExit(broken_pipe_exit(exc)) from None
         except BaseException as exc:  # noqa: BLE001 - the boundary: nothing escapes as a traceback
             print_error(exc)
             raise SystemExit(EXIT_ERROR) from None
@@ -149,10 +154,7 @@ def run(command: Callable[..., Any], args: list[str] | None = None) -> int:
         sys.stderr.write("archcalc: interrupted\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError as exc:
-        if not stdout_reader_gone():
-            print_error(exc)
-            return EXIT_ERROR
-        return reader_gone()
+        return broken_pipe_exit(exc)
     except BaseException as exc:  # noqa: BLE001 - anything raised outside a command body
         print_error(exc)
         return EXIT_ERROR

@@ -80,18 +80,12 @@ def register(app: typer.Typer) -> None:
             notes.append(f"LATENCY FLAGGED at {len(flagged)} point(s) (spread too large, medians not to be trusted): "
                          + ", ".join(f"{w:g}/{r}" for w, r in zip(flagged["width"], flagged["resolution"])))
         notes.append("top1/top5: published accuracy where known (empty = not published, never estimated)")
-        if fmt is Format.csv:  # columnar, streamed: a million rows make no per-row dicts
-            from archcalc.analysis.sweep import write_csv as write_sweep_csv
+        if fmt in (Format.csv, Format.json, Format.markdown):  # streamed: a million rows, no table of dicts
+            from archcalc.analysis.sweep import write_csv as write_sweep_csv  # columnar
 
-            write_sweep_csv(frame, columns + ["accuracy_source"], notes, sys.stdout)
-            sys.stdout.flush()
-            return
-        if fmt is Format.json:
-            write_sweep_json(frame, columns + ["accuracy_source"], notes, sys.stdout)
-            sys.stdout.flush()
-            return
-        if fmt is Format.markdown:
-            write_sweep_markdown(frame, columns, notes, sys.stdout)
+            write, with_source = {Format.csv: (write_sweep_csv, True), Format.json: (write_sweep_json, True),
+                                  Format.markdown: (write_sweep_markdown, False)}[fmt]
+            write(frame, columns + ["accuracy_source"] * with_source, notes, sys.stdout)
             sys.stdout.flush()
             return
         if len(frame) > TABLE_ROWS:  # a terminal shows a screenful, and says where the rest is
