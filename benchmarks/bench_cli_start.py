@@ -19,43 +19,21 @@ install has its .pyc files, and without them every run would recompile archcalc 
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import shutil
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from _child import archcalc_script, child_usage
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 3.0
 
 
-def archcalc_script() -> str:
-    """The console script installed beside this interpreter (what `pip install` puts on PATH)."""
-    script = Path(sys.executable).with_name("archcalc")
-    found = str(script) if script.exists() else shutil.which("archcalc")
-    if found is None:
-        raise SystemExit("bench_cli_start: no `archcalc` console script; pip install -e . first")
-    return found
-
-
-# a user's environment: bytecode is cached (the warm-up run writes it)
-CHILD_ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
-
-
 def run_once(command: list[str]) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one fresh process running ``command``."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, env=CHILD_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"bench_cli_start: {' '.join(command)} failed: {process.stderr.read().decode()}")
-    process.stderr.close()
-    return usage.ru_utime + usage.ru_stime, wall
+    cpu, wall, _ = child_usage(command)
+    return cpu, wall
 
 
 def main() -> int:

@@ -9,12 +9,13 @@ takes under a sixth of the time it takes just to import PyTorch.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _child import archcalc_script
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 0.15
@@ -31,8 +32,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     # the installed console script, as a user runs it
-    script = Path(sys.executable).with_name("archcalc")
-    cost = [str(script) if script.exists() else shutil.which("archcalc"), "cost", "specs/mnv2_1.4.yaml"]
+    cost = [archcalc_script(), "cost", "specs/mnv2_1.4.yaml"]
     torch = [sys.executable, "-c", "import torch"]
     wall_time(cost), wall_time(torch)  # warm the page cache for both
     cost_times, torch_times = [], []

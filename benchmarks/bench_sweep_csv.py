@@ -19,10 +19,11 @@ import argparse
 import itertools
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from _child import archcalc_script, child_usage
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDTHS, RESOLUTIONS = "0.3:1.3:0.001", "96:2094:2"
@@ -52,19 +53,15 @@ def csv_body(path: Path):
 def run_child(command: list[str], out: Path) -> tuple[float, float]:
     """(CPU seconds, peak RSS MiB) of one child process writing ``out``."""
     with open(out, "w") as stdout:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=stdout)
-        _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(command)}")
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+        cpu, _, peak = child_usage(command, stdout=stdout)
+    return cpu, peak
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    script = Path(sys.executable).with_name("archcalc")
-    ours = [str(script), "sweep", "specs/mnv2.yaml", "--widths", WIDTHS, "--resolutions", RESOLUTIONS, "--format", "csv"]
+    ours = [archcalc_script(), "sweep", "specs/mnv2.yaml", "--widths", WIDTHS, "--resolutions", RESOLUTIONS, "--format", "csv"]
     times: dict[str, list[tuple[float, float]]] = {"archcalc": [], "pandas": []}
     with tempfile.TemporaryDirectory() as tmp:
         ours_csv, peer_csv, table = Path(tmp) / "sweep.csv", Path(tmp) / "peer.csv", Path(tmp) / "table.pkl"

@@ -5,7 +5,7 @@ The peer is what any verification has to pay: a process that runs
 (``FlopCountAnalysis(net, x).total()`` on MobileNetV2 materialized by archcalc, timed in
 this process after a warm-up, since the count is what a peer tool would do after its
 imports). The two processes are run interleaved, ``--runs`` times each, and timed in CPU
-seconds of the child (``resource.getrusage(RUSAGE_CHILDREN)``: user + system, all threads)
+seconds of the child (``os.wait4``, benchmarks/_child.py: user + system, all threads)
 as well as wall seconds, because the machine is shared; the ratio is printed for the min
 and the median of each.
 
@@ -14,13 +14,12 @@ and the median of each.
 from __future__ import annotations
 
 import argparse
-import os
-import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _child import CHILD_ENV, child_usage
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "mnv2.yaml"
@@ -28,13 +27,8 @@ SPEC = ROOT / "specs" / "mnv2.yaml"
 
 def child_times(command: list[str]) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one child process run to completion."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=ROOT,
-                   env={**os.environ, "COLUMNS": "200"})
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
+    cpu, wall, _ = child_usage(command, env={**CHILD_ENV, "COLUMNS": "200"})
+    return cpu, wall
 
 
 def fvcore_count_times(repeats: int) -> tuple[list[float], list[float]]:
