@@ -1,6 +1,6 @@
 """Packaging detail pyproject.toml cannot express: the repository's top-level ``specs/``
 (the source of truth for the shipped specs) is installed as ``archcalc/specs`` so a
-non-editable wheel can find them (archcalc.spec.loader.shipped_specs_dir)."""
+non-editable wheel can find them (archcalc.spec.shipped.shipped_specs_dir)."""
 from setuptools import find_packages, setup
 
 setup(

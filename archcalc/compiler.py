@@ -38,7 +38,7 @@ from archcalc.errors import Location, SpecError, SpecWarning, quote
 from archcalc.model import BlockInstance, Model
 from archcalc.ops import Attr, OpDef, ShapeError, UnknownOpError, all_ops, get_op, get_user_op
 from archcalc.spec.expr import (ExpressionError, compiled_expression, expression_source, names_in, names_used,
-                                 parsed_under_budgets)
+                                 parse_generation, parsed_under_budgets)
 from archcalc.spec.loader import IDENTIFIER, Spec
 from archcalc.spec.yamlio import line_of
 from archcalc.width import SCALE_MODES, channel_rule, expansion_rule, make_divisible, truncate_depth
@@ -475,16 +475,11 @@ class _Compiler:
                     self.expansions[key] = cached
                     self.used_blocks.update(cached.used)
         if cached.__class__ is tuple:  # seen once: record it now (most blocks of a network are never repeated)
-            try:
-                cached = self.expansions[key] = self.record(*cached)
-            except _NotRelative:  # an op named outside the block's scope: not replayable by renaming
-                cached = self.expansions[key] = False
-        if cached:
-            if len(self.nodes) + cached.size <= limits.IR_NODES.value:
-                return self.replay(cached, scope, input_nodes)
-            # over the node budget: expanded afresh, add_node fails at the very node (and with the
-            # very message) a compile without any cache fails at
-            return self.expand_fresh(block, dict(params), scope, input_nodes, nesting)
+            cached = self.remember(key, cached)
+        if cached and len(self.nodes) + cached.size <= limits.IR_NODES.value:
+            return self.replay(cached, scope, input_nodes)
+        # (a kept expansion over the node budget is expanded afresh: add_node then fails at the
+        # very node, with the very message, a compile without any cache fails at)
         marks = len(self.scope_log), len(self.instances), len(self.tally)
         output = self.expand_fresh(block, dict(params), scope, input_nodes, nesting)  # (its instance keeps a copy)
         if key is not None and cached is None:
@@ -492,11 +487,22 @@ class _Compiler:
             found = self.expansions[key] = (scope, list(input_nodes), marks, (len(self.scope_log), len(self.instances),
                                                                                len(self.tally)))
             if shared is not None:  # record it now, for the compiles to come
-                try:
-                    self.expansions[key] = _share(shared, self.record(*found))
-                except _NotRelative:
-                    self.expansions[key] = False
+                self.remember(key, found, shared)
         return output
+
+    def remember(self, key: tuple, found: tuple, shared: tuple | None = None) -> "_Expansion | bool":
+        """Record the expansion logged at ``found`` under ``key`` (and, with ``shared``, for
+        later compiles); False when it cannot be replayed by renaming (an op named outside the
+        block's scope)."""
+        try:
+            expansion = self.record(*found)
+        except _NotRelative:
+            expansion = False
+        else:
+            if shared is not None:
+                _share(shared, expansion)
+        self.expansions[key] = expansion
+        return expansion
 
     def shared_key(self, block: BlockDef, key: tuple) -> tuple | None:
         """``key`` with what else the expansion depends on across compiles (the settings and
@@ -988,8 +994,9 @@ def _outside_names(block: BlockDef) -> tuple[frozenset[str], frozenset[str]]:
 
 
 def _block_plan(block: BlockDef) -> _BlockPlan:
+    generation = parse_generation()  # (the names a block reads skip expressions over a budget)
     found = _BLOCK_PLANS.get(id(block))
-    if found is not None and found[0] is block:
+    if found is not None and found[0] is block and found[2] == generation:
         return found[1]
     params = tuple((key, param, param.unless, param.required, param.type in _WHOLE_PARAM_TYPES,
                     param.default.__class__ is str and expression_source(param.default) is not None)
@@ -1004,11 +1011,12 @@ def _block_plan(block: BlockDef) -> _BlockPlan:
     if len(_BLOCK_PLANS) >= 1024:  # spec-defined blocks are made anew per load: keep the newest
         for stale in list(_BLOCK_PLANS)[:512]:
             del _BLOCK_PLANS[stale]
-    _BLOCK_PLANS[id(block)] = block, plan
+    _BLOCK_PLANS[id(block)] = block, plan, generation
     return plan
 
 
-_BLOCK_PLANS: dict[int, tuple[BlockDef, _BlockPlan]] = {}  # id(block) -> (block, plan); holding it keeps its id taken
+# id(block) -> (block, plan, parse generation); holding the block keeps its id taken
+_BLOCK_PLANS: dict[int, tuple[BlockDef, _BlockPlan, int]] = {}
 
 
 @lru_cache(maxsize=None)

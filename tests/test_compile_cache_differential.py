@@ -124,7 +124,8 @@ def _forget_parsed_expressions() -> None:
     """Empty the caches of parsed expressions, as in a new process: a parse checks the
     expression budgets once, and the reference loads must not inherit one made under another
     load's budgets (what the shared loads inherit is what is under test)."""
-    expr._BY_TEXT.clear()
+    expr.compiled_expression.cache_clear()
+    compiler._BLOCK_PLANS.clear()  # (what a block reads is worked out from its parsed expressions)
     for cached in (expr._parse, expr._compiled, expr.names_used, expr._expression_text):
         cached.cache_clear()
 

@@ -131,40 +131,41 @@ def names_used(source: str) -> frozenset[str]:
     return frozenset(found)
 
 
+@lru_cache(maxsize=8192)
 def compiled_expression(text: str) -> _Compiled | None:
     """The closure computing the expression in ``text`` (``"${c * 2}"``), or None when ``text``
-    holds no expression; a malformed one raises ExpressionError. One lookup on the text as
-    written: the compiler asks this for every string value of every block copy."""
-    found = _BY_TEXT.get(text, _UNSEEN)
-    if found is _UNSEEN:
-        source = _expression_text(text)
-        found = None if source is None else _compiled(source)  # (a malformed one raises: not kept)
-        if len(_BY_TEXT) >= 8192:
-            _BY_TEXT.clear()
-        _BY_TEXT[text] = found
-    return found
+    holds no expression; a malformed one raises ExpressionError (not kept). One lookup on the
+    text as written: the compiler asks this for every string value of every block copy."""
+    source = _expression_text(text)
+    return None if source is None else _compiled(source)
 
 
-_BY_TEXT: dict[str, _Compiled | None] = {}
-_UNSEEN = object()
-# the budgets _parse checked for what is kept above (see parsed_under_budgets)
+# the budgets _parse checked for what the caches above keep (see parsed_under_budgets), and
+# how many times they were emptied (what else was derived from parses checks it: parse_generation)
 _PARSED_UNDER: tuple[int, int] | None = None
+_GENERATION = 0
+
+
+def parse_generation() -> int:
+    """Changes whenever the parsed expressions are forgotten: a result worked out from them
+    (say, the names a block reads, which skips an expression over a budget) is stale then."""
+    return _GENERATION
 
 
 def parsed_under_budgets() -> None:
     """Forget the parsed expressions unless they were parsed under the expression length and
     nesting budgets in force now: a parse checks them once, and a budget lowered between two
     loads of one process must still hold (a compile calls this once)."""
-    global _PARSED_UNDER
+    global _PARSED_UNDER, _GENERATION
     try:
         budgets = (limits.EXPRESSION_CHARS.value, limits.NESTING.value)
     except ValueError:  # a malformed ARCHCALC_MAX_*: parse afresh, which reports it
         budgets = None
     if budgets is None or budgets != _PARSED_UNDER:
-        _BY_TEXT.clear()
-        for cached in (_parse, _compiled, names_used):
+        for cached in (_parse, _compiled, names_used, compiled_expression):
             cached.cache_clear()
         _PARSED_UNDER = budgets
+        _GENERATION += 1
 
 
 def evaluate(source: str, names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> Any:

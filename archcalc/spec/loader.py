@@ -13,7 +13,7 @@ from typing import Any
 
 from archcalc import limits
 from archcalc.errors import Location, SpecError
-from archcalc.spec.shipped import resolve_spec_path, shipped_spec_names, shipped_specs_dir  # noqa: F401 - the public names
+from archcalc.spec.shipped import resolve_spec_path
 from archcalc.spec.yamlio import LocatedDict, LocatedList, line_of, read_yaml
 from archcalc.width import CHANNEL_RULES, EXPANSION_RULES
 

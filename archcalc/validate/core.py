@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import archcalc
 from archcalc.analysis.convention import Convention
-from archcalc.spec.loader import shipped_specs_dir
+from archcalc.spec.shipped import shipped_specs_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
