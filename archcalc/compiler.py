@@ -20,15 +20,13 @@ the caching off (``memoize = False``).
 """
 from __future__ import annotations
 
-import copy
 import graphlib
 import heapq
 import itertools
 import math
 import warnings
-from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 from archcalc import limits
 from archcalc.allocation import gc_paused
@@ -48,8 +46,7 @@ INPUT = "input"
 INPUT_SIZE_NAMES = frozenset({"c_in", "h_in", "w_in"})
 
 
-@dataclass(frozen=True)
-class _Expansion:
+class _Expansion(NamedTuple):
     """A cached block expansion: the scope writes in order (``(name, None, (node record, input names))``
     for an op, ``(name, target, None)`` for a name standing for a tensor), the block
     instances, and the column sum of its nodes' tally rows (None for no ops). Names are
@@ -135,6 +132,8 @@ def _params_copy(params: dict) -> dict:
     copied = dict(params)
     for key, value in copied.items():
         if value.__class__ is list:
+            import copy  # rare (a list-valued parameter): not worth importing for every compile
+
             copied[key] = copy.deepcopy(value)
     return copied
 
@@ -960,8 +959,7 @@ def _finite(value: Any) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class _BlockPlan:
+class _BlockPlan(NamedTuple):
     """What a block definition says that does not change from one copy to the next,
     worked out once per definition rather than once per copy."""
 
