@@ -14,9 +14,10 @@ from typing import Optional
 import typer
 
 from archcalc.cli.common import (
-    BnParams, ClassesOption, CostAxis, DepthOption, Dtype, Format, MaxSpreadOption, SpecArgument, echo, fit_lines, fmt_int,
-    progress_bar, spec_errors, terminal_width, write_json, write_markdown, write_text_table,
+    BnParams, CostAxis, Dtype, Format, echo, fit_lines, fmt_int, progress_bar, spec_errors, terminal_width, write_json,
+    write_markdown, write_text_table,
 )
+from archcalc.cli.options import ClassesOption, DepthOption, MaxSpreadOption, SpecArgument
 
 PROGRESS_MIN_POINTS = 400  # a closed-form sweep of fewer points is instant
 TABLE_ROWS = 200  # rows a terminal table of a sweep shows; the other formats print every row
