@@ -9,7 +9,6 @@ from archcalc.cli.common import (
 )
 
 if TYPE_CHECKING:  # the library is imported when the command runs, not for its --help
-    from pathlib import Path
     from typing import Annotated
 
     import typer
