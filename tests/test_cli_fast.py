@@ -113,6 +113,16 @@ def test_any_command_line_prints_the_same_both_ways(tokens, capsys, monkeypatch)
     assert via_main(argv, capsys, monkeypatch) == via_typer(argv, capsys)
 
 
+@pytest.mark.parametrize("instruction", ["complete_bash", "bash_complete", "source_zsh"])
+def test_a_shell_asking_for_completions_gets_what_typer_gives(instruction, capsys, monkeypatch):
+    # click answers a completion request (its _ARCHCALC_COMPLETE variable) instead of running the line
+    monkeypatch.setenv(fast.COMPLETION_VARIABLE, instruction)
+    monkeypatch.setenv("_TYPER_COMPLETE_ARGS", "archcalc cost specs/mnv2.yaml --wi")
+    argv = ["cost", "specs/mnv2.yaml"]
+    assert fast.command(argv) is None
+    assert via_main(argv, capsys, monkeypatch) == via_typer(argv, capsys)
+
+
 def test_a_command_run_directly_ends_as_under_typer(capsys):
     # the same boundary as boundary.run: one line and exit 2, 130 for Ctrl-C, the command's own exit code
     def needs_torch():

@@ -10,7 +10,7 @@ bounds, choices — are recorded in that table, generated from the typer declara
 The rule that keeps both paths one command line: this reader accepts only what it can read
 exactly as click would (``--name value``, ``--name=value``, flags, positional arguments, every
 value converted and in range); anything else — ``--help``, an unknown or misspelt option, a
-value out of range, a missing argument, ``--`` — makes it decline, and typer runs the command
+value out of range, a missing argument, ``--``, a shell asking for completions — makes it decline, and typer runs the command
 line as before and reports the problem in its own words. So the two paths never differ in
 what they print; tests/test_cli_fast.py runs many command lines through both and compares.
 """
@@ -20,6 +20,11 @@ import importlib
 import os
 import sys
 from typing import Any, Callable
+
+
+# Set (by a shell's completion script), it asks click for completions of the line instead of
+# running it: click's name for it is _{PROG_NAME}_COMPLETE, prog_name "archcalc" (boundary.run).
+COMPLETION_VARIABLE = "_ARCHCALC_COMPLETE"
 
 
 class Decline(Exception):
@@ -108,7 +113,7 @@ def command(argv: list[str]) -> tuple[str, Callable[[], Any]] | None:
     """(its name, the command ready to run) for ``argv`` when this reader can read it; else None."""
     from archcalc.cli.fast_table import TABLE
 
-    if not argv or argv[0] not in TABLE:
+    if not argv or argv[0] not in TABLE or os.environ.get(COMPLETION_VARIABLE):
         return None
     entry = TABLE[argv[0]]
     try:
