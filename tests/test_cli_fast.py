@@ -9,6 +9,7 @@ option strings, values in and out of range, spec names and stray tokens.
 from __future__ import annotations
 
 import sys
+import types
 import warnings
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archcalc.cli import app, boundary, fast, fast_table, main
+from archcalc.cli import COMMANDS, app, boundary, fast, fast_table, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,6 +42,33 @@ def via_typer(argv: list[str], capsys) -> tuple[int, str, str]:
 def test_the_table_is_generated_from_the_typer_declarations():
     # stale: run `python -m archcalc.cli.fast --write` and commit archcalc/cli/fast_table.py
     assert Path(fast_table.__file__).read_text() == fast.table_source()
+
+
+def fake_fast_command(monkeypatch, parameters: str) -> None:
+    """A command ``fake`` with ``parameters``, registered for archcalc.cli.fast's generator."""
+    module = types.ModuleType("archcalc.cli.fake_command")
+    exec(f"import typer\nfrom typing import Annotated\ndef fake(spec: str, {parameters}): pass\n"
+         "def register(app): app.command()(fake)\n", module.__dict__)
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setitem(COMMANDS, "fake", "fake_command")
+    monkeypatch.setattr(fast, "FAST_COMMANDS", {"fake": (module.__name__, "fake")})
+
+
+def test_the_generator_takes_an_option_whose_default_is_the_functions(monkeypatch):
+    fake_fast_command(monkeypatch, "repeats: Annotated[int, typer.Option(min=1)] = 30")
+    assert fast.table_from_declarations()["fake"]["options"] == {"--repeats": ("repeats", ("int", 1, None, False, False))}
+
+
+@pytest.mark.parametrize("parameters", [
+    "repeats: int = typer.Option(30, min=1)",  # the function's default is an OptionInfo, not 30
+    "repeats: Annotated[int, typer.Option(default_factory=lambda: 30)]",  # no default in the signature
+    "repeats: Annotated[int, typer.Option()]",  # a required option: click refuses the line without it
+])
+def test_the_generator_refuses_an_option_the_reader_would_leave_wrong(parameters, monkeypatch):
+    # parse() leaves an option that is not given out, so the function's own default applies
+    fake_fast_command(monkeypatch, parameters)
+    with pytest.raises(TypeError, match="default"):
+        fast.table_from_declarations()
 
 
 READ_BY_FAST = [

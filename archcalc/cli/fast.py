@@ -166,6 +166,7 @@ def value_kind(parameter: Any, annotation: Any) -> tuple:
 
 def table_from_declarations() -> dict:
     """The table for FAST_COMMANDS, read from the commands typer builds (imports typer)."""
+    import inspect
     import typing
 
     import click
@@ -176,7 +177,9 @@ def table_from_declarations() -> dict:
     table = {}
     for name, (module, function) in FAST_COMMANDS.items():
         command = module_commands(COMMANDS[name])[name]
-        hints = typing.get_type_hints(getattr(importlib.import_module(module), function))
+        callback = getattr(importlib.import_module(module), function)
+        hints = typing.get_type_hints(callback)
+        defaults = {p.name: p.default for p in inspect.signature(callback).parameters.values()}
         options: dict[str, tuple] = {}
         arguments: list[tuple] = []
         for parameter in command.params:
@@ -195,6 +198,10 @@ def table_from_declarations() -> dict:
                 options.update({opt: (parameter.name, False) for opt in parameter.secondary_opts})
             else:
                 options.update({opt: (parameter.name, value_kind(parameter, annotation)) for opt in parameter.opts})
+            if isinstance(parameter, click.Option) and (parameter.required or defaults[parameter.name] != parameter.default):
+                # parse() leaves an option not given out: the function's own default must be
+                # click's (not so for `= typer.Option(30)`, a default_factory, a required option)
+                raise TypeError(f"{name} {parameter.name}: the function's default is not the option's default")
         if any(not p.required for p in command.params if isinstance(p, click.Argument)):
             raise TypeError(f"{name}: an optional argument")
         table[name] = {"function": (module, function), "options": options, "arguments": arguments}
