@@ -164,3 +164,6 @@ def test_a_command_run_directly_ends_as_under_typer(capsys):
     assert boundary.run_direct("cost", interrupted) == 130
     assert capsys.readouterr().err == "archcalc: interrupted\n"
     assert boundary.run_direct("cost", lambda: sys.exit(3)) == 3
+    # outside run_direct (and any click context) no command is named
+    assert boundary.missing_extra(ModuleNotFoundError("No module named 'torch'", name="torch")).startswith(
+        "this command needs torch")

@@ -246,6 +246,7 @@ def test_what_a_paused_pass_made_is_not_left_for_a_young_collection_to_rescan() 
     # archcalc.allocation: a load's objects move to the oldest generation when the pause ends
     # (no scan); cyclic garbage among them is still found by a full collection
     import gc
+    import weakref
 
     from archcalc.allocation import gc_paused
 
@@ -260,7 +261,7 @@ def test_what_a_paused_pass_made_is_not_left_for_a_young_collection_to_rescan() 
     assert gc.get_count()[0] < 20_000  # (the young generation's count, reset by the move)
     oldest = {id(obj) for obj in gc.get_objects(generation=2)}
     assert all(id(item) in oldest for item in made[::1000])
-    alive = __import__("weakref").ref(cycle)
+    alive = weakref.ref(cycle)
     del cycle
     gc.collect()
     assert alive() is None
