@@ -8,6 +8,8 @@ option strings, values in and out of range, spec names and stray tokens.
 """
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import types
 import warnings
@@ -167,3 +169,21 @@ def test_a_command_run_directly_ends_as_under_typer(capsys):
     # outside run_direct (and any click context) no command is named
     assert boundary.missing_extra(ModuleNotFoundError("No module named 'torch'", name="torch")).startswith(
         "this command needs torch")
+
+
+@pytest.mark.parametrize("warnings_option", ["default", "error"])
+@pytest.mark.parametrize("argv", [["cost", "specs/mnv2.yaml", "--format", "csv"], ["cost", "specs/mnv2.yaml", "--depth", "0"]],
+                         ids=["read", "declined"])
+def test_shown_or_erroring_warnings_change_neither_path(argv, warnings_option):
+    # PYTHONWARNINGS=error made typer's import (names click deprecates) a traceback on the typer
+    # path only, and =default printed those warnings there only; fresh interpreters, as the
+    # warnings come with the first import of typer
+    def run(code: str) -> tuple[int, str, str]:
+        env = {**os.environ, "PYTHONWARNINGS": warnings_option}
+        done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=ROOT, env=env)
+        return done.returncode, done.stdout, done.stderr
+
+    console_script = run("import sys; from archcalc.cli import main; sys.argv[0] = 'archcalc'; main()")
+    assert console_script[0] == (0 if "csv" in argv else 2) and "Traceback" not in console_script[2]
+    assert console_script == run("import sys; from archcalc.cli import app; from archcalc.cli.boundary import run; "
+                                 "sys.exit(run(app, sys.argv[1:]))")
