@@ -265,3 +265,21 @@ def test_what_a_paused_pass_made_is_not_left_for_a_young_collection_to_rescan() 
     del cycle
     gc.collect()
     assert alive() is None
+
+
+def test_a_paused_pass_leaves_the_programs_own_frozen_objects_frozen() -> None:
+    # a server that froze its objects before forking workers keeps them frozen through a load
+    import gc
+
+    from archcalc.allocation import gc_paused
+
+    kept = [[i] for i in range(1_000)]
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen >= len(kept)
+        with gc_paused():
+            made = [[i] for i in range(1_000)]
+        assert gc.get_freeze_count() == frozen and gc.isenabled() and made
+    finally:
+        gc.unfreeze()
