@@ -58,7 +58,8 @@ def fake_fast_command(monkeypatch, parameters: str) -> None:
 
 def test_the_generator_takes_an_option_whose_default_is_the_functions(monkeypatch):
     fake_fast_command(monkeypatch, "repeats: Annotated[int, typer.Option(min=1)] = 30")
-    assert fast.table_from_declarations()["fake"]["options"] == {"--repeats": ("repeats", ("int", 1, None, False, False))}
+    options = fast.table_from_declarations()["fake"]["options"]
+    assert options == {"--repeats": ("repeats", ("int", 1, None, False, False))}
 
 
 @pytest.mark.parametrize("parameters", [
@@ -172,8 +173,8 @@ def test_a_command_run_directly_ends_as_under_typer(capsys):
 
 
 @pytest.mark.parametrize("warnings_option", ["default", "error"])
-@pytest.mark.parametrize("argv", [["cost", "specs/mnv2.yaml", "--format", "csv"], ["cost", "specs/mnv2.yaml", "--depth", "0"]],
-                         ids=["read", "declined"])
+@pytest.mark.parametrize("argv", [["cost", "specs/mnv2.yaml", "--format", "csv"],
+                                  ["cost", "specs/mnv2.yaml", "--depth", "0"]], ids=["read", "declined"])
 def test_shown_or_erroring_warnings_change_neither_path(argv, warnings_option):
     # PYTHONWARNINGS=error made typer's import (names click deprecates) a traceback on the typer
     # path only, and =default printed those warnings there only; fresh interpreters, as the

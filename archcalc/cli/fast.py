@@ -10,9 +10,10 @@ bounds, choices — are recorded in that table, generated from the typer declara
 The rule that keeps both paths one command line: this reader accepts only what it can read
 exactly as click would (``--name value``, ``--name=value``, flags, positional arguments, every
 value converted and in range); anything else — ``--help``, an unknown or misspelt option, a
-value out of range, a missing argument, ``--``, a shell asking for completions — makes it decline, and typer runs the command
-line as before and reports the problem in its own words. So the two paths never differ in
-what they print; tests/test_cli_fast.py runs many command lines through both and compares.
+value out of range, a missing argument, ``--``, a shell asking for completions — makes it
+decline, and typer runs the command line as before and reports the problem in its own words.
+So the two paths never differ in what they print; tests/test_cli_fast.py runs many command
+lines through both and compares.
 """
 from __future__ import annotations
 
@@ -198,7 +199,8 @@ def table_from_declarations() -> dict:
                 options.update({opt: (parameter.name, False) for opt in parameter.secondary_opts})
             else:
                 options.update({opt: (parameter.name, value_kind(parameter, annotation)) for opt in parameter.opts})
-            if isinstance(parameter, click.Option) and (parameter.required or defaults[parameter.name] != parameter.default):
+            if isinstance(parameter, click.Option) and \
+                    (parameter.required or defaults[parameter.name] != parameter.default):
                 # parse() leaves an option not given out: the function's own default must be
                 # click's (not so for `= typer.Option(30)`, a default_factory, a required option)
                 raise TypeError(f"{name} {parameter.name}: the function's default is not the option's default")
