@@ -276,10 +276,13 @@ def test_a_paused_pass_leaves_the_programs_own_frozen_objects_frozen() -> None:
     kept = [[i] for i in range(1_000)]
     gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
-        assert frozen >= len(kept)
+        assert gc.get_freeze_count() >= len(kept)
         with gc_paused():
             made = [[i] for i in range(1_000)]
-        assert gc.get_freeze_count() == frozen and gc.isenabled() and made
+        assert gc.isenabled() and made
+        # still frozen: in none of the collector's generations (the frozen count itself may
+        # drop as other frozen objects are freed meanwhile, so it is no exact measure)
+        tracked = {id(obj) for generation in range(3) for obj in gc.get_objects(generation=generation)}
+        assert not any(id(item) in tracked for item in kept)
     finally:
         gc.unfreeze()
