@@ -283,6 +283,51 @@ def test_cut_bound_is_a_lower_bound(case, data):
     assert cut_bound(problem, list(range(len(problem))), 0) <= optimum
 
 
+@settings(max_examples=150, deadline=None)
+@given(random_dags(max_nodes=9), st.data())
+def test_order_bound_is_a_lower_bound(case, data):
+    """The order bound (the least, over the orders of a node set K, of the largest forced
+    cut along it) never exceeds the optimum: every node as K, and a random K."""
+    from archcalc.analysis.schedule_vectorized import CutNetwork
+
+    graph, sizes = case
+    problem, brute, all_orders_seen = scratch_problem_and_brute_force(data, graph, sizes)
+    optimum = brute if all_orders_seen else exact_order(problem, vectorized=False).peak
+    n = len(problem)
+    network = CutNetwork(problem, range(n), 0)
+    own = {u: problem.size[u] + problem.scratch[u] for u in range(n)}
+    chosen = data.draw(st.lists(st.integers(0, n - 1), min_size=1, unique=True))
+    assert network.order_bound(range(n), own) <= optimum
+    assert network.order_bound(chosen, own) <= optimum
+    # every node of K on its own: the order bound is at least its cut bound
+    assert network.order_bound(chosen, own) >= max(network.cut(u)[0] + own[u] for u in chosen)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_order_bound_on_randwire_segments(seed):
+    """On RandWire cells the order bound of each segment (after its start, as the search
+    uses it) stays at or below the segment's proved optimum, and it rises above the cut
+    bound on some of them (the test has teeth)."""
+    from archcalc.analysis.schedule import _segments
+    from archcalc.analysis.schedule_vectorized import _Segment
+
+    graph = randwire_dag(32, 4, 0.75, seed=seed)
+    problem = dag_problem(graph, {v: 1 for v in graph}, ["in", *range(32), "out"], outputs=["out"])
+    result = exact_order(problem, vectorized=True)
+    assert result.optimal
+    start, rose = 0, False
+    for nodes in _segments(problem, True):
+        if len(nodes) > 2:
+            segment = _Segment(problem, nodes, start)
+            optimum = peak_of(problem, [v for v in result.order if v in set(nodes)], start)
+            bound = segment.order_bound(1 << 30, None)
+            assert bound <= optimum
+            rose = rose or bound > max(segment.cuts.values())
+        for v in nodes:
+            start |= 1 << v
+    assert rose or seed != 0
+
+
 def assert_pair_bounds_hold(problem, orders) -> int:
     """Every order's step of u holds at least own(u) + c_u (the cut bound) and, when x runs
     before u, own(u) + c_u(x) (the pair bound of ``CutNetwork``); returns how many pair

@@ -57,6 +57,12 @@ PAIR_SLACK = 8  # pair bounds are worked out for nodes whose cut is within 8 uni
 # the wide one once the narrow one finds nothing more (on WS(100, 4, .75) seed 2 the narrow
 # beam stops at 41, the wide one reaches 37)
 BEAMS = (5_000, 30_000)
+# the sizes of the node sets K tried by the order bound (CutNetwork.order_bound), and the
+# cuts one size may take (each a small max flow, about a millisecond at 100 nodes): on
+# WS(100, 4, .75) seed 1 K = 8 already lifts the bound from 31 to 37 in 62 cuts
+ORDER_BOUND_SIZES = (8, 12, 16, 20, 24)
+ORDER_BOUND_CUTS = 3_000
+ORDER_BOUND_SHARE = 0.25  # of the CPU time left when the order bound starts
 _U64 = np.uint64
 _ZERO = np.uint64(0)
 
@@ -183,7 +189,11 @@ class CutNetwork:
     def cut(self, u: int) -> tuple[int, tuple[list, list, list]]:
         """(c_u, the residual network of a maximum flow for it: out-arcs per node, arc heads,
         residual capacities; arc ``a ^ 1`` is the reverse of arc ``a``)."""
-        held, barred = self.held | self.above[u], self.problem.below[u] | self.after
+        return self.forced_cut(self.held | self.above[u], self.problem.below[u] | self.after)
+
+    def forced_cut(self, held: int, barred: int) -> tuple[int, tuple[list, list, list]]:
+        """The least live(D) over the sets D closed under inputs that hold every node of
+        ``held`` and none of ``barred`` (closed under readers), with its residual network."""
         arcs = list(self.arcs)
         for t in range(self.n):
             if held >> t & 1:
@@ -252,6 +262,54 @@ class CutNetwork:
                 if rise:
                     rises[x] = rise
         return value, rises
+
+
+    def order_bound(self, chosen: Sequence[int], own: dict[int, int], deadline: float | None = None,
+                    max_cuts: int | None = None) -> int:
+        """A lower bound on the peak of every order of the segment, from the order in which
+        it runs the nodes ``chosen`` (a set K; ``own[u]``: u's output + scratch).
+
+        In any order, when a node u of K runs, the set D of nodes run before it holds
+        ``start``, u's ancestors and the nodes of K run before u (a set X closed under the
+        dependencies inside K), and none of u's descendants, the nodes after the segment or
+        the rest of K. So u's step holds at least own(u) + the least live(D) over such D:
+        :meth:`forced_cut` with X held and K - X barred, call it cost(X, u). The order's peak
+        is then at least the largest cost along the path its K-nodes take through the sets
+        X, and this returns the least such largest cost over all paths (a bottleneck
+        shortest path, Dijkstra's way: costs only grow along a path). Each cost(X, u) is at
+        least own(u) + c_u, so the bound is at least the cut bound over K, and it is higher
+        where no order of K lets every one of its nodes meet its own smallest cut. Stopped
+        by ``deadline`` (CPU) or ``max_cuts``, it returns the last value it settled, which
+        every path's largest cost still reaches."""
+        import heapq
+
+        chosen = list(chosen)
+        bit = {u: 1 << i for i, u in enumerate(chosen)}
+        inside_above = {u: sum(bit[w] for w in chosen if self.above[u] >> w & 1) for u in chosen}
+        full = (1 << len(chosen)) - 1
+        best, heap, cuts = {0: 0}, [(0, 0)], 0
+        while heap:
+            value, run = heapq.heappop(heap)
+            if value != best[run]:
+                continue  # a stale entry: the set was reached more cheaply since
+            if run == full:
+                return value
+            if (max_cuts is not None and cuts >= max_cuts) or (
+                    deadline is not None and time.process_time() > deadline):
+                return value
+            held = sum(1 << u for u in chosen if run & bit[u])
+            barred = sum(1 << u for u in chosen if not run & bit[u])
+            for u in chosen:
+                if run & bit[u] or inside_above[u] & ~run:
+                    continue  # run already, or a node of K it reads has not run
+                cuts += 1
+                cost = max(value, self.forced_cut(self.held | self.above[u] | held,
+                                                  self.problem.below[u] | self.after | barred)[0] + own[u])
+                reached = run | bit[u]
+                if cost < best.get(reached, cost + 1):
+                    best[reached] = cost
+                    heapq.heappush(heap, (cost, reached))
+        return 0  # not reached: the full set is always reachable
 
 
 class _Words:
@@ -419,6 +477,23 @@ class _Segment:
         self._pair_masks[budget] = masks
         return masks
 
+    def order_bound(self, target: int, deadline: float | None) -> int:
+        """:meth:`CutNetwork.order_bound` over the ``k`` nodes with the largest cut bounds,
+        for k in ``ORDER_BOUND_SIZES`` in turn, until the bound reaches ``target`` (nothing
+        higher is needed), the deadline strikes or a size needs more than
+        ``ORDER_BOUND_CUTS`` cuts. Returns the largest bound found (0 if none)."""
+        own = {u: self.problem.size[u] + self.problem.scratch[u] for u in self.nodes}
+        ranked = sorted(self.nodes, key=lambda u: -self.cuts[u])
+        bound = 0
+        for k in ORDER_BOUND_SIZES:
+            if bound >= target or (deadline is not None and time.process_time() > deadline):
+                break
+            chosen = ranked[:k]
+            bound = max(bound, self.network.order_bound(chosen, own, deadline, ORDER_BOUND_CUTS))
+            if len(chosen) < k:
+                break  # every node was in K already
+        return bound
+
     def root_bound(self) -> int:
         """The lower bounds above, at the segment's start, and :func:`cut_bound`."""
         return max([self.start_live + self.min_own, *(base for _, _, base, _ in self.bounds), *self.cuts.values()])
@@ -577,6 +652,13 @@ def vectorized_search(problem, nodes: list[int], start: int, bound: int | None, 
     counter = [0]
     best = None
     beams = list(BEAMS)
+    ordered = False  # whether the order bound has been worked out (once, after the narrow beam)
+
+    def order_bound() -> int:
+        share = None if deadline is None else time.process_time() + ORDER_BOUND_SHARE * max(
+            0.0, deadline - time.process_time())
+        return seg.order_bound(high + 1, share)
+
     while low <= high < 1 << 61 and beams:
         seg.truncated = False
         found = seg.feasible(high, deadline, max_states, counter, beam=beams[0])
@@ -586,8 +668,12 @@ def vectorized_search(problem, nodes: list[int], start: int, bound: int | None, 
             if not seg.truncated:  # exact: no order within ``high``
                 return best, counter[0], True, high + 1
             beams.pop(0)  # a wider beam, or on to the exact checks
+            if not ordered:
+                low, ordered = max(low, order_bound()), True
             continue
         best, high = found, problem.peak(found, start) - 1
+    if not ordered and low <= high < 1 << 61:
+        low = max(low, order_bound())
     while low <= high:
         found = seg.feasible(low, deadline, max_states, counter)
         if found is False:
