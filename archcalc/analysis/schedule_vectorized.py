@@ -60,7 +60,7 @@ BEAMS = (5_000, 30_000)
 # the sizes of the node sets K tried by the order bound (CutNetwork.order_bound), and the
 # cuts one size may take (each a small max flow, about a millisecond at 100 nodes): on
 # WS(100, 4, .75) seed 1 K = 8 already lifts the bound from 31 to 37 in 62 cuts
-ORDER_BOUND_SIZES = (8, 12, 16, 20, 24)
+ORDER_BOUND_SIZES = (8, 12, 16, 24, 32, 40, 48)
 ORDER_BOUND_CUTS = 3_000
 ORDER_BOUND_SHARE = 0.25  # of the CPU time left when the order bound starts
 _U64 = np.uint64
