@@ -59,10 +59,11 @@ PAIR_SLACK = 8  # pair bounds are worked out for nodes whose cut is within 8 uni
 BEAMS = (5_000, 30_000)
 # the sizes of the node sets K tried by the order bound (CutNetwork.order_bound), and the
 # cuts one size may take (each a small max flow, about a millisecond at 100 nodes): on
-# WS(100, 4, .75) seed 1 K = 8 already lifts the bound from 31 to 37 in 62 cuts
-ORDER_BOUND_SIZES = (8, 12, 16, 24, 32, 40, 48)
-ORDER_BOUND_CUTS = 3_000
-ORDER_BOUND_SHARE = 0.25  # of the CPU time left when the order bound starts
+# WS(100, 4, .75) seed 1 K = 8 already lifts the bound from 31 to 37 in 62 cuts; seed 3
+# needs K = 24 and about 15,000 cuts for 37 (K = 20: 35)
+ORDER_BOUND_SIZES = (8, 12, 16, 20, 24, 32, 40, 48)
+ORDER_BOUND_CUTS = 30_000
+ORDER_BOUND_SHARE = 0.3  # of the CPU time left when the order bound starts
 _U64 = np.uint64
 _ZERO = np.uint64(0)
 
@@ -451,7 +452,7 @@ class _Segment:
         self._rises: dict[int, tuple[int, dict[int, int]]] = {}  # u -> (limit, capped rises)
         self._pair_masks: dict[int, list] = {}
 
-    def pair_masks(self, budget: int) -> list:
+    def pair_masks(self, budget: int, deadline: float | None = None) -> list:
         """Per node u whose pair bounds exceed ``budget``: (u's word and bit, the (word,
         mask) pairs of the nodes x with own(u) + c_u(x) > ``budget``). A set without u that
         holds such an x has no completion within ``budget`` (:class:`CutNetwork`)."""
@@ -459,6 +460,8 @@ class _Segment:
             return self._pair_masks[budget]
         masks = []
         for u, base in self.cuts.items():
+            if deadline is not None and time.process_time() > deadline:
+                return masks  # fewer pair bounds only prune less, and the caller stops; not kept
             slack = budget - base  # the cut would have to rise by more than this
             if slack < 0 or slack >= PAIR_SLACK * self.unit:
                 continue  # u alone exceeds the budget (the root bound says so), or too loose to matter
@@ -513,7 +516,8 @@ class _Segment:
         last = len(self.moves) - 1
         for level in range(len(self.moves)):
             counter[0] += states.shape[1]
-            if deadline is not None and time.process_time() > deadline:
+            level_start = time.process_time()
+            if deadline is not None and level_start > deadline:
                 return False
             if max_states is not None and counter[0] > max_states:
                 return False
@@ -567,6 +571,10 @@ class _Segment:
                     chunks[at] = (idx[keep], index, new[:, keep], now[keep], heads[:, keep])
                 if deadline is not None and time.process_time() > deadline:
                     return False
+            if deadline is not None and 2 * time.process_time() - level_start > deadline:
+                # merging, sorting and bounding the children takes about as long as making
+                # them did: a level that cannot end in time is not begun (CPU limit kept)
+                return False
             idx = np.concatenate([c[0] for c in chunks])
             move = np.concatenate([np.full(len(c[0]), c[1], dtype=np.int64) for c in chunks])
             new = np.concatenate([c[2] for c in chunks], axis=1)
@@ -594,7 +602,7 @@ class _Segment:
                     if over.any():
                         self.next_budget = min(self.next_budget, int(need[over].min()))
                         bad |= over
-                for (w, word), masks in self.pair_masks(budget):
+                for (w, word), masks in self.pair_masks(budget, deadline):
                     holds = None
                     for i, mask in masks:
                         term = (new[i] & mask) != _ZERO
