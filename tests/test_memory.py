@@ -328,6 +328,35 @@ def test_order_bound_on_randwire_segments(seed):
     assert rose or seed != 0
 
 
+def test_resumed_cut_equals_a_fresh_cut():
+    """The order bound's cuts, resumed from c_u's flow, equal max flows computed from zero
+    (random held and barred sets on a RandWire segment)."""
+    import random
+
+    from archcalc.analysis.schedule import _segments
+    from archcalc.analysis.schedule_vectorized import CutNetwork
+
+    graph = randwire_dag(60, 4, 0.75, seed=1)
+    problem = dag_problem(graph, {v: 1 for v in graph}, ["in", *range(60), "out"], outputs=["out"])
+    start, segments = 0, _segments(problem, True)
+    nodes = max(segments, key=len)
+    for segment in segments[:segments.index(nodes)]:
+        start |= sum(1 << v for v in segment)
+    network = CutNetwork(problem, nodes, start)
+    rnd, rose = random.Random(0), 0
+    for _ in range(200):
+        u = rnd.choice(nodes)
+        free = [x for x in nodes if not (network.above[u] >> x & 1 or problem.below[u] >> x & 1)]
+        held = sum(1 << x for x in free if rnd.random() < 0.2)
+        # barred: no ancestor of a held node (that set D would not exist)
+        barred = sum(1 << x for x in free if not held >> x & 1 and rnd.random() < 0.2
+                     and not any(held >> y & 1 and network.above[y] >> x & 1 for y in free))
+        fresh = network.forced_cut(network.held | network.above[u] | held, problem.below[u] | network.after | barred)
+        assert network.resumed_cut(u, held, barred) == fresh[0]
+        rose += fresh[0] > network.cut(u)[0]
+    assert rose > 20
+
+
 def assert_pair_bounds_hold(problem, orders) -> int:
     """Every order's step of u holds at least own(u) + c_u (the cut bound) and, when x runs
     before u, own(u) + c_u(x) (the pair bound of ``CutNetwork``); returns how many pair

@@ -186,6 +186,7 @@ class CutNetwork:
                 self.above[v] |= self.above[p] | 1 << p
         self.held = start
         self.after = ((1 << n) - 1) & ~sum(1 << v for v in nodes) & ~start
+        self._flows: dict[int, tuple] = {}  # u -> c_u's flow, for resumed_cut
 
     def cut(self, u: int) -> tuple[int, tuple[list, list, list]]:
         """(c_u, the residual network of a maximum flow for it: out-arcs per node, arc heads,
@@ -212,6 +213,47 @@ class CutNetwork:
             capacity.append(0)
         residual = (out, head, capacity)
         return self._augment(residual, self.source, self.unbounded), residual
+
+    def resumed_cut(self, u: int, held: int, barred: int) -> int:
+        """``forced_cut(start | ancestors(u) | held, descendants(u) | after | barred)``'s
+        value, resumed from c_u's maximum flow: that network is c_u's with more source and
+        sink arcs, so c_u's flow is still a flow in it, and augmenting it until no path is
+        left gives a maximum flow (usually a few paths, against some 30 from zero)."""
+        value, out, head, capacity, into, out_of = self._flow_of(u)
+        capacity = list(capacity)
+        for arcs, nodes in ((into, held), (out_of, barred & ~held)):
+            while nodes:
+                low = nodes & -nodes
+                nodes ^= low
+                capacity[arcs[low.bit_length() - 1]] = self.unbounded
+        return value + self._augment((out, head, capacity), self.source, self.unbounded)
+
+    def _flow_of(self, u: int):
+        """c_u's maximum flow in a network with an arc from the source into every node and
+        from every node to the sink, closed (capacity 0) except where c_u has them:
+        (c_u, out-arcs, heads, residual capacities, each node's source arc, its sink arc)."""
+        cached = self._flows.get(u)
+        if cached is None:
+            held, barred = self.held | self.above[u], self.problem.below[u] | self.after
+            arcs = list(self.arcs)
+            into, out_of = [], []
+            for t in range(self.n):
+                into.append(2 * len(arcs))
+                arcs.append((self.source, t, self.unbounded if held >> t & 1 else 0))
+                out_of.append(2 * len(arcs))
+                arcs.append((t, self.sink, self.unbounded if barred >> t & 1 and not held >> t & 1 else 0))
+            out = [[] for _ in range(2 * self.n + 2)]
+            head, capacity = [], []
+            for tail, end, cap in arcs:
+                out[tail].append(len(head))
+                head.append(end)
+                capacity.append(cap)
+                out[end].append(len(head))
+                head.append(tail)
+                capacity.append(0)
+            value = self._augment((out, head, capacity), self.source, self.unbounded)
+            cached = self._flows[u] = (value, out, head, capacity, into, out_of)
+        return cached
 
     def _augment(self, residual, origin: int, limit: int) -> int:
         """Push up to ``limit`` from ``origin`` to the sink along shortest residual paths
@@ -304,8 +346,7 @@ class CutNetwork:
                 if run & bit[u] or inside_above[u] & ~run:
                     continue  # run already, or a node of K it reads has not run
                 cuts += 1
-                cost = max(value, self.forced_cut(self.held | self.above[u] | held,
-                                                  self.problem.below[u] | self.after | barred)[0] + own[u])
+                cost = max(value, self.resumed_cut(u, held, barred) + own[u])
                 reached = run | bit[u]
                 if cost < best.get(reached, cost + 1):
                     best[reached] = cost
