@@ -268,6 +268,14 @@ def test_chain_moves_keep_the_optimum(case, data):
     assert_optimal_and_agreeing(problem, reduced, plain, brute, all_orders_seen)
     for move in chain_moves(problem, range(len(problem))):  # every chain is a path of the graph
         assert all(problem.preds[b] == [a] for a, b in zip(move, move[1:]))
+    # the order bound over chain moves (orders that run each move back to back) stays at or
+    # below the optimum over all orders
+    from archcalc.analysis.schedule_vectorized import CutNetwork
+
+    optimum = brute if all_orders_seen else plain.peak
+    own = {u: problem.size[u] + problem.scratch[u] for u in range(len(problem))}
+    moves = chain_moves(problem, range(len(problem)))
+    assert CutNetwork(problem, range(len(problem)), 0).order_bound(moves, own) <= optimum
 
 
 @settings(max_examples=100, deadline=None)
@@ -287,8 +295,9 @@ def test_cut_bound_is_a_lower_bound(case, data):
 @given(random_dags(max_nodes=9), st.data())
 def test_order_bound_is_a_lower_bound(case, data):
     """The order bound (the least, over the orders of a node set K, of the largest forced
-    cut along it) never exceeds the optimum: every node as K, and a random K."""
-    from archcalc.analysis.schedule_vectorized import CutNetwork
+    cut along it) never exceeds the optimum: every node as K, a random K, every chain move
+    as K and a random set of them."""
+    from archcalc.analysis.schedule_vectorized import CutNetwork, chain_moves
 
     graph, sizes = case
     problem, brute, all_orders_seen = scratch_problem_and_brute_force(data, graph, sizes)
@@ -297,10 +306,15 @@ def test_order_bound_is_a_lower_bound(case, data):
     network = CutNetwork(problem, range(n), 0)
     own = {u: problem.size[u] + problem.scratch[u] for u in range(n)}
     chosen = data.draw(st.lists(st.integers(0, n - 1), min_size=1, unique=True))
-    assert network.order_bound(range(n), own) <= optimum
-    assert network.order_bound(chosen, own) <= optimum
+    assert network.order_bound([[u] for u in range(n)], own) <= optimum
+    assert network.order_bound([[u] for u in chosen], own) <= optimum
     # every node of K on its own: the order bound is at least its cut bound
-    assert network.order_bound(chosen, own) >= max(network.cut(u)[0] + own[u] for u in chosen)
+    assert network.order_bound([[u] for u in chosen], own) >= max(network.cut(u)[0] + own[u] for u in chosen)
+    # K made of chain moves (bounding the orders that run each move back to back)
+    moves = chain_moves(problem, range(n))
+    picked = data.draw(st.lists(st.integers(0, len(moves) - 1), min_size=1, unique=True))
+    assert network.order_bound(moves, own) <= optimum
+    assert network.order_bound([moves[i] for i in picked], own) <= optimum
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -307,28 +307,32 @@ class CutNetwork:
         return value, rises
 
 
-    def order_bound(self, chosen: Sequence[int], own: dict[int, int], deadline: float | None = None,
+    def order_bound(self, chosen: Sequence[Sequence[int]], own: dict[int, int], deadline: float | None = None,
                     max_cuts: int | None = None) -> int:
-        """A lower bound on the peak of every order of the segment, from the order in which
-        it runs the nodes ``chosen`` (a set K; ``own[u]``: u's output + scratch).
+        """A lower bound on the peak of the orders of the segment that run each move of
+        :func:`chain_moves` back to back (some optimal order does), from the order in which
+        they run the moves ``chosen`` (a set K of moves; ``own[u]``: u's output + scratch).
 
-        In any order, when a node u of K runs, the set D of nodes run before it holds
-        ``start``, u's ancestors and the nodes of K run before u (a set X closed under the
-        dependencies inside K), and none of u's descendants, the nodes after the segment or
-        the rest of K. So u's step holds at least own(u) + the least live(D) over such D:
-        :meth:`forced_cut` with X held and K - X barred, call it cost(X, u). The order's peak
-        is then at least the largest cost along the path its K-nodes take through the sets
-        X, and this returns the least such largest cost over all paths (a bottleneck
-        shortest path, Dijkstra's way: costs only grow along a path). Each cost(X, u) is at
-        least own(u) + c_u, so the bound is at least the cut bound over K, and it is higher
-        where no order of K lets every one of its nodes meet its own smallest cut. Stopped
-        by ``deadline`` (CPU) or ``max_cuts``, it returns the last value it settled, which
-        every path's largest cost still reaches."""
+        In such an order, when a node u of a move m of K runs, the set D of nodes run before
+        it holds ``start``, u's ancestors and the moves of K run before m (a set X closed
+        under the dependencies inside K), and none of u's descendants, the nodes after the
+        segment or the other moves of K still to run. So u's step holds at least own(u) +
+        the least live(D) over such D: :meth:`forced_cut` with X held and the rest of K
+        barred; cost(X, m) is the largest of these over m's nodes. The order's peak is then
+        at least the largest cost along the path its K-moves take through the sets X, and
+        this returns the least such largest cost over all paths (a bottleneck shortest path,
+        Dijkstra's way: costs only grow along a path). Each cost(X, m) is at least
+        own(u) + c_u for u in m, so the bound is at least the cut bound over K, and it is
+        higher where no order of K lets every move meet its nodes' smallest cuts. Stopped by
+        ``deadline`` (CPU) or ``max_cuts``, it returns the last value it settled, which every
+        path's largest cost still reaches. (A move of one node is any node: with every
+        node alone, this bounds every order.)"""
         import heapq
 
-        chosen = list(chosen)
-        bit = {u: 1 << i for i, u in enumerate(chosen)}
-        inside_above = {u: sum(bit[w] for w in chosen if self.above[u] >> w & 1) for u in chosen}
+        chosen = [list(move) for move in chosen]
+        nodes_of = [sum(1 << u for u in move) for move in chosen]
+        inside_above = [sum(1 << j for j, other in enumerate(nodes_of) if self.above[move[0]] & other)
+                        for move in chosen]
         full = (1 << len(chosen)) - 1
         best, heap, cuts = {0: 0}, [(0, 0)], 0
         while heap:
@@ -340,14 +344,16 @@ class CutNetwork:
             if (max_cuts is not None and cuts >= max_cuts) or (
                     deadline is not None and time.process_time() > deadline):
                 return value
-            held = sum(1 << u for u in chosen if run & bit[u])
-            barred = sum(1 << u for u in chosen if not run & bit[u])
-            for u in chosen:
-                if run & bit[u] or inside_above[u] & ~run:
-                    continue  # run already, or a node of K it reads has not run
-                cuts += 1
-                cost = max(value, self.resumed_cut(u, held, barred) + own[u])
-                reached = run | bit[u]
+            held = sum(nodes for j, nodes in enumerate(nodes_of) if run >> j & 1)
+            for i, move in enumerate(chosen):
+                if run >> i & 1 or inside_above[i] & ~run:
+                    continue  # run already, or a move of K it reads has not run
+                barred = sum(nodes for j, nodes in enumerate(nodes_of) if not run >> j & 1 and j != i)
+                cost = value
+                for u in move:
+                    cuts += 1
+                    cost = max(cost, self.resumed_cut(u, held, barred) + own[u])
+                reached = run | 1 << i
                 if cost < best.get(reached, cost + 1):
                     best[reached] = cost
                     heapq.heappush(heap, (cost, reached))
@@ -522,12 +528,13 @@ class _Segment:
         return masks
 
     def order_bound(self, target: int, deadline: float | None) -> int:
-        """:meth:`CutNetwork.order_bound` over the ``k`` nodes with the largest cut bounds,
-        for k in ``ORDER_BOUND_SIZES`` in turn, until the bound reaches ``target`` (nothing
+        """:meth:`CutNetwork.order_bound` over the ``k`` moves whose nodes have the largest
+        cut bounds (a multi-input add and the conv after it, one move, count once), for k in
+        ``ORDER_BOUND_SIZES`` in turn, until the bound reaches ``target`` (nothing
         higher is needed), the deadline strikes or a size needs more than
         ``ORDER_BOUND_CUTS`` cuts. Returns the largest bound found (0 if none)."""
         own = {u: self.problem.size[u] + self.problem.scratch[u] for u in self.nodes}
-        ranked = sorted(self.nodes, key=lambda u: -self.cuts[u])
+        ranked = sorted(self.moves, key=lambda move: -max(self.cuts[u] for u in move))
         bound = 0
         for k in ORDER_BOUND_SIZES:
             if bound >= target or (deadline is not None and time.process_time() > deadline):
@@ -535,7 +542,7 @@ class _Segment:
             chosen = ranked[:k]
             bound = max(bound, self.network.order_bound(chosen, own, deadline, ORDER_BOUND_CUTS))
             if len(chosen) < k:
-                break  # every node was in K already
+                break  # every move was in K already
         return bound
 
     def root_bound(self) -> int:
