@@ -202,6 +202,12 @@ class CutNetwork:
                 arcs.append((self.source, t, self.unbounded))
             elif barred >> t & 1:
                 arcs.append((t, self.sink, self.unbounded))
+        residual = self._residual(arcs)
+        return self._augment(residual, self.source, self.unbounded), residual
+
+    def _residual(self, arcs) -> tuple[list, list, list]:
+        """The residual network of a zero flow on ``arcs`` ((tail, head, capacity) each):
+        out-arcs per node, arc heads, capacities; arc ``a ^ 1`` is the reverse of arc ``a``."""
         out = [[] for _ in range(2 * self.n + 2)]
         head, capacity = [], []
         for tail, end, cap in arcs:
@@ -211,8 +217,7 @@ class CutNetwork:
             out[end].append(len(head))
             head.append(tail)
             capacity.append(0)
-        residual = (out, head, capacity)
-        return self._augment(residual, self.source, self.unbounded), residual
+        return out, head, capacity
 
     def resumed_cut(self, u: int, held: int, barred: int) -> int:
         """``forced_cut(start | ancestors(u) | held, descendants(u) | after | barred)``'s
@@ -242,15 +247,7 @@ class CutNetwork:
                 arcs.append((self.source, t, self.unbounded if held >> t & 1 else 0))
                 out_of.append(2 * len(arcs))
                 arcs.append((t, self.sink, self.unbounded if barred >> t & 1 and not held >> t & 1 else 0))
-            out = [[] for _ in range(2 * self.n + 2)]
-            head, capacity = [], []
-            for tail, end, cap in arcs:
-                out[tail].append(len(head))
-                head.append(end)
-                capacity.append(cap)
-                out[end].append(len(head))
-                head.append(tail)
-                capacity.append(0)
+            out, head, capacity = self._residual(arcs)
             value = self._augment((out, head, capacity), self.source, self.unbounded)
             cached = self._flows[u] = (value, out, head, capacity, into, out_of)
         return cached
