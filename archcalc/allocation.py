@@ -21,4 +21,17 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            promote_young()
             gc.enable()
+
+
+def promote_young() -> None:
+    """Move every object the collector tracks to its oldest generation, without a scan.
+
+    What a paused pass made is what it returns (a model, a parsed spec): long-lived and
+    acyclic. Left in the youngest generation, it would all be scanned by the first collection
+    after the pause, for nothing (a fifth of the time of a 10,000-block compile). Freezing and
+    unfreezing moves it (and whatever else was young) to the oldest generation instead: a
+    cycle among those objects is still collected, by the next full collection."""
+    gc.freeze()
+    gc.unfreeze()

@@ -20,15 +20,13 @@ the caching off (``memoize = False``).
 """
 from __future__ import annotations
 
-import copy
 import graphlib
 import heapq
 import itertools
 import math
 import warnings
-from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 from archcalc import limits
 from archcalc.allocation import gc_paused
@@ -48,8 +46,7 @@ INPUT = "input"
 INPUT_SIZE_NAMES = frozenset({"c_in", "h_in", "w_in"})
 
 
-@dataclass(frozen=True)
-class _Expansion:
+class _Expansion(NamedTuple):
     """A cached block expansion: the scope writes in order (``(name, None, (node record, input names))``
     for an op, ``(name, target, None)`` for a name standing for a tensor), the block
     instances, and the column sum of its nodes' tally rows (None for no ops). Names are
@@ -135,6 +132,8 @@ def _params_copy(params: dict) -> dict:
     copied = dict(params)
     for key, value in copied.items():
         if value.__class__ is list:
+            import copy  # rare (a list-valued parameter): not worth importing for every compile
+
             copied[key] = copy.deepcopy(value)
     return copied
 
@@ -205,7 +204,7 @@ class _Compiler:
         self.tally: list[tuple] = []
         self.expansions: dict[tuple, Any] = {}  # key -> _Expansion, or where it lies in the logs, or False
         self.names_set: tuple[list, frozenset] | None = None
-        self.param_checks: dict[tuple, tuple] = {}  # see param_fits
+        self.param_checks: dict[int, tuple[ParamDef, dict]] = {}  # see param_fits
         self.shared_context: int | bool | None = None  # see shared_key; None: not worked out yet
         self.built_in: dict[str, bool] = {}  # see built_in_throughout
         self.row_locations: dict[tuple, Location] = {}  # see row_location
@@ -351,7 +350,7 @@ class _Compiler:
             kind = value.__class__
             if kind is not int and kind is not str and kind is not bool and not _finite(value):
                 self.fail(f"{op.kind}.{key}: expected a finite number, got {quote(value)}", where_of(key), node)
-            problem = _attr_problem(schema, seen, kind, value) if kind in _PLAIN else schema.check(value)
+            problem = _remembered(schema.check, seen, kind, value) if kind in _PLAIN else schema.check(value)
             if problem:
                 self.fail(f"{op.kind}.{key}: expected {problem}, got {value!r}{_yaml_number_hint(value)}", where_of(key),
                           node)
@@ -414,13 +413,12 @@ class _Compiler:
 
     def param_fits(self, param: ParamDef, kind: type, value: Any) -> bool:
         """``param.check(value)`` for a plain scalar, remembered by this compiler (the same
-        strides and kernel sizes are checked for every block copy; ``kind`` keeps 1, 1.0 and
-        True apart; the entry holds the ParamDef, so that its id cannot name another one)."""
-        key = id(param), kind, value
-        seen = self.param_checks.get(key)
-        if seen is None:
-            seen = self.param_checks[key] = param, param.check(value)
-        return seen[1]
+        strides and kernel sizes are checked for every block copy; the entry holds the
+        ParamDef, so that its id cannot name another one)."""
+        entry = self.param_checks.get(id(param))
+        if entry is None:
+            entry = self.param_checks[id(param)] = param, {}
+        return _remembered(param.check, entry[1], kind, value)
 
     def param_default(self, block: BlockDef, key: str, default: Any, env: Mapping[str, Any], where: Location,
                       node: str) -> Any:
@@ -960,8 +958,7 @@ def _finite(value: Any) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class _BlockPlan:
+class _BlockPlan(NamedTuple):
     """What a block definition says that does not change from one copy to the next,
     worked out once per definition rather than once per copy."""
 
@@ -1022,22 +1019,23 @@ _BLOCK_PLANS: dict[int, tuple[BlockDef, _BlockPlan, int]] = {}
 @lru_cache(maxsize=None)
 def _attr_plan(op: OpDef) -> tuple[tuple[str, Attr, bool, dict], ...]:
     """An op's attributes in schema order, each with whether it wants a whole number and
-    the check results seen so far (:func:`_attr_problem`): worked out once per op kind
+    the check results seen so far (:func:`_remembered`): worked out once per op kind
     (registered once, so kept for the process), not once per node."""
     return tuple((key, schema, _wants_int(schema), {}) for key, schema in op.attrs.items())
 
 
-def _attr_problem(schema: Attr, seen: dict, kind: type, value: Any) -> str | None:
-    """``schema.check(value)`` for a plain scalar, remembered in ``seen``: a network checks
-    the same few strides and kernel sizes hundreds of times. (``kind`` keeps 1, 1.0 and
-    True apart; ``seen`` is emptied when large, as a spec can write any number.)"""
+def _remembered(check: Callable[[Any], Any], seen: dict, kind: type, value: Any) -> Any:
+    """``check(value)`` for a plain scalar (an op attribute's or a block parameter's check),
+    remembered in ``seen``: a network checks the same few strides and kernel sizes hundreds of
+    times. (``kind`` keeps 1, 1.0 and True apart; ``seen`` is emptied when large, as a spec
+    can write any number.)"""
     key = kind, value
     if key in seen:
         return seen[key]
     if len(seen) >= 4096:
         seen.clear()
-    problem = seen[key] = schema.check(value)
-    return problem
+    result = seen[key] = check(value)
+    return result
 
 
 def _wants_int(schema: Attr) -> bool:

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import reprlib
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 MESSAGE_CHARS = 600  # an error line never grows past this (a value is quoted by a bounded prefix)
 
@@ -35,8 +34,7 @@ def bounded(text: str, limit: int = MESSAGE_CHARS) -> str:
     return line if len(line) <= limit else line[: limit - 16] + f"... [{len(line) - limit + 16:,} more]"
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     """Where a value came from: a file, a 1-based line, and a dotted spec path."""
 
     file: str

@@ -1,9 +1,8 @@
 """A compiled network: the IR graph plus what was asked for, with cost accessors."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from archcalc.analysis.convention import Convention
 from archcalc.analysis.costs import layer_rows, model_totals, rollup, tally_totals
@@ -15,13 +14,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from archcalc.spec.loader import Spec
 
 
-@dataclass(slots=True)
-class BlockInstance:
+class BlockInstance(NamedTuple):
     """One expanded block: what the paper's tables talk about (``stage3.block1``). The
     compiler makes these; it lives here, beside the Model that lists them, so that the
-    compiler depends on the model and never the other way round. (A plain record with
-    slots: a 10,000-block chain makes 40,000 of them, and a frozen dataclass takes 4x as
-    long to build; treat it as read-only all the same.)"""
+    compiler depends on the model and never the other way round. (A named tuple: a
+    10,000-block chain makes 40,000 of them, and a frozen dataclass takes 4x as long to
+    build.)"""
 
     name: str
     type: str
@@ -33,7 +31,6 @@ class BlockInstance:
     nesting: int  # 0 for a block written as a layer row, 1 for a block inside it, ...
 
 
-@dataclass
 class Model:
     """The IR of one network at one (width, resolution, classes).
 
@@ -44,17 +41,23 @@ class Model:
     (ordered producer names), ``in_shapes``, ``shape`` (output, without batch), ``origin``
     (spec location), ``cost`` and ``params`` (registry records). ``order`` is the program
     order (a topological order: the spec's), ``outputs`` the output nodes, ``blocks`` every
-    block instance, ``scopes`` every name a spec's ``from`` may use.
+    block instance, ``scopes`` every name a spec's ``from`` may use. (A plain class: the
+    start-up of ``archcalc cost`` does not import dataclasses, issue 12.)
     """
 
-    spec: "Spec"
-    nodes: dict[str, dict]
-    order: list[str]
-    outputs: list[str]
-    blocks: list[BlockInstance]
-    scopes: dict[str, str] = field(default_factory=dict)
-    # column sums of the nodes' numbers, taken by the compiler (see costs.tally_row); None: sum the nodes
-    sums: tuple | None = None
+    def __init__(self, spec: Spec, nodes: dict[str, dict], order: list[str], outputs: list[str],
+                 blocks: list[BlockInstance], scopes: dict[str, str] | None = None, sums: tuple | None = None) -> None:
+        self.spec = spec
+        self.nodes = nodes
+        self.order = order
+        self.outputs = outputs
+        self.blocks = blocks
+        self.scopes = {} if scopes is None else scopes
+        # column sums of the nodes' numbers, taken by the compiler (see costs.tally_row); None: sum the nodes
+        self.sums = sums
+
+    def __repr__(self) -> str:
+        return f"Model({self.name!r}, width={self.width:g}, resolution={self.resolution}, nodes={len(self.order)})"
 
     @property
     def name(self) -> str:

@@ -7,9 +7,11 @@ For each command the minimum and the median over the rounds are printed, both in
 ``python -c pass`` of the same interpreter. Target (issue 12, target 2): the cold
 ``archcalc cost`` takes at most 3x ``python -c pass``; the check is made on CPU time
 (the machine is shared, and CPU time is what a busy neighbour disturbs least), min and median.
-`archcalc --help` is measured beside it. With ``--floors`` the run adds what the imports alone
-cost, without any work: the compile path (PyYAML and archcalc.compiler) with no command-line
-framework, with click, and with typer, so a figure can be read against what the design allows.
+`archcalc --help` is measured beside it (typer reads that line). With ``--floors`` the run adds
+what the imports alone cost, without any work: the compile path (PyYAML and archcalc.compiler)
+with no command-line framework, with click, and with typer, so a figure can be read against
+what the design allows. (``archcalc cost`` with a line archcalc.cli.fast can read imports
+neither typer nor click: see that module.)
 
 The children run without PYTHONDONTWRITEBYTECODE (set in some shells and CI images): a user's
 install has its .pyc files, and without them every run would recompile archcalc from source.

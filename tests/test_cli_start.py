@@ -30,15 +30,27 @@ def modules_after(*argv: str) -> tuple[int, list[str]]:
     return exit_code, modules
 
 
+# the command line's own machinery, not a command
+PLUMBING = {"boundary", "common", "options", "root", "fast", "fast_table"}
+
+
 def command_modules(modules: list[str]) -> set[str]:
-    return {m.rpartition(".")[2] for m in modules if m.startswith("archcalc.cli.")} - {"boundary", "common"}
+    return {m.rpartition(".")[2] for m in modules if m.startswith("archcalc.cli.")} - PLUMBING
 
 
-def test_cost_imports_only_its_command_module_and_nothing_heavy():
-    exit_code, modules = modules_after("cost", "specs/mnv2_1.4.yaml")
+@pytest.mark.parametrize("argv", [["cost", "specs/mnv2_1.4.yaml"],
+                                  ["cost", "mnv2", "--width", "0.75", "--resolution=160", "--format", "json"]])
+def test_cost_imports_only_its_command_module_and_no_framework(argv):
+    exit_code, modules = modules_after(*argv)
     assert exit_code == 0
     assert command_modules(modules) == {"cost"}
-    assert [m for m in HEAVY if m in modules] == []
+    # read by archcalc.cli.fast: neither typer nor click (nor what only other commands need)
+    assert [m for m in (*HEAVY, "typer", "click", "dataclasses", "inspect") if m in modules] == []
+
+
+def test_a_cost_line_the_fast_reader_declines_still_runs_through_typer():
+    exit_code, modules = modules_after("cost", "specs/mnv2_1.4.yaml", "--depth", "0")
+    assert exit_code == 2 and "typer" in modules  # typer reads it and says what is wrong (tests/test_cli_fast.py)
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))

@@ -110,13 +110,10 @@ def _canonical(value):
         return "int", value
     if isinstance(value, float):
         return "float", repr(value)
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple)):  # the records (Cost, Params, Location, BlockInstance) are named tuples
         return type(value).__name__, tuple(_canonical(item) for item in value)
     if isinstance(value, dict):
         return "dict", tuple((_canonical(k), _canonical(v)) for k, v in value.items())
-    if dataclasses.is_dataclass(value):
-        return type(value).__name__, tuple((f.name, _canonical(getattr(value, f.name)))
-                                           for f in dataclasses.fields(value))
     return type(value).__name__, repr(value)
 
 

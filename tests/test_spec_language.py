@@ -166,6 +166,19 @@ def test_registry_is_closed_and_complete():
         assert free == (op.free_because is not None), kind
 
 
+def test_cost_and_params_add_and_scale_term_by_term_never_as_tuples():
+    # they are named tuples (no dataclasses on the start-up path): + and * must not be
+    # tuple concatenation and repetition, and a Cost plus a Params is a mistake
+    assert Cost(madds=2, bias=1) + Cost(madds=3, act=4) == Cost(madds=5, bias=1, act=4)
+    assert 3 * Cost(madds=2, pool=1) == Cost(madds=2, pool=1) * 3 == Cost(madds=6, pool=3)
+    assert Params(weights=5, bn_stats=1) + Params(weights=1, bias=2) == Params(weights=6, bias=2, bn_stats=1)
+    assert Cost(madds=7).as_dict() == {"madds": 7, "bias": 0, "bn": 0, "act": 0, "eltwise": 0, "pool": 0, "resize": 0}
+    with pytest.raises(TypeError, match="cannot add Params to Cost"):
+        Cost() + Params()
+    with pytest.raises(TypeError):
+        Params() + (1, 2, 3, 4)
+
+
 def test_registering_a_kind_twice_is_an_error():
     with pytest.raises(ValueError, match="registered twice"):
         @register

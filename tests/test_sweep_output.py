@@ -105,13 +105,13 @@ def test_json_and_markdown_streamed_in_chunks_equal_the_one_shot_writers() -> No
     """The sweep's json and markdown are written a chunk of rows at a time; whatever the chunk
     size (1 row, 3 rows, more than the frame), the text is the one-shot writers' text."""
     from archcalc.cli.common import write_json, write_markdown
-    from archcalc.cli.design import _cell, _py, row_records, write_sweep_json, write_sweep_markdown
+    from archcalc.cli.design import _cell, row_records, write_sweep_json, write_sweep_markdown
 
     widths, resolutions = [0.35, 0.5, 1.0, 1.4], [96, 224]  # 1.0/224 and 1.4/224 have published accuracy
     frame = sweep(SPEC, widths, resolutions)
     notes = ["a note", 'a "quoted" note']
     records = row_records(frame, COLUMNS)
-    one_json = write_json({"notes": notes, "rows": [{k: _py(v) for k, v in r.items()} for r in records]})
+    one_json = write_json({"notes": notes, "rows": records})
     one_markdown = (write_markdown(records, COLUMNS[:-1], formatters={c: _cell for c in COLUMNS[:-1]}) + "\n"
                     + "\n".join(f"- {n}" for n in notes) + "\n")
     for size in (1, 3, 100):
@@ -124,6 +124,33 @@ def test_json_and_markdown_streamed_in_chunks_equal_the_one_shot_writers() -> No
     out = io.StringIO()
     write_sweep_json(frame.iloc[:0], COLUMNS, notes, out)  # no rows: an empty list, as json.dumps writes it
     assert out.getvalue() == write_json({"notes": notes, "rows": []})
+
+
+def test_the_column_writers_match_the_one_shot_writers_on_awkward_values() -> None:
+    """The streamed writers format a column at a time (distinct values once): -0.0 and 0.0,
+    1 and 1.0 and True, infinities, missing floats and strings, non-ASCII text and quotes
+    must come out exactly as json.dumps / write_markdown write them row by row."""
+    import pandas as pd
+
+    from archcalc.cli.common import write_json, write_markdown
+    from archcalc.cli.design import _cell, row_records, write_sweep_json, write_sweep_markdown
+
+    frame = pd.DataFrame({
+        "f": [0.0, -0.0, 1.0, float("inf"), float("nan"), 1e-7, 123.456],
+        "i": [1, 0, -5, 10**15, 7, 1, 1],
+        "b": [True, False, True, True, False, False, True],
+        "s": pd.array(["a", None, "é \"q\"", "a", "1", "a", None], dtype="string"),
+        "o": [1, 1.0, True, None, "x", 1, 1.0],
+    })
+    columns = list(frame.columns)
+    records = row_records(frame, columns)
+    for size in (1, 2, 100):
+        out = io.StringIO()
+        write_sweep_json(frame, columns, ["n"], out, size=size)
+        assert out.getvalue() == write_json({"notes": ["n"], "rows": records}), size
+        out = io.StringIO()
+        write_sweep_markdown(frame, columns, ["n"], out, size=size)
+        assert out.getvalue() == write_markdown(records, columns, formatters={c: _cell for c in columns}) + "\n- n\n"
 
 
 def test_a_reader_that_stops_early_ends_the_sweep_quietly():

@@ -1,7 +1,7 @@
 """The counting convention: every choice behind a number, printed with the number."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 from archcalc.ops.base import EXTRA_TERMS
 
@@ -13,8 +13,14 @@ BN_PARAM_MODES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-@dataclass(frozen=True)
-class Convention:
+class _ConventionTerms(NamedTuple):
+    batch: int = 1
+    flops_per_madd: int = 2
+    flops_terms: tuple[str, ...] = EXTRA_TERMS
+    bn_params: str = "affine"
+
+
+class Convention(_ConventionTerms):
     """How totals are counted.
 
     * ``madds`` is always the headline: conv and linear multiply-adds, one multiply-add = 1
@@ -27,14 +33,19 @@ class Convention:
       (4 per channel, Keras ``count_params``), ``none`` = 0 (slim's MobileNetV2 table).
       ``params_without_bn`` is reported beside it in every case.
     * ``batch`` multiplies every operation count (never parameters).
+
+    An immutable record (a named tuple: the ``archcalc cost`` start-up does not import
+    dataclasses, issue 12), checked when made.
     """
 
-    batch: int = 1
-    flops_per_madd: int = 2
-    flops_terms: tuple[str, ...] = EXTRA_TERMS
-    bn_params: str = "affine"
+    __slots__ = ()
 
-    def __post_init__(self) -> None:
+    def __new__(cls, *args, **kwargs) -> "Convention":  # noqa: ANN002, ANN003 - the fields above
+        self = super().__new__(cls, *args, **kwargs)
+        self._check()
+        return self
+
+    def _check(self) -> None:
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
         if self.flops_per_madd not in (1, 2):
@@ -54,7 +65,7 @@ class Convention:
         )
 
     def as_dict(self) -> dict:
-        data = asdict(self)
+        data = self._asdict()
         data["flops_terms"] = list(self.flops_terms)
         data["text"] = self.describe()
         return data

@@ -5,25 +5,20 @@ Pure Python on purpose: the ``archcalc cost`` path imports neither pandas nor nu
 """
 from __future__ import annotations
 
-from dataclasses import fields
-from operator import attrgetter
 from typing import Iterable
 
 from archcalc.analysis.convention import BN_PARAM_MODES, Convention
 from archcalc.ops import EXTRA_TERMS, Cost, Params, numel
 
-COST_FIELDS = tuple(f.name for f in fields(Cost))
-PARAM_FIELDS = tuple(f.name for f in fields(Params))
+COST_FIELDS = Cost._fields
+PARAM_FIELDS = Params._fields
 COLUMNS = ("madds", "params", "params_without_bn", *EXTRA_TERMS, "flops", "activations")
-
-
-_cost_fields, _param_fields = attrgetter(*COST_FIELDS), attrgetter(*PARAM_FIELDS)
 
 
 def tally_row(cost: Cost, params: Params, shape: tuple) -> tuple:
     """One node's numbers as a flat tuple (cost fields, param fields, output numel): the
     compiler sums these columns once, so totals need no walk over the nodes."""
-    return (*_cost_fields(cost), *_param_fields(params), numel(shape))
+    return (*cost, *params, numel(shape))
 
 
 def tally_totals(sums: tuple, convention: Convention) -> dict[str, int]:

@@ -23,7 +23,7 @@ Nothing here imports sympy or numpy at module level (``archcalc cost`` never loa
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from archcalc.compiler import _Compiler
@@ -272,7 +272,7 @@ def with_point(spec: Spec, *, width: float | None = None, resolution: int | None
         data["input"] = {**data["input"], "resolution": resolution}
     if classes is not None:
         data["classes"] = classes
-    return replace(spec, data=data)
+    return spec.with_data(data)
 
 
 # ---------------------------------------------------------------------------- replay

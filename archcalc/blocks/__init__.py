@@ -6,10 +6,9 @@ single place where a block definition is read and checked.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from archcalc.errors import Location, SpecError
 from archcalc.spec.loader import IDENTIFIER
@@ -25,8 +24,7 @@ ROW_KEYS = ITEM_KEYS | {"n", "scale"}
 _NO_DEFAULT = object()
 
 
-@dataclass(frozen=True)
-class ParamDef:
+class ParamDef(NamedTuple):
     name: str
     type: str
     default: Any = _NO_DEFAULT
@@ -75,8 +73,7 @@ class ParamDef:
         return minimum is None or value >= minimum
 
 
-@dataclass(frozen=True)
-class BlockDef:
+class BlockDef(NamedTuple):
     name: str
     doc: str
     params: dict[str, ParamDef]
@@ -84,7 +81,7 @@ class BlockDef:
     body: tuple[dict, ...]
     output: str | None
     location: Location
-    item_locations: tuple[Location, ...] = field(default=())
+    item_locations: tuple[Location, ...] = ()
     # names of the block's input tensors, in the order a row's `from` lists them; the first
     # is the main input (c_in, h_in, w_in; what `n` repeats chain), the others are read as
     # c_<name>, h_<name>, w_<name> in expressions (a NASNet cell reads its previous cell's output)

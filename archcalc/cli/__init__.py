@@ -3,16 +3,10 @@
 Each command lives in a module with a ``register(app)`` function; add a command by adding
 its name and module to ``COMMANDS``. A command's module is imported only when that command
 is run (or its help is shown): ``archcalc cost`` never imports what ``verify`` or ``sweep``
-need, which keeps a cold start close to the interpreter's own.
+need, which keeps a cold start close to the interpreter's own. ``archcalc cost`` does not
+even import typer or click when :mod:`archcalc.cli.fast` can read its command line.
 """
 from __future__ import annotations
-
-import importlib
-from typing import Iterator, Mapping
-
-import click
-import typer
-import typer.core
 
 # command name -> the module of archcalc.cli that registers it, in the order `archcalc --help`
 # lists them (typer lists groups after commands: plot, a group, comes last).
@@ -23,95 +17,39 @@ COMMANDS: dict[str, str] = {
 }
 
 
-# The settings of the root app and of every command module's app (its groups, plot, take them too).
-# rich_markup_mode=None: click's plain help, which wraps option names and choice lists at
-# 80 columns instead of cutting them ("--inplace-activa…") the way rich's help panels do;
-# suggest_commands=False: click suggests a close command name itself, typer's would repeat it.
-TYPER_SETTINGS = dict(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
-                      suggest_commands=False)
-
-
-def module_commands(module: str) -> dict[str, click.Command]:
-    """The click commands that ``archcalc.cli.<module>`` registers, built as the root app would."""
-    commands = typer.Typer(**TYPER_SETTINGS)
-    importlib.import_module(f"archcalc.cli.{module}").register(commands)
-    return dict(typer.main.get_group(commands).commands)
-
-
-class LazyCommands(Mapping[str, click.Command]):
-    """The root's commands by name: the names come from ``COMMANDS``; a command is built (its
-    module imported) when it is first looked up. Iterating the names imports nothing, so
-    typer's "Did you mean ...?" for a mistyped command stays cheap too."""
-
-    def __init__(self, modules: Mapping[str, str]) -> None:
-        self._modules = modules
-        self._built: dict[str, click.Command] = {}
-
-    def __getitem__(self, name: str) -> click.Command:
-        if name not in self._built:
-            module = self._modules[name]  # KeyError: not a command (click says "No such command")
-            self._built.update(module_commands(module))
-        return self._built[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._modules)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-
-class LazyGroup(typer.core.TyperGroup):
-    """The root group: typer's, with its commands resolved from ``COMMANDS`` on demand."""
-
-    def __init__(self, **attrs) -> None:  # noqa: ANN003 - typer's TyperGroup keywords
-        super().__init__(**attrs)
-        self.commands = LazyCommands(COMMANDS)  # type: ignore[assignment]  (read-only: add to COMMANDS)
-
-app = typer.Typer(
-    cls=LazyGroup,
-    **TYPER_SETTINGS,
-    help="Cost neural architectures (MAdds, params, peak memory) from YAML specs; verify against PyTorch.\n\n"
-         "SPEC is a YAML spec file or the name of a shipped spec (mnv2, mnv2_1.4, mnv1, shufflenet_v1, "
-         "ssdlite_mnv2, deeplabv3_mnv2, ...). `archcalc COMMAND --help` lists a command's options.",
-)
-
-
-def _print_version(value: bool) -> None:
-    if value:
-        from archcalc import __version__
-
-        typer.echo(f"archcalc {__version__}")
-        raise typer.Exit(0)
-
-
-@app.callback(invoke_without_command=True)
-def _root(
-    ctx: typer.Context,
-    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
-                                 help="Print the version and exit."),
-) -> None:
-    """The root: --version, the help for a bare `archcalc`, spec warnings as one line each."""
-    import warnings
-
-    from archcalc.errors import SpecWarning
-
-    default_show = warnings.showwarning
-
-    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001 - warnings' signature
-        if issubclass(category, SpecWarning):
-            typer.echo(f"archcalc: warning: {message}", err=True)
-        else:
-            default_show(message, category, filename, lineno, file, line)
-
-    warnings.showwarning = show
-    if ctx.invoked_subcommand is None:  # bare `archcalc`: the help, and success
-        typer.echo(ctx.get_help())
-        raise typer.Exit(0)
-
-
 def main() -> None:
+    """The console script: a command line :mod:`archcalc.cli.fast` can read runs without
+    typer or click (the cold start of ``archcalc cost``, issue 12); any other goes to the
+    typer application (:mod:`archcalc.cli.root`), which reads, helps and refuses."""
     import sys
 
-    from archcalc.cli.boundary import run
+    from archcalc.allocation import gc_paused
+    from archcalc.cli import boundary, fast
 
-    sys.exit(run(app))
+    # A command run this way is short and bounded by its spec (cost; its compile pauses the
+    # collector anyway): most of what it allocates are modules, classes and functions that
+    # live to the end, so the collector's passes over them find nothing and took ~2 ms of
+    # a 50 ms cold `archcalc cost` (issue 12, target 2).
+    with gc_paused():
+        try:
+            read = fast.command(sys.argv[1:])
+        except BaseException as exc:  # noqa: BLE001 - the boundary's handling, as for a command
+            sys.exit(boundary.exit_status(exc))
+        if read is not None:
+            boundary.show_spec_warnings_as_lines()
+            sys.exit(boundary.run_direct(*read))
+    from archcalc.cli.root import app
+
+    sys.exit(boundary.run(app))
+
+
+# The typer application and its parts, loaded on first use (main() may never need them).
+_ROOT_NAMES = ("app", "TYPER_SETTINGS", "module_commands", "LazyCommands", "LazyGroup")
+
+
+def __getattr__(name: str):  # noqa: ANN202 - PEP 562
+    if name in _ROOT_NAMES:
+        from archcalc.cli import root
+
+        return getattr(root, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,14 +8,15 @@ an exception type archcalc does not expect is still one line, marked as an inter
 
 ``archcalc: error: <message>``, exit 2; Ctrl-C: ``archcalc: interrupted``, exit 130; a closed
 output pipe (``| head``): silent, exit 141 as if killed by SIGPIPE.
+
+click is imported here only by :func:`run` (the typer path): a command that
+:mod:`archcalc.cli.fast` runs never loads it, and none of click's exceptions can then occur.
 """
 from __future__ import annotations
 
 import functools
 import sys
 from typing import Any, Callable
-
-import click
 
 from archcalc.errors import SpecError, bounded
 
@@ -59,8 +60,10 @@ def missing_extra(exc: ModuleNotFoundError) -> str | None:
     extra = OPTIONAL_MODULES.get(module)
     if extra is None:
         return None
-    context = click.get_current_context(silent=True)
-    command = f"`{context.command_path}`" if context is not None else "this command"
+    click = sys.modules.get("click")
+    context = click.get_current_context(silent=True) if click is not None else None
+    command = (f"`{context.command_path}`" if context is not None else
+               f"`archcalc {_direct_command}`" if _direct_command else "this command")
     return (f"{command} needs {module}, which the core install leaves out: "
             f"pip install 'archcalc[{extra}]' (in a clone: pip install -e '.[{extra}]')")
 
@@ -71,7 +74,7 @@ def error_message(exc: BaseException) -> str:
         return bounded(missing_extra(exc))
     if isinstance(exc, SpecError):
         text = str(exc)
-    elif isinstance(exc, click.ClickException):
+    elif from_click(exc, "ClickException"):
         text = exc.format_message()
     elif isinstance(exc, RecursionError):
         text = "input nested too deeply to process (see the limits in the README)"
@@ -91,6 +94,12 @@ def error_message(exc: BaseException) -> str:
         detail = str(exc)
         text = f"internal error ({type(exc).__name__}{': ' + detail if detail else ''}); please report it"
     return bounded(text)
+
+
+def from_click(exc: BaseException, *names: str) -> bool:
+    """Whether ``exc`` is one of click's exceptions ``names`` (false when click is not loaded)."""
+    click = sys.modules.get("click")
+    return click is not None and isinstance(exc, tuple(getattr(click.exceptions, name) for name in names))
 
 
 def print_error(exc: BaseException) -> None:
@@ -113,16 +122,16 @@ def errors_to_exit(fn: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (click.exceptions.Exit, click.exceptions.Abort, SystemExit):
-            raise  # a command's own exit code (typer.Exit(1) for a failed check)
+        except SystemExit:
+            raise  # a command's own exit code
         except KeyboardInterrupt:
             sys.stderr.write("archcalc: interrupted\n")
             raise SystemExit(EXIT_INTERRUPTED) from None
-        except click.ClickException:
-            raise  # usage errors: formatted by run()
         except BrokenPipeError as exc:
             raise SystemExit(broken_pipe_exit(exc)) from None
         except BaseException as exc:  # noqa: BLE001 - the boundary: nothing escapes as a traceback
+            if from_click(exc, "Exit", "Abort", "ClickException"):
+                raise  # typer.Exit(1) for a failed check; usage errors, formatted by run()
             print_error(exc)
             raise SystemExit(EXIT_ERROR) from None
 
@@ -132,6 +141,8 @@ def errors_to_exit(fn: Callable) -> Callable:
 def run(command: Callable[..., Any], args: list[str] | None = None) -> int:
     """Run the typer/click ``command`` with click's standalone handling off, so usage
     errors come back here and are printed as one line. Returns the exit code."""
+    import click
+
     try:
         result = command(args=args, standalone_mode=False, prog_name="archcalc")
     except click.exceptions.NoArgsIsHelpError as exc:  # `archcalc` alone: the help, as before
@@ -147,15 +158,56 @@ def run(command: Callable[..., Any], args: list[str] | None = None) -> int:
     except click.ClickException as exc:
         print_error(exc)
         return EXIT_ERROR
-    except SystemExit as exc:
+    except BaseException as exc:  # noqa: BLE001 - anything raised outside a command body
+        return exit_status(exc)
+    return result if isinstance(result, int) else 0
+
+
+# The command run_direct is running (click's context names it on the typer path).
+_direct_command: str | None = None
+
+
+def run_direct(name: str, command: Callable[[], Any]) -> int:
+    """Run the command ``name`` that archcalc.cli.fast read (no click), ending as :func:`run`
+    ends. Returns the exit code."""
+    global _direct_command
+    _direct_command = name
+    try:
+        result = command()
+    except BaseException as exc:  # noqa: BLE001 - as in run()
+        return exit_status(exc)
+    return result if isinstance(result, int) else 0
+
+
+def exit_status(exc: BaseException) -> int:
+    """The exit code for ``exc`` reaching the top of the program, after saying what it needs to:
+    a SystemExit's own code, 130 for Ctrl-C, 141 for a reader gone, else one line and 2."""
+    if isinstance(exc, SystemExit):
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else EXIT_ERROR)
-    except KeyboardInterrupt:
+    if isinstance(exc, KeyboardInterrupt):
         sys.stderr.write("archcalc: interrupted\n")
         return EXIT_INTERRUPTED
-    except BrokenPipeError as exc:
+    if isinstance(exc, BrokenPipeError):
         return broken_pipe_exit(exc)
-    except BaseException as exc:  # noqa: BLE001 - anything raised outside a command body
-        print_error(exc)
-        return EXIT_ERROR
-    return result if isinstance(result, int) else 0
+    print_error(exc)
+    return EXIT_ERROR
+
+
+def show_spec_warnings_as_lines() -> None:
+    """Show each spec warning (:class:`archcalc.errors.SpecWarning`) as one line on stderr,
+    ``archcalc: warning: ...``; other warnings as Python shows them."""
+    import warnings
+
+    from archcalc.errors import SpecWarning
+
+    default_show = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001 - warnings' signature
+        if issubclass(category, SpecWarning):
+            sys.stderr.write(f"archcalc: warning: {message}\n")
+            sys.stderr.flush()
+        else:
+            default_show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show

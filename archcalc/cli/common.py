@@ -1,4 +1,6 @@
-"""Shared CLI plumbing: error handling and the table/csv/json/markdown writers.
+"""Shared CLI plumbing: error handling, closed sets of option values and the
+table/csv/json/markdown writers. Imports no command-line framework (the typer declarations
+are in archcalc.cli.options), so that a command run by archcalc.cli.fast loads neither.
 
 Every command is a thin layer: parse options, call the library, print with these.
 """
@@ -9,44 +11,36 @@ import os
 import sys
 from contextlib import contextmanager
 from enum import Enum
-from pathlib import Path
-from typing import Annotated, Any, Callable, Iterable, Iterator, Optional, Sequence
-
-import typer
-
-
-
-# The arguments every command shares, declared once.
-SpecArgument = Annotated[Path, typer.Argument(
-    help="YAML spec file, or the name of a shipped spec (mnv2, mnv2_1.4, mnv1, ...)", metavar="SPEC")]
-WidthOption = Annotated[Optional[float], typer.Option(help="width multiplier (overrides the spec)")]
-ResolutionOption = Annotated[Optional[int], typer.Option(help="input resolution (overrides the spec)")]
-ClassesOption = Annotated[Optional[int], typer.Option(help="number of classes (overrides the spec)")]
-DepthOption = Annotated[Optional[float], typer.Option(
-    "--depth-multiplier", help="depth multiplier, read as `depth` in the spec's expressions (overrides the spec)")]
-
-
-# Latency options, shared by bench, sweep --latency and plot frontier --x latency.
-RepeatsOption = typer.Option(30, min=1, help="timed forward passes (the median is reported)")
-WarmupOption = typer.Option(5, min=0, help="untimed forward passes first")
-MaxSpreadOption = typer.Option(0.25, min=0.0, help="flag a measurement whose IQR / median is above this (> 0)")
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 
 def choices(name: str, *values: str) -> type[Enum]:
     """A closed set of option values (typer shows and checks them); members are the values
     themselves, prefixed with ``v`` where a value is not a name (``Alignment.v16``)."""
-    return Enum(name, {(v if v.isidentifier() else f"v{v}"): v for v in values}, type=str)
+    return Enum(name, {(v if v.isidentifier() else f"v{v}"): v for v in values}, type=str, module=__name__)
 
 
-Format = choices("Format", "table", "csv", "json", "markdown")
-# The library owns these rules (tests/test_cli_usability.py checks each list against it); they
-# are spelled out here so that the command line's help never imports the analysis modules.
-BnParams = choices("BnParams", "none", "affine", "all")  # analysis.convention.BN_PARAM_MODES
-Dtype = choices("Dtype", "float32", "float16", "int8")  # analysis.memory.DTYPE_BYTES
-Order = choices("Order", "program", "optimal", "greedy_free", "greedy_step", "depth_first")  # analysis.memory.ORDERS
-Device = choices("Device", "cpu", "cuda", "auto")  # pytorch.verify.resolve_device
-CostAxis = choices("CostAxis", "madds", "params", "memory", "latency")  # plots.X_AXES
-Alignment = choices("Alignment", "1", "16", "64", "512")  # analysis.memory.ALIGNMENTS
+# The closed sets the commands' options take: ``from archcalc.cli.common import Format`` makes
+# the Enum on first use (module __getattr__ below), since building one takes ~0.2 ms and
+# `archcalc cost` needs two of these (a cold-start target, issue 12).
+# The library owns all but Format (tests/test_cli_usability.py checks each list against it);
+# they are spelled out here so that the command line's help never imports the analysis modules.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "Format": ("table", "csv", "json", "markdown"),
+    "BnParams": ("none", "affine", "all"),  # analysis.convention.BN_PARAM_MODES
+    "Dtype": ("float32", "float16", "int8"),  # analysis.memory.DTYPE_BYTES
+    "Order": ("program", "optimal", "greedy_free", "greedy_step", "depth_first"),  # analysis.memory.ORDERS
+    "Device": ("cpu", "cuda", "auto"),  # pytorch.verify.resolve_device
+    "CostAxis": ("madds", "params", "memory", "latency"),  # plots.X_AXES
+    "Alignment": ("1", "16", "64", "512"),  # analysis.memory.ALIGNMENTS
+}
+
+
+def __getattr__(name: str) -> type[Enum]:  # PEP 562: the closed sets above, made when first imported
+    if name not in CHOICES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    made = globals()[name] = choices(name, *CHOICES[name])
+    return made
 
 
 def spec_errors(fn: Callable) -> Callable:
@@ -75,18 +69,34 @@ def fmt_si(value: float, digits: int = 4) -> str:
     """
     for factor, prefix in SI_PREFIXES:
         if abs(value) >= factor:
-            return f"{_significant(_scaled(value, factor), digits, keep_zeros=True)}{prefix}"
+            return f"{_scaled(value, factor, digits)}{prefix}"
     return _significant(value, digits) if isinstance(value, float) else str(value)
 
 
-def _scaled(value: float, factor: float):
-    from decimal import Decimal, localcontext
-
+def _scaled(value: float, factor: int, digits: int) -> str:
+    """``value / factor`` (at least 1 in size) with ``digits`` significant digits, zeros kept."""
     if isinstance(value, float):
-        return value / factor
-    with localcontext() as context:
-        context.prec = len(str(abs(int(value)))) + 8
-        return Decimal(int(value)) / Decimal(int(factor))
+        return _significant(value / factor, digits, keep_zeros=True)
+    return _ratio_text(int(value), factor, digits)
+
+
+def _ratio_text(value: int, factor: int, digits: int) -> str:
+    """``value / factor`` for integers, ``|value| >= factor``, rounded to ``digits``
+    significant digits (half to even, as decimal does) in exact integer arithmetic: no float
+    (which overflows past 1e308) and no decimal module (which costs the cold start more than
+    archcalc's own formatting; issue 12).
+
+    >>> _ratio_text(582_197_616, 10**6, 4), _ratio_text(-1_2345, 10**3, 4), _ratio_text(999_950, 10**3, 4)
+    ('582.2', '-12.34', '1,000.0')
+    """
+    sign, value = ("-" if value < 0 else ""), abs(value)
+    exponent = len(str(value // factor)) - 1  # of the leading digit of the quotient (>= 0)
+    decimals = max(0, digits - 1 - exponent)
+    rounded, remainder = divmod(value * 10**decimals, factor)
+    if 2 * remainder > factor or (2 * remainder == factor and rounded % 2):
+        rounded += 1
+    whole, fraction = divmod(rounded, 10**decimals)
+    return f"{sign}{whole:,}" + (f".{fraction:0{decimals}d}" if decimals else "")
 
 
 def fmt_bytes(value: float, digits: int = 4) -> str:
@@ -97,12 +107,12 @@ def fmt_bytes(value: float, digits: int = 4) -> str:
     """
     for factor, unit in BINARY_UNITS:
         if abs(value) >= factor:
-            return f"{_significant(_scaled(value, factor), digits, keep_zeros=True)} {unit}"
+            return f"{_scaled(value, factor, digits)} {unit}"
     return f"{value:,} B"
 
 
-def _significant(value, digits: int, keep_zeros: bool = False) -> str:
-    exponent = value.adjusted() if hasattr(value, "adjusted") else int(f"{abs(value):e}".split("e")[1]) if value else 0
+def _significant(value: float, digits: int, keep_zeros: bool = False) -> str:
+    exponent = int(f"{abs(value):e}".split("e")[1]) if value else 0
     decimals = max(0, digits - 1 - exponent)
     text = f"{value:,.{decimals}f}"
     return text if keep_zeros or "." not in text else text.rstrip("0").rstrip(".")

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-import typer
-
 from archcalc.cli.common import (
-    BnParams, ClassesOption, DepthOption, Format, ResolutionOption, SpecArgument, WidthOption, echo, fit_lines, fmt_int, fmt_si,
-    spec_errors, terminal_width, write_csv, write_json, write_markdown, write_text_table,
+    BnParams, Format, echo, fit_lines, fmt_int, fmt_si, spec_errors, terminal_width, write_csv, write_json, write_markdown,
+    write_text_table,
 )
 
 if TYPE_CHECKING:  # the library is imported when the command runs, not for its --help
+    from typing import Annotated
+
+    import typer
+
     from archcalc.analysis.convention import Convention
+    from archcalc.cli.options import ClassesOption, DepthOption, ResolutionOption, SpecArgument, WidthOption
     from archcalc.model import Model
 
 TABLE_COLUMNS = ("name", "type", "output", "madds", "params", "params_without_bn", "flops")
@@ -38,8 +41,11 @@ def block_labels(model: Model) -> dict[str, str]:
 
 def hierarchical_rows(model: Model, depth: int, convention: Convention) -> list[dict]:
     """Rows for every scope level down to ``depth``, parents before children."""
+    from archcalc.analysis.costs import rollup
+
     labels = block_labels(model)
-    levels = [model.grouped(level, convention) for level in range(1, depth + 1)]
+    layers = model.layers(convention)  # once: every level sums the same rows (Model.grouped would redo them)
+    levels = [rollup(layers, level) for level in range(1, depth + 1)]
     by_name = {row["name"]: row for rows in levels for row in rows}
     ordered, seen = [], set()
     for row in levels[-1]:
@@ -110,44 +116,51 @@ def convention_from_options(batch: int, bn_params: BnParams | str, flops_per_mad
     return Convention(**kwargs)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    @spec_errors
-    def cost(
-        spec: SpecArgument,
-        width: WidthOption = None,
-        resolution: ResolutionOption = None,
-        depth_multiplier: DepthOption = None,
-        classes: ClassesOption = None,
-        depth: int = typer.Option(2, min=1, help="table depth: 1 stages, 2 blocks, 3 block parts, 4+ ops"),
-        fmt: Format = typer.Option(Format.table, "--format", help="table, csv, json or markdown"),
-        batch: int = typer.Option(1, min=1, help="batch size (multiplies every op count)"),
-        bn_params: BnParams = typer.Option(BnParams.affine, help="BN params counted: none, affine (gamma, beta: "
-                                                                 "2/channel) or all (+ running stats: 4/channel)"),
-        flops_per_madd: int = typer.Option(2, min=1, max=2, help="FLOPs per multiply-add: 2 or 1"),
-        flops_terms: Optional[str] = typer.Option(
-            None, help="comma list of extra terms in FLOPs, from: bias, bn, act, eltwise, pool, resize "
-                       "(default: all; '' for none)"),
-    ) -> None:
-        """MAdds, parameters and activation sizes by stage, block and layer."""
-        import archcalc
-        from archcalc.analysis.costs import COLUMNS
+@spec_errors
+def cost(
+    spec: SpecArgument,
+    width: WidthOption = None,
+    resolution: ResolutionOption = None,
+    depth_multiplier: DepthOption = None,
+    classes: ClassesOption = None,
+    depth: Annotated[int, typer.Option(min=1, help="table depth: 1 stages, 2 blocks, 3 block parts, 4+ ops")] = 2,
+    fmt: Annotated[Format, typer.Option("--format", help="table, csv, json or markdown")] = Format.table,
+    batch: Annotated[int, typer.Option(min=1, help="batch size (multiplies every op count)")] = 1,
+    bn_params: Annotated[BnParams, typer.Option(help="BN params counted: none, affine (gamma, beta: 2/channel) or "
+                                                     "all (+ running stats: 4/channel)")] = BnParams.affine,
+    flops_per_madd: Annotated[int, typer.Option(min=1, max=2, help="FLOPs per multiply-add: 2 or 1")] = 2,
+    flops_terms: Annotated[Optional[str], typer.Option(
+        help="comma list of extra terms in FLOPs, from: bias, bn, act, eltwise, pool, resize "
+             "(default: all; '' for none)")] = None,
+) -> None:
+    """MAdds, parameters and activation sizes by stage, block and layer."""
+    import archcalc
+    from archcalc.analysis.costs import COLUMNS
 
-        convention = convention_from_options(batch, bn_params, flops_per_madd, flops_terms)
-        model = archcalc.load(spec, width=width, resolution=resolution, classes=classes, depth=depth_multiplier)
-        if fmt is Format.json:
-            echo(write_json(cost_payload(model, convention)))
-            return
-        if fmt is Format.csv:
-            header = [f"spec: {model.spec.path} {model_title(model)}",
-                      f"convention: {convention.describe()}"]
-            columns = ("name", "op", "output_shape", *COLUMNS)
-            echo(write_csv(model.layers(convention), columns, header))
-            return
-        rows = hierarchical_rows(model, depth, convention)
-        if fmt is Format.markdown:
-            totals = {"name": "**total**", "type": "", "output": "", **model.totals(convention)}
-            echo(write_markdown([*rows, totals], TABLE_COLUMNS, TABLE_HEADERS)
-                 + f"\nConvention: {convention.describe()}\n")
-            return
-        echo(render_table(model, rows, convention, max_width=terminal_width()))
+    convention = convention_from_options(batch, bn_params, flops_per_madd, flops_terms)
+    model = archcalc.load(spec, width=width, resolution=resolution, classes=classes, depth=depth_multiplier)
+    if fmt is Format.json:
+        echo(write_json(cost_payload(model, convention)))
+        return
+    if fmt is Format.csv:
+        header = [f"spec: {model.spec.path} {model_title(model)}",
+                  f"convention: {convention.describe()}"]
+        columns = ("name", "op", "output_shape", *COLUMNS)
+        echo(write_csv(model.layers(convention), columns, header))
+        return
+    rows = hierarchical_rows(model, depth, convention)
+    if fmt is Format.markdown:
+        totals = {"name": "**total**", "type": "", "output": "", **model.totals(convention)}
+        echo(write_markdown([*rows, totals], TABLE_COLUMNS, TABLE_HEADERS)
+             + f"\nConvention: {convention.describe()}\n")
+        return
+    echo(render_table(model, rows, convention, max_width=terminal_width()))
+
+
+def register(app: typer.Typer) -> None:
+    """``cost`` loads without typer (archcalc.cli.fast runs it directly): its options are
+    string annotations, given their typer meaning here."""
+    from archcalc.cli.options import resolve_declarations
+
+    resolve_declarations(globals())
+    app.command()(cost)

@@ -7,6 +7,7 @@ commands, so ``archcalc cost`` never pays for them.
 """
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Optional
@@ -14,9 +15,10 @@ from typing import Optional
 import typer
 
 from archcalc.cli.common import (
-    BnParams, ClassesOption, CostAxis, DepthOption, Dtype, Format, MaxSpreadOption, SpecArgument, echo, fit_lines, fmt_int,
-    progress_bar, spec_errors, terminal_width, write_json, write_markdown, write_text_table,
+    BnParams, CostAxis, Dtype, Format, echo, fit_lines, fmt_int, progress_bar, spec_errors, terminal_width, write_json,
+    write_markdown, write_text_table,
 )
+from archcalc.cli.options import ClassesOption, DepthOption, MaxSpreadOption, SpecArgument
 
 PROGRESS_MIN_POINTS = 400  # a closed-form sweep of fewer points is instant
 TABLE_ROWS = 200  # rows a terminal table of a sweep shows; the other formats print every row
@@ -233,7 +235,7 @@ def smooth_error(f, network: str) -> dict:
     return worst if worst["madds_at"] else {}
 
 
-STREAM_ROWS = 20_000  # rows the json and markdown writers turn into dicts at a time
+STREAM_ROWS = 20_000  # rows the json and markdown writers format at a time
 
 
 def row_records(frame, columns: list[str]) -> list[dict]:
@@ -241,47 +243,77 @@ def row_records(frame, columns: list[str]) -> list[dict]:
     return [{k: (None if _missing(v) else v) for k, v in row.items()} for row in frame[columns].to_dict("records")]
 
 
-def row_chunks(frame, columns: list[str], size: int = STREAM_ROWS):
-    """:func:`row_records`, ``size`` rows at a time: a million-row sweep never holds a million dicts."""
+def row_chunks(frame, size: int = STREAM_ROWS):
+    """``frame`` ``size`` rows at a time: a million-row sweep is never formatted all at once."""
     for start in range(0, len(frame), size):
-        yield row_records(frame.iloc[start:start + size], columns)
+        yield frame.iloc[start:start + size]
+
+
+def column_texts(column, text_of) -> list[str]:
+    """``text_of(value)`` for every value of a frame column (a missing one as None), in order,
+    without a dict per row (issue 12: a million rows). A column of numbers without missing
+    values is mapped straight; any other (the accuracy source, top1 with gaps) is formatted
+    once per distinct value."""
+    values = column.tolist()  # Python ints, floats, strs (numpy scalars unboxed)
+    if column.dtype.kind in "iufb" and not column.hasnans:
+        return list(map(text_of, values))
+    distinct: dict = {}
+    texts = []
+    for value in values:
+        # keyed by class too: 1, 1.0 and True are one dict key, and their texts differ
+        # (as do 0.0 and -0.0: floats are never remembered)
+        key = (value.__class__, value)
+        text = distinct.get(key) if value.__class__ is not float else None
+        if text is None:
+            text = text_of(None if _missing(value) else value)
+            if value.__class__ is not float and len(distinct) < 4096:
+                distinct[key] = text
+        texts.append(text)
+    return texts
+
+
+def json_text(value) -> str:
+    """``json.dumps(value)``, quicker for the ints and finite floats a sweep is made of
+    (json writes those as their repr)."""
+    kind = value.__class__
+    if kind is int or (kind is float and value - value == 0):
+        return repr(value)
+    return json.dumps(value)
 
 
 def write_sweep_json(frame, columns: list[str], notes: list[str], out, size: int = STREAM_ROWS) -> None:
     """``write_json({"notes": notes, "rows": [...]})``, the same text, written ``size`` rows at
-    a time: each chunk is ``write_json`` of its rows, moved one level in (two spaces)."""
+    a time and a column at a time: each value's text is ``json.dumps`` of it (``null`` for a
+    missing one), set in the row layout ``write_json`` writes (two levels in)."""
     head = write_json({"notes": notes, "rows": []})
     empty = "[]\n}\n"  # how the head ends: the rows' list, the payload's brace
     out.write(head[:-len(empty)])
+    # one row, as json.dumps(indent=2) lays it out inside the payload's "rows" list
+    row = "    {\n" + ",\n".join(f"      {json.dumps(c)}: %s" for c in columns) + "\n    }"
     rows = 0
-    for records in row_chunks(frame, columns, size):
-        body = write_json([{k: _py(v) for k, v in r.items()} for r in records])  # "[\n  {...},\n  {...}\n]\n"
-        out.write(("[\n" if not rows else ",\n") + "  " + body[2:-3].replace("\n", "\n  "))
-        rows += len(records)
+    for chunk in row_chunks(frame, size):
+        texts = [column_texts(chunk[c], json_text) for c in columns]
+        out.write(("[\n" if not rows else ",\n") + ",\n".join(row % values for values in zip(*texts)))
+        rows += len(chunk)
     out.write("\n  ]\n}\n" if rows else empty)
 
 
 def write_sweep_markdown(frame, columns: list[str], notes: list[str], out, size: int = STREAM_ROWS) -> None:
-    """``write_markdown`` of every row, then the notes as a list, ``size`` rows at a time
-    (the header comes with the first chunk only)."""
-    shown = {c: _cell for c in columns}
-    text = write_markdown([], columns, formatters=shown)  # the header alone
-    out.write(text)
-    header = len(text)
-    for records in row_chunks(frame, columns, size):
-        out.write(write_markdown(records, columns, formatters=shown)[header:])
+    """``write_markdown`` of every row (cells by :func:`_cell`), then the notes as a list,
+    ``size`` rows and a column at a time."""
+    out.write(write_markdown([], columns, formatters={c: _cell for c in columns}))  # the header alone
+    row = "| " + " | ".join("%s" for _ in columns) + " |\n"
+    for chunk in row_chunks(frame, size):
+        texts = [column_texts(chunk[c], _cell) for c in columns]
+        out.write("".join(row % values for values in zip(*texts)))
     out.write("\n" + "\n".join(f"- {n}" for n in notes) + "\n")
 
 
 def _missing(value) -> bool:
     try:
-        return value is None or value != value  # NaN / NA
+        return value is None or bool(value != value)  # NaN; pd.NA compares as NA, whose truth raises
     except TypeError:
         return str(value) == "<NA>"
-
-
-def _py(value):
-    return value.item() if hasattr(value, "item") else value
 
 
 def _cell(value) -> str:

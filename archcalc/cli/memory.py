@@ -7,9 +7,10 @@ from typing import Optional
 import typer
 
 from archcalc.cli.common import (
-    Alignment, DepthOption, Dtype, Format, Order, ResolutionOption, SpecArgument, WidthOption, echo, fit_lines, fmt_bytes,
-    search_status, spec_errors, terminal_width, write_csv, write_json, write_markdown,
+    Alignment, Dtype, Format, Order, echo, fit_lines, fmt_bytes, search_status, spec_errors, terminal_width, write_csv,
+    write_json, write_markdown,
 )
+from archcalc.cli.options import DepthOption, ResolutionOption, SpecArgument, WidthOption
 
 TIMELINE_COLUMNS = ("index", "node", "op", "shape", "bytes", "live_after", "out_bytes", "scratch_bytes", "buffer",
                     "alias", "freed")

@@ -9,9 +9,11 @@ from typing import Optional
 import typer
 
 from archcalc.cli.common import (
-    ClassesOption, DepthOption, Device, Format, MaxSpreadOption, Order, RepeatsOption, ResolutionOption, SpecArgument,
-    WarmupOption, WidthOption, echo, fit_lines, fmt_int, fmt_si, progress_bar, spec_errors, terminal_width, write_csv,
-    write_json, write_markdown,
+    Device, Format, Order, echo, fit_lines, fmt_int, fmt_si, progress_bar, spec_errors, terminal_width, write_csv, write_json,
+    write_markdown,
+)
+from archcalc.cli.options import (
+    ClassesOption, DepthOption, MaxSpreadOption, RepeatsOption, ResolutionOption, SpecArgument, WarmupOption, WidthOption,
 )
 
 COLUMNS = ("check", "name", "op", "analytic", "measured", "ok")

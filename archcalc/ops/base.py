@@ -7,16 +7,15 @@ materializer cannot drift apart. Asking for a kind that is not registered is an 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Sequence
+from operator import add
+from typing import Any, ClassVar, NamedTuple, Sequence
 
 Shape = tuple  # (C, H, W) for feature maps, (N,) for flat vectors; batch is never included
 
 REQUIRED = object()
 
 
-@dataclass(frozen=True)
-class Attr:
+class Attr(NamedTuple):
     """Schema of one op attribute.
 
     ``channels=True`` marks an output-channel count, which the width multiplier scales
@@ -77,13 +76,13 @@ class Attr:
         return None
 
 
-@dataclass(frozen=True)
-class Cost:
+class Cost(NamedTuple):
     """Arithmetic of one op (or a sum of ops), in separate, labelled terms.
 
     ``madds`` is the headline: multiply-adds of convolutions and linear layers only (one
     multiply-add counts 1). The other terms are single operations and enter FLOPs only as
-    the :class:`~archcalc.analysis.convention.Convention` says.
+    the :class:`~archcalc.analysis.convention.Convention` says. ``+`` and ``*`` work term by
+    term (not as tuple concatenation and repetition).
     """
 
     madds: int = 0  # conv / linear multiply-adds
@@ -94,35 +93,43 @@ class Cost:
     pool: int = 0  # pooling: one add (avg) or compare (max) per window element
     resize: int = 0  # interpolation taps
 
-    def __add__(self, other: "Cost") -> "Cost":
-        return Cost(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+    def __add__(self, other: "Cost") -> "Cost":  # type: ignore[override]
+        return Cost(*map(add, self, _same_record(self, other)))
 
-    def __mul__(self, factor: int) -> "Cost":
-        return Cost(*(getattr(self, f.name) * factor for f in fields(self)))
+    def __mul__(self, factor: int) -> "Cost":  # type: ignore[override]
+        return Cost(*(term * factor for term in self))
 
     __rmul__ = __mul__
 
     def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return dict(zip(self._fields, self))
 
 
 EXTRA_TERMS: tuple[str, ...] = ("bias", "bn", "act", "eltwise", "pool", "resize")
 
 
-@dataclass(frozen=True)
-class Params:
-    """Parameter counts of one op, split by kind so each convention can pick its sum."""
+class Params(NamedTuple):
+    """Parameter counts of one op, split by kind so each convention can pick its sum
+    (``+`` term by term, as for :class:`Cost`)."""
 
     weights: int = 0  # conv / linear weights
     bias: int = 0  # conv / linear biases
     bn_affine: int = 0  # normalization gamma and beta (batch norm, layer norm; trainable)
     bn_stats: int = 0  # batch norm running mean and variance (buffers)
 
-    def __add__(self, other: "Params") -> "Params":
-        return Params(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+    def __add__(self, other: "Params") -> "Params":  # type: ignore[override]
+        return Params(*map(add, self, _same_record(self, other)))
 
     def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return dict(zip(self._fields, self))
+
+
+def _same_record(record: tuple, other: Any) -> tuple:
+    """``other`` when it is a record of the same kind: a Cost plus a Params (or a plain tuple)
+    is a mistake, not a concatenation."""
+    if type(other) is not type(record):
+        raise TypeError(f"cannot add {type(other).__name__} to {type(record).__name__}")
+    return other
 
 
 class ShapeError(ValueError):

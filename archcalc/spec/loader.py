@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +45,24 @@ OVERRIDABLE = ("width", "resolution", "classes", "depth")
 OPTION_NAMES = {"depth": "depth-multiplier"}  # the command-line option of a setting, where it differs
 
 
-@dataclass
 class Spec:
-    """A loaded spec. ``data`` holds the merged YAML; ``files`` where each top-level key came from."""
+    """A loaded spec. ``data`` holds the merged YAML; ``files`` where each top-level key came from.
+    (A plain class: the start-up of ``archcalc cost`` does not import dataclasses, issue 12.)"""
 
-    path: str
-    data: dict
-    files: dict[str, str] = field(default_factory=dict)
-    overrides: dict[str, Any] = field(default_factory=dict)
-    own_defaults: set = field(default_factory=set)  # defaults keys written in this file (not inherited)
+    def __init__(self, path: str, data: dict, files: dict[str, str] | None = None,
+                 overrides: dict[str, Any] | None = None, own_defaults: set | None = None) -> None:
+        self.path = path
+        self.data = data
+        self.files = {} if files is None else files
+        self.overrides = {} if overrides is None else overrides
+        self.own_defaults = set() if own_defaults is None else own_defaults  # defaults keys written in this file
+
+    def __repr__(self) -> str:
+        return f"Spec({self.path!r})"
+
+    def with_data(self, data: dict) -> "Spec":
+        """The same spec (path, files, overrides) with other merged YAML."""
+        return Spec(self.path, data, self.files, self.overrides, self.own_defaults)
 
     def where(self, key: str, sub: Any = None, path: str | None = None) -> Location:
         """Location of top-level ``key`` (or of ``data[key][sub]`` when ``sub`` is given)."""
