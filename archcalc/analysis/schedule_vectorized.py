@@ -32,7 +32,8 @@ Why each rule is exact (a completion of S is an order of the segment's remaining
   holds everything live now plus its own output and scratch), or when S holds a node x
   but not a node u such that u's minimum cut with x forced to run first exceeds ``B``
   (the *pair bounds* of :class:`CutNetwork`: S runs entirely before u). None of them drops
-  a set that has a completion within ``B``.
+  a set that has a completion within ``B``. (The *order bound* of
+  :meth:`CutNetwork.order_bound` only raises the first budget tried.)
 * **Forced move.** When a ready move of S keeps every step within ``B`` and does not
   increase the live bytes, only S + move is generated from S. If S has a completion within
   ``B``, moving the move to its front gives one that starts with it: every state in
@@ -690,7 +691,9 @@ def vectorized_search(problem, nodes: list[int], start: int, bound: int | None, 
     1. Beam passes (:meth:`_Segment.feasible` with ``beam``, each width of ``BEAMS`` in
        turn) ask for an order within ``high``; each order found lowers ``high`` to one below
        its peak. A pass that never had to cut a level searched every set, so its "none" is
-       a proof too.
+       a proof too. Once the narrow width finds nothing more, the order bound
+       (:meth:`_Segment.order_bound`, ``ORDER_BOUND_SHARE`` of the CPU time left) raises
+       ``low``; when it reaches ``high + 1`` the best order is proved optimal.
     2. Exact checks then go up from ``low``: an infeasible budget raises ``low`` to the
        smallest value that pruned anything (no order has a peak strictly between: follow
        such an order from the root, moving forced moves to the front as above; its first
