@@ -32,6 +32,11 @@ def promote_young() -> None:
     acyclic. Left in the youngest generation, it would all be scanned by the first collection
     after the pause, for nothing (a fifth of the time of a 10,000-block compile). Freezing and
     unfreezing moves it (and whatever else was young) to the oldest generation instead: a
-    cycle among those objects is still collected, by the next full collection."""
+    cycle among those objects is still collected, by the next full collection.
+
+    Not when the program has frozen objects of its own (``gc.freeze()`` before forking
+    workers, so that their pages stay shared): unfreezing would release those too."""
+    if gc.get_freeze_count():
+        return
     gc.freeze()
     gc.unfreeze()

@@ -8,7 +8,10 @@ option strings, values in and out of range, spec names and stray tokens.
 """
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import types
 import warnings
 from pathlib import Path
 
@@ -16,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archcalc.cli import app, boundary, fast, fast_table, main
+from archcalc.cli import COMMANDS, app, boundary, fast, fast_table, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,6 +44,34 @@ def via_typer(argv: list[str], capsys) -> tuple[int, str, str]:
 def test_the_table_is_generated_from_the_typer_declarations():
     # stale: run `python -m archcalc.cli.fast --write` and commit archcalc/cli/fast_table.py
     assert Path(fast_table.__file__).read_text() == fast.table_source()
+
+
+def fake_fast_command(monkeypatch, parameters: str) -> None:
+    """A command ``fake`` with ``parameters``, registered for archcalc.cli.fast's generator."""
+    module = types.ModuleType("archcalc.cli.fake_command")
+    exec(f"import typer\nfrom typing import Annotated\ndef fake(spec: str, {parameters}): pass\n"
+         "def register(app): app.command()(fake)\n", module.__dict__)
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setitem(COMMANDS, "fake", "fake_command")
+    monkeypatch.setattr(fast, "FAST_COMMANDS", {"fake": (module.__name__, "fake")})
+
+
+def test_the_generator_takes_an_option_whose_default_is_the_functions(monkeypatch):
+    fake_fast_command(monkeypatch, "repeats: Annotated[int, typer.Option(min=1)] = 30")
+    options = fast.table_from_declarations()["fake"]["options"]
+    assert options == {"--repeats": ("repeats", ("int", 1, None, False, False))}
+
+
+@pytest.mark.parametrize("parameters", [
+    "repeats: int = typer.Option(30, min=1)",  # the function's default is an OptionInfo, not 30
+    "repeats: Annotated[int, typer.Option(default_factory=lambda: 30)]",  # no default in the signature
+    "repeats: Annotated[int, typer.Option()]",  # a required option: click refuses the line without it
+])
+def test_the_generator_refuses_an_option_the_reader_would_leave_wrong(parameters, monkeypatch):
+    # parse() leaves an option that is not given out, so the function's own default applies
+    fake_fast_command(monkeypatch, parameters)
+    with pytest.raises(TypeError, match="default"):
+        fast.table_from_declarations()
 
 
 READ_BY_FAST = [
@@ -113,6 +144,16 @@ def test_any_command_line_prints_the_same_both_ways(tokens, capsys, monkeypatch)
     assert via_main(argv, capsys, monkeypatch) == via_typer(argv, capsys)
 
 
+@pytest.mark.parametrize("instruction", ["complete_bash", "bash_complete", "source_zsh"])
+def test_a_shell_asking_for_completions_gets_what_typer_gives(instruction, capsys, monkeypatch):
+    # click answers a completion request (its _ARCHCALC_COMPLETE variable) instead of running the line
+    monkeypatch.setenv(fast.COMPLETION_VARIABLE, instruction)
+    monkeypatch.setenv("_TYPER_COMPLETE_ARGS", "archcalc cost specs/mnv2.yaml --wi")
+    argv = ["cost", "specs/mnv2.yaml"]
+    assert fast.command(argv) is None
+    assert via_main(argv, capsys, monkeypatch) == via_typer(argv, capsys)
+
+
 def test_a_command_run_directly_ends_as_under_typer(capsys):
     # the same boundary as boundary.run: one line and exit 2, 130 for Ctrl-C, the command's own exit code
     def needs_torch():
@@ -126,3 +167,24 @@ def test_a_command_run_directly_ends_as_under_typer(capsys):
     assert boundary.run_direct("cost", interrupted) == 130
     assert capsys.readouterr().err == "archcalc: interrupted\n"
     assert boundary.run_direct("cost", lambda: sys.exit(3)) == 3
+    # outside run_direct (and any click context) no command is named
+    assert boundary.missing_extra(ModuleNotFoundError("No module named 'torch'", name="torch")).startswith(
+        "this command needs torch")
+
+
+@pytest.mark.parametrize("warnings_option", ["default", "error"])
+@pytest.mark.parametrize("argv", [["cost", "specs/mnv2.yaml", "--format", "csv"],
+                                  ["cost", "specs/mnv2.yaml", "--depth", "0"]], ids=["read", "declined"])
+def test_shown_or_erroring_warnings_change_neither_path(argv, warnings_option):
+    # PYTHONWARNINGS=error made typer's import (names click deprecates) a traceback on the typer
+    # path only, and =default printed those warnings there only; fresh interpreters, as the
+    # warnings come with the first import of typer
+    def run(code: str) -> tuple[int, str, str]:
+        env = {**os.environ, "PYTHONWARNINGS": warnings_option}
+        done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=ROOT, env=env)
+        return done.returncode, done.stdout, done.stderr
+
+    console_script = run("import sys; from archcalc.cli import main; sys.argv[0] = 'archcalc'; main()")
+    assert console_script[0] == (0 if "csv" in argv else 2) and "Traceback" not in console_script[2]
+    assert console_script == run("import sys; from archcalc.cli import app; from archcalc.cli.boundary import run; "
+                                 "sys.exit(run(app, sys.argv[1:]))")

@@ -246,6 +246,7 @@ def test_what_a_paused_pass_made_is_not_left_for_a_young_collection_to_rescan() 
     # archcalc.allocation: a load's objects move to the oldest generation when the pause ends
     # (no scan); cyclic garbage among them is still found by a full collection
     import gc
+    import weakref
 
     from archcalc.allocation import gc_paused
 
@@ -260,7 +261,25 @@ def test_what_a_paused_pass_made_is_not_left_for_a_young_collection_to_rescan() 
     assert gc.get_count()[0] < 20_000  # (the young generation's count, reset by the move)
     oldest = {id(obj) for obj in gc.get_objects(generation=2)}
     assert all(id(item) in oldest for item in made[::1000])
-    alive = __import__("weakref").ref(cycle)
+    alive = weakref.ref(cycle)
     del cycle
     gc.collect()
     assert alive() is None
+
+
+def test_a_paused_pass_leaves_the_programs_own_frozen_objects_frozen() -> None:
+    # a server that froze its objects before forking workers keeps them frozen through a load
+    import gc
+
+    from archcalc.allocation import gc_paused
+
+    kept = [[i] for i in range(1_000)]
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen >= len(kept)
+        with gc_paused():
+            made = [[i] for i in range(1_000)]
+        assert gc.get_freeze_count() == frozen and gc.isenabled() and made
+    finally:
+        gc.unfreeze()

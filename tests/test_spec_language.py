@@ -177,6 +177,13 @@ def test_cost_and_params_add_and_scale_term_by_term_never_as_tuples():
         Cost() + Params()
     with pytest.raises(TypeError):
         Params() + (1, 2, 3, 4)
+    with pytest.raises(TypeError, match="cannot add tuple to Cost"):
+        (1, 2) + Cost()  # the tuple on the left: tuple.__add__ would concatenate
+    with pytest.raises(TypeError, match="cannot add tuple to Params"):
+        (1, 2) + Params()
+    for scaled in (lambda: Params(weights=1) * 2, lambda: 2 * Params(weights=1)):
+        with pytest.raises(TypeError, match="cannot multiply Params"):
+            scaled()  # tuple repetition otherwise: an 8-tuple
 
 
 def test_registering_a_kind_twice_is_an_error():
@@ -278,3 +285,18 @@ layers:
   - {name: b, op: conv2d, out: "${round(3.5) + round(2.4)}"}
 """)
     assert model.node("a")["shape"][0] == 3 and model.node("b")["shape"][0] == 4 + 2
+
+
+def test_a_convention_is_checked_however_it_is_made():
+    # a named tuple (no dataclasses on the start-up path): _replace and _make, which namedtuple
+    # builds without __new__, must check the fields as Convention(...) does
+    good = archcalc.Convention(batch=2)
+    for make in (lambda: archcalc.Convention(batch=0), lambda: good._replace(batch=0),
+                 lambda: archcalc.Convention._make((0, 2, (), "affine")), lambda: good._replace(flops_per_madd=3)):
+        with pytest.raises(ValueError, match="batch|flops_per_madd"):
+            make()
+    import copy
+    import pickle
+
+    assert good._replace(bn_params="all") == archcalc.Convention(batch=2, bn_params="all")
+    assert pickle.loads(pickle.dumps(good)) == good == copy.deepcopy(good)

@@ -45,6 +45,12 @@ class Convention(_ConventionTerms):
         self._check()
         return self
 
+    @classmethod
+    def _make(cls, iterable) -> "Convention":  # noqa: ANN001 - namedtuple's signature
+        # namedtuple's _make (behind _replace, pickling aside) builds the tuple without __new__:
+        # route it through __new__ so that ``convention._replace(batch=0)`` is refused too
+        return cls(*iterable)
+
     def _check(self) -> None:
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, got {self.batch}")

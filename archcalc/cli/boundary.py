@@ -176,6 +176,8 @@ def run_direct(name: str, command: Callable[[], Any]) -> int:
         result = command()
     except BaseException as exc:  # noqa: BLE001 - as in run()
         return exit_status(exc)
+    finally:
+        _direct_command = None  # (a later command in the same process is not this one)
     return result if isinstance(result, int) else 0
 
 

@@ -10,9 +10,10 @@ bounds, choices — are recorded in that table, generated from the typer declara
 The rule that keeps both paths one command line: this reader accepts only what it can read
 exactly as click would (``--name value``, ``--name=value``, flags, positional arguments, every
 value converted and in range); anything else — ``--help``, an unknown or misspelt option, a
-value out of range, a missing argument, ``--`` — makes it decline, and typer runs the command
-line as before and reports the problem in its own words. So the two paths never differ in
-what they print; tests/test_cli_fast.py runs many command lines through both and compares.
+value out of range, a missing argument, ``--``, a shell asking for completions — makes it
+decline, and typer runs the command line as before and reports the problem in its own words.
+So the two paths never differ in what they print; tests/test_cli_fast.py runs many command
+lines through both and compares.
 """
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ import importlib
 import os
 import sys
 from typing import Any, Callable
+
+
+# Set (by a shell's completion script), it asks click for completions of the line instead of
+# running it: click's name for it is _{PROG_NAME}_COMPLETE, prog_name "archcalc" (boundary.run).
+COMPLETION_VARIABLE = "_ARCHCALC_COMPLETE"
 
 
 class Decline(Exception):
@@ -108,7 +114,7 @@ def command(argv: list[str]) -> tuple[str, Callable[[], Any]] | None:
     """(its name, the command ready to run) for ``argv`` when this reader can read it; else None."""
     from archcalc.cli.fast_table import TABLE
 
-    if not argv or argv[0] not in TABLE:
+    if not argv or argv[0] not in TABLE or os.environ.get(COMPLETION_VARIABLE):
         return None
     entry = TABLE[argv[0]]
     try:
@@ -161,6 +167,7 @@ def value_kind(parameter: Any, annotation: Any) -> tuple:
 
 def table_from_declarations() -> dict:
     """The table for FAST_COMMANDS, read from the commands typer builds (imports typer)."""
+    import inspect
     import typing
 
     import click
@@ -171,7 +178,9 @@ def table_from_declarations() -> dict:
     table = {}
     for name, (module, function) in FAST_COMMANDS.items():
         command = module_commands(COMMANDS[name])[name]
-        hints = typing.get_type_hints(getattr(importlib.import_module(module), function))
+        callback = getattr(importlib.import_module(module), function)
+        hints = typing.get_type_hints(callback)
+        defaults = {p.name: p.default for p in inspect.signature(callback).parameters.values()}
         options: dict[str, tuple] = {}
         arguments: list[tuple] = []
         for parameter in command.params:
@@ -190,6 +199,11 @@ def table_from_declarations() -> dict:
                 options.update({opt: (parameter.name, False) for opt in parameter.secondary_opts})
             else:
                 options.update({opt: (parameter.name, value_kind(parameter, annotation)) for opt in parameter.opts})
+            if isinstance(parameter, click.Option) and \
+                    (parameter.required or defaults[parameter.name] != parameter.default):
+                # parse() leaves an option not given out: the function's own default must be
+                # click's (not so for `= typer.Option(30)`, a default_factory, a required option)
+                raise TypeError(f"{name} {parameter.name}: the function's default is not the option's default")
         if any(not p.required for p in command.params if isinstance(p, click.Argument)):
             raise TypeError(f"{name}: an optional argument")
         table[name] = {"function": (module, function), "options": options, "arguments": arguments}

@@ -6,11 +6,17 @@ command but ``cost``, any problem with the line): see :func:`archcalc.cli.main`.
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import Iterator, Mapping
 
-import click
-import typer
-import typer.core
+with warnings.catch_warnings():
+    # typer imports names that click deprecates: a DeprecationWarning per name where warnings
+    # are shown (PYTHONWARNINGS=default, -X dev) and a traceback where they are errors
+    # (PYTHONWARNINGS=error), in every command but the ones archcalc.cli.fast runs without typer
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import click
+    import typer
+    import typer.core
 
 from archcalc.cli import COMMANDS
 from archcalc.cli.boundary import show_spec_warnings_as_lines

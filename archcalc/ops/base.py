@@ -96,6 +96,8 @@ class Cost(NamedTuple):
     def __add__(self, other: "Cost") -> "Cost":  # type: ignore[override]
         return Cost(*map(add, self, _same_record(self, other)))
 
+    __radd__ = __add__  # a plain tuple on the left is refused too, not concatenated
+
     def __mul__(self, factor: int) -> "Cost":  # type: ignore[override]
         return Cost(*(term * factor for term in self))
 
@@ -110,7 +112,8 @@ EXTRA_TERMS: tuple[str, ...] = ("bias", "bn", "act", "eltwise", "pool", "resize"
 
 class Params(NamedTuple):
     """Parameter counts of one op, split by kind so each convention can pick its sum
-    (``+`` term by term, as for :class:`Cost`)."""
+    (``+`` term by term, as for :class:`Cost`; ``*`` is refused: a batch never multiplies
+    parameters, and tuple repetition would be a silent mistake)."""
 
     weights: int = 0  # conv / linear weights
     bias: int = 0  # conv / linear biases
@@ -119,6 +122,13 @@ class Params(NamedTuple):
 
     def __add__(self, other: "Params") -> "Params":  # type: ignore[override]
         return Params(*map(add, self, _same_record(self, other)))
+
+    __radd__ = __add__
+
+    def __mul__(self, other: Any) -> "Params":  # type: ignore[override]
+        raise TypeError(f"cannot multiply Params by {type(other).__name__}")
+
+    __rmul__ = __mul__
 
     def as_dict(self) -> dict[str, int]:
         return dict(zip(self._fields, self))
