@@ -6,7 +6,7 @@ lower bound. Each cell (``--sizes``, seeds ``0..--seeds-1``) is searched twice i
 process, one after the other, both limited to ``--cap`` CPU seconds (``time.process_time``):
 
 * **archcalc**: ``exact_order`` as the CLI runs it (vectorized search, chain moves,
-  min-cut and node bounds).
+  min-cut, pair, order and node bounds).
 * **SERENITY** (Ahn et al., MLSys 2020), approximated here: its dynamic programme over
   sets of scheduled nodes (one entry per set, smallest peak kept), its divide-and-conquer
   (archcalc's cut points, the same segments) and its adaptive soft budgeting (each
@@ -22,9 +22,10 @@ one 1x1 conv per node, a multi-input ``add`` before every node with several inpu
 ``add`` of the sinks as the output; it is compiled and searched through
 ``archcalc.analysis.memory`` (fp32, input held), so it has more nodes than the bare graph.
 
-    python benchmarks/bench_memory.py [--cap 60] [--seeds 2] [--sizes 50,66,80,100] [--spec]
+    python benchmarks/bench_memory.py [--cap 60] [--seeds 2] [--first-seed 0] [--sizes 50,66,80,100] [--spec]
 
-(seeds are ``0..--seeds-1`` of networkx's ``watts_strogatz_graph``; the last line counts the
+(seeds are ``--first-seed`` and the ``--seeds - 1`` after it, of networkx's
+``watts_strogatz_graph``, e.g. ``--first-seed 2 --seeds 2`` for seeds 2 and 3; the last line counts the
 cells proved, those within 5% of their certified bound, and the rest).
 """
 from __future__ import annotations
@@ -109,7 +110,8 @@ def timed(fn):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cap", type=float, default=60.0, help="CPU seconds per search")
-    parser.add_argument("--seeds", type=int, default=2, help="seeds 0..SEEDS-1")
+    parser.add_argument("--seeds", type=int, default=2, help="seeds FIRST..FIRST+SEEDS-1")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first seed (default 0)")
     parser.add_argument("--sizes", default="50,66,80,100")
     parser.add_argument("--spec", action="store_true", help="also each cell written as a spec")
     args = parser.parse_args()
@@ -122,7 +124,7 @@ def main() -> None:
         if args.spec:
             kinds.append(("spec", lambda n, s: spec_problem(n, s, Path(tmp))))
         for nodes in map(int, args.sizes.split(",")):
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 for kind, make in kinds:
                     problem = make(nodes, seed)
                     ours, c_ours = timed(lambda: exact_order(problem, time_limit=args.cap))

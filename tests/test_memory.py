@@ -268,6 +268,14 @@ def test_chain_moves_keep_the_optimum(case, data):
     assert_optimal_and_agreeing(problem, reduced, plain, brute, all_orders_seen)
     for move in chain_moves(problem, range(len(problem))):  # every chain is a path of the graph
         assert all(problem.preds[b] == [a] for a, b in zip(move, move[1:]))
+    # the order bound over chain moves (orders that run each move back to back) stays at or
+    # below the optimum over all orders
+    from archcalc.analysis.schedule_vectorized import CutNetwork
+
+    optimum = brute if all_orders_seen else plain.peak
+    own = {u: problem.size[u] + problem.scratch[u] for u in range(len(problem))}
+    moves = chain_moves(problem, range(len(problem)))
+    assert CutNetwork(problem, range(len(problem)), 0).order_bound(moves, own) <= optimum
 
 
 @settings(max_examples=100, deadline=None)
@@ -281,6 +289,86 @@ def test_cut_bound_is_a_lower_bound(case, data):
     problem, brute, all_orders_seen = scratch_problem_and_brute_force(data, graph, sizes)
     optimum = brute if all_orders_seen else exact_order(problem, vectorized=False).peak
     assert cut_bound(problem, list(range(len(problem))), 0) <= optimum
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_dags(max_nodes=9), st.data())
+def test_order_bound_is_a_lower_bound(case, data):
+    """The order bound (the least, over the orders of a node set K, of the largest forced
+    cut along it) never exceeds the optimum: every node as K, a random K, every chain move
+    as K and a random set of them."""
+    from archcalc.analysis.schedule_vectorized import CutNetwork, chain_moves
+
+    graph, sizes = case
+    problem, brute, all_orders_seen = scratch_problem_and_brute_force(data, graph, sizes)
+    optimum = brute if all_orders_seen else exact_order(problem, vectorized=False).peak
+    n = len(problem)
+    network = CutNetwork(problem, range(n), 0)
+    own = {u: problem.size[u] + problem.scratch[u] for u in range(n)}
+    chosen = data.draw(st.lists(st.integers(0, n - 1), min_size=1, unique=True))
+    assert network.order_bound([[u] for u in range(n)], own) <= optimum
+    assert network.order_bound([[u] for u in chosen], own) <= optimum
+    # every node of K on its own: the order bound is at least its cut bound
+    assert network.order_bound([[u] for u in chosen], own) >= max(network.cut(u)[0] + own[u] for u in chosen)
+    # K made of chain moves (bounding the orders that run each move back to back)
+    moves = chain_moves(problem, range(n))
+    picked = data.draw(st.lists(st.integers(0, len(moves) - 1), min_size=1, unique=True))
+    assert network.order_bound(moves, own) <= optimum
+    assert network.order_bound([moves[i] for i in picked], own) <= optimum
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_order_bound_on_randwire_segments(seed):
+    """On RandWire cells the order bound of each segment (after its start, as the search
+    uses it) stays at or below the segment's proved optimum, and it rises above the cut
+    bound on some of them (the test has teeth)."""
+    from archcalc.analysis.schedule import _segments
+    from archcalc.analysis.schedule_vectorized import _Segment
+
+    graph = randwire_dag(32, 4, 0.75, seed=seed)
+    problem = dag_problem(graph, {v: 1 for v in graph}, ["in", *range(32), "out"], outputs=["out"])
+    result = exact_order(problem, vectorized=True)
+    assert result.optimal
+    start, rose = 0, False
+    for nodes in _segments(problem, True):
+        if len(nodes) > 2:
+            segment = _Segment(problem, nodes, start)
+            optimum = peak_of(problem, [v for v in result.order if v in set(nodes)], start)
+            bound = segment.order_bound(1 << 30, None)
+            assert bound <= optimum
+            rose = rose or bound > max(segment.cuts.values())
+        for v in nodes:
+            start |= 1 << v
+    assert rose or seed != 0
+
+
+def test_resumed_cut_equals_a_fresh_cut():
+    """The order bound's cuts, resumed from c_u's flow, equal max flows computed from zero
+    (random held and barred sets on a RandWire segment)."""
+    import random
+
+    from archcalc.analysis.schedule import _segments
+    from archcalc.analysis.schedule_vectorized import CutNetwork
+
+    graph = randwire_dag(60, 4, 0.75, seed=1)
+    problem = dag_problem(graph, {v: 1 for v in graph}, ["in", *range(60), "out"], outputs=["out"])
+    start, segments = 0, _segments(problem, True)
+    nodes = max(segments, key=len)
+    for segment in segments[:segments.index(nodes)]:
+        start |= sum(1 << v for v in segment)
+    network = CutNetwork(problem, nodes, start)
+    rnd, rose = random.Random(0), 0
+    for _ in range(200):
+        u = rnd.choice(nodes)
+        free = [x for x in nodes if not (network.above[u] >> x & 1 or problem.below[u] >> x & 1)]
+        held = sum(1 << x for x in free if rnd.random() < 0.2)
+        # barred: no ancestor of a held node (that set D would not exist)
+        barred = sum(1 << x for x in free if not held >> x & 1 and rnd.random() < 0.2
+                     and not any(held >> y & 1 and network.above[y] >> x & 1 for y in free))
+        fresh = network.forced_cut(network.held | network.above[u] | held, problem.below[u] | network.after | barred)
+        assert network.resumed_cut(u, held, barred) == fresh[0]
+        rose += fresh[0] > network.cut(u)[0]
+    assert rose > 20
 
 
 def assert_pair_bounds_hold(problem, orders) -> int:

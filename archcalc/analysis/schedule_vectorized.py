@@ -32,7 +32,8 @@ Why each rule is exact (a completion of S is an order of the segment's remaining
   holds everything live now plus its own output and scratch), or when S holds a node x
   but not a node u such that u's minimum cut with x forced to run first exceeds ``B``
   (the *pair bounds* of :class:`CutNetwork`: S runs entirely before u). None of them drops
-  a set that has a completion within ``B``.
+  a set that has a completion within ``B``. (The *order bound* of
+  :meth:`CutNetwork.order_bound` only raises the first budget tried.)
 * **Forced move.** When a ready move of S keeps every step within ``B`` and does not
   increase the live bytes, only S + move is generated from S. If S has a completion within
   ``B``, moving the move to its front gives one that starts with it: every state in
@@ -57,6 +58,17 @@ PAIR_SLACK = 8  # pair bounds are worked out for nodes whose cut is within 8 uni
 # the wide one once the narrow one finds nothing more (on WS(100, 4, .75) seed 2 the narrow
 # beam stops at 41, the wide one reaches 37)
 BEAMS = (5_000, 30_000)
+# the sizes of the node sets K tried by the order bound (CutNetwork.order_bound), and the
+# cuts one size may take (each a small max flow, about a millisecond at 100 nodes): on
+# WS(100, 4, .75) seed 1 K = 8 already lifts the bound from 31 to 37 in 62 cuts; seed 3
+# needs K = 24 and about 15,000 cuts for 37 (K = 20: 35)
+ORDER_BOUND_SIZES = (8, 12, 16, 20, 24, 32, 40, 48)
+ORDER_BOUND_CUTS = 30_000
+ORDER_BOUND_SHARE = 0.3  # of the CPU time left when the order bound starts
+# sets an exact check may take before the order bound is worked out: the checks of the 50-
+# and 66-node cells are smaller and settle them at once (WS(50) seed 1: 0.5 s, where the
+# order bound would spend 10 s failing to reach the optimum)
+QUICK_SETS = 1_000_000
 _U64 = np.uint64
 _ZERO = np.uint64(0)
 
@@ -179,17 +191,28 @@ class CutNetwork:
                 self.above[v] |= self.above[p] | 1 << p
         self.held = start
         self.after = ((1 << n) - 1) & ~sum(1 << v for v in nodes) & ~start
+        self._flows: dict[int, tuple] = {}  # u -> c_u's flow, for resumed_cut
 
     def cut(self, u: int) -> tuple[int, tuple[list, list, list]]:
         """(c_u, the residual network of a maximum flow for it: out-arcs per node, arc heads,
         residual capacities; arc ``a ^ 1`` is the reverse of arc ``a``)."""
-        held, barred = self.held | self.above[u], self.problem.below[u] | self.after
+        return self.forced_cut(self.held | self.above[u], self.problem.below[u] | self.after)
+
+    def forced_cut(self, held: int, barred: int) -> tuple[int, tuple[list, list, list]]:
+        """The least live(D) over the sets D closed under inputs that hold every node of
+        ``held`` and none of ``barred`` (closed under readers), with its residual network."""
         arcs = list(self.arcs)
         for t in range(self.n):
             if held >> t & 1:
                 arcs.append((self.source, t, self.unbounded))
             elif barred >> t & 1:
                 arcs.append((t, self.sink, self.unbounded))
+        residual = self._residual(arcs)
+        return self._augment(residual, self.source, self.unbounded), residual
+
+    def _residual(self, arcs) -> tuple[list, list, list]:
+        """The residual network of a zero flow on ``arcs`` ((tail, head, capacity) each):
+        out-arcs per node, arc heads, capacities; arc ``a ^ 1`` is the reverse of arc ``a``."""
         out = [[] for _ in range(2 * self.n + 2)]
         head, capacity = [], []
         for tail, end, cap in arcs:
@@ -199,8 +222,40 @@ class CutNetwork:
             out[end].append(len(head))
             head.append(tail)
             capacity.append(0)
-        residual = (out, head, capacity)
-        return self._augment(residual, self.source, self.unbounded), residual
+        return out, head, capacity
+
+    def resumed_cut(self, u: int, held: int, barred: int) -> int:
+        """``forced_cut(start | ancestors(u) | held, descendants(u) | after | barred)``'s
+        value, resumed from c_u's maximum flow: that network is c_u's with more source and
+        sink arcs, so c_u's flow is still a flow in it, and augmenting it until no path is
+        left gives a maximum flow (usually a few paths, against some 30 from zero)."""
+        value, out, head, capacity, into, out_of = self._flow_of(u)
+        capacity = list(capacity)
+        for arcs, nodes in ((into, held), (out_of, barred & ~held)):
+            while nodes:
+                low = nodes & -nodes
+                nodes ^= low
+                capacity[arcs[low.bit_length() - 1]] = self.unbounded
+        return value + self._augment((out, head, capacity), self.source, self.unbounded)
+
+    def _flow_of(self, u: int):
+        """c_u's maximum flow in a network with an arc from the source into every node and
+        from every node to the sink, closed (capacity 0) except where c_u has them:
+        (c_u, out-arcs, heads, residual capacities, each node's source arc, its sink arc)."""
+        cached = self._flows.get(u)
+        if cached is None:
+            held, barred = self.held | self.above[u], self.problem.below[u] | self.after
+            arcs = list(self.arcs)
+            into, out_of = [], []
+            for t in range(self.n):
+                into.append(2 * len(arcs))
+                arcs.append((self.source, t, self.unbounded if held >> t & 1 else 0))
+                out_of.append(2 * len(arcs))
+                arcs.append((t, self.sink, self.unbounded if barred >> t & 1 and not held >> t & 1 else 0))
+            out, head, capacity = self._residual(arcs)
+            value = self._augment((out, head, capacity), self.source, self.unbounded)
+            cached = self._flows[u] = (value, out, head, capacity, into, out_of)
+        return cached
 
     def _augment(self, residual, origin: int, limit: int) -> int:
         """Push up to ``limit`` from ``origin`` to the sink along shortest residual paths
@@ -252,6 +307,59 @@ class CutNetwork:
                 if rise:
                     rises[x] = rise
         return value, rises
+
+
+    def order_bound(self, chosen: Sequence[Sequence[int]], own: dict[int, int], deadline: float | None = None,
+                    max_cuts: int | None = None) -> int:
+        """A lower bound on the peak of the orders of the segment that run each move of
+        :func:`chain_moves` back to back (some optimal order does), from the order in which
+        they run the moves ``chosen`` (a set K of moves; ``own[u]``: u's output + scratch).
+
+        In such an order, when a node u of a move m of K runs, the set D of nodes run before
+        it holds ``start``, u's ancestors and the moves of K run before m (a set X closed
+        under the dependencies inside K), and none of u's descendants, the nodes after the
+        segment or the other moves of K still to run. So u's step holds at least own(u) +
+        the least live(D) over such D: :meth:`forced_cut` with X held and the rest of K
+        barred; cost(X, m) is the largest of these over m's nodes. The order's peak is then
+        at least the largest cost along the path its K-moves take through the sets X, and
+        this returns the least such largest cost over all paths (a bottleneck shortest path,
+        Dijkstra's way: costs only grow along a path). Each cost(X, m) is at least
+        own(u) + c_u for u in m, so the bound is at least the cut bound over K, and it is
+        higher where no order of K lets every move meet its nodes' smallest cuts. Stopped by
+        ``deadline`` (CPU) or ``max_cuts``, it returns the last value it settled, which every
+        path's largest cost still reaches. (A move of one node is any node: with every
+        node alone, this bounds every order.)"""
+        import heapq
+
+        chosen = [list(move) for move in chosen]
+        nodes_of = [sum(1 << u for u in move) for move in chosen]
+        inside_above = [sum(1 << j for j, other in enumerate(nodes_of) if self.above[move[0]] & other)
+                        for move in chosen]
+        full = (1 << len(chosen)) - 1
+        best, heap, cuts = {0: 0}, [(0, 0)], 0
+        while heap:
+            value, run = heapq.heappop(heap)
+            if value != best[run]:
+                continue  # a stale entry: the set was reached more cheaply since
+            if run == full:
+                return value
+            if (max_cuts is not None and cuts >= max_cuts) or (
+                    deadline is not None and time.process_time() > deadline):
+                return value
+            held = sum(nodes for j, nodes in enumerate(nodes_of) if run >> j & 1)
+            for i, move in enumerate(chosen):
+                if run >> i & 1 or inside_above[i] & ~run:
+                    continue  # run already, or a move of K it reads has not run
+                barred = sum(nodes for j, nodes in enumerate(nodes_of) if not run >> j & 1 and j != i)
+                cost = value
+                for u in move:
+                    cuts += 1
+                    cost = max(cost, self.resumed_cut(u, held, barred) + own[u])
+                reached = run | 1 << i
+                if cost < best.get(reached, cost + 1):
+                    best[reached] = cost
+                    heapq.heappush(heap, (cost, reached))
+        return 0  # not reached: the full set is always reachable
 
 
 class _Words:
@@ -393,7 +501,7 @@ class _Segment:
         self._rises: dict[int, tuple[int, dict[int, int]]] = {}  # u -> (limit, capped rises)
         self._pair_masks: dict[int, list] = {}
 
-    def pair_masks(self, budget: int) -> list:
+    def pair_masks(self, budget: int, deadline: float | None = None) -> list:
         """Per node u whose pair bounds exceed ``budget``: (u's word and bit, the (word,
         mask) pairs of the nodes x with own(u) + c_u(x) > ``budget``). A set without u that
         holds such an x has no completion within ``budget`` (:class:`CutNetwork`)."""
@@ -401,6 +509,8 @@ class _Segment:
             return self._pair_masks[budget]
         masks = []
         for u, base in self.cuts.items():
+            if deadline is not None and time.process_time() > deadline:
+                return masks  # fewer pair bounds only prune less, and the caller stops; not kept
             slack = budget - base  # the cut would have to rise by more than this
             if slack < 0 or slack >= PAIR_SLACK * self.unit:
                 continue  # u alone exceeds the budget (the root bound says so), or too loose to matter
@@ -418,6 +528,24 @@ class _Segment:
                 masks.append(((w, bit[w]), [(i, over_words[i]) for i in range(self.W) if over_words[i]]))
         self._pair_masks[budget] = masks
         return masks
+
+    def order_bound(self, target: int, deadline: float | None) -> int:
+        """:meth:`CutNetwork.order_bound` over the ``k`` moves whose nodes have the largest
+        cut bounds (a multi-input add and the conv after it, one move, count once), for k in
+        ``ORDER_BOUND_SIZES`` in turn, until the bound reaches ``target`` (nothing
+        higher is needed), the deadline strikes or a size needs more than
+        ``ORDER_BOUND_CUTS`` cuts. Returns the largest bound found (0 if none)."""
+        own = {u: self.problem.size[u] + self.problem.scratch[u] for u in self.nodes}
+        ranked = sorted(self.moves, key=lambda move: -max(self.cuts[u] for u in move))
+        bound = 0
+        for k in ORDER_BOUND_SIZES:
+            if bound >= target or (deadline is not None and time.process_time() > deadline):
+                break
+            chosen = ranked[:k]
+            bound = max(bound, self.network.order_bound(chosen, own, deadline, ORDER_BOUND_CUTS))
+            if len(chosen) < k:
+                break  # every move was in K already
+        return bound
 
     def root_bound(self) -> int:
         """The lower bounds above, at the segment's start, and :func:`cut_bound`."""
@@ -438,7 +566,8 @@ class _Segment:
         last = len(self.moves) - 1
         for level in range(len(self.moves)):
             counter[0] += states.shape[1]
-            if deadline is not None and time.process_time() > deadline:
+            level_start = time.process_time()
+            if deadline is not None and level_start > deadline:
                 return False
             if max_states is not None and counter[0] > max_states:
                 return False
@@ -492,6 +621,12 @@ class _Segment:
                     chunks[at] = (idx[keep], index, new[:, keep], now[keep], heads[:, keep])
                 if deadline is not None and time.process_time() > deadline:
                     return False
+            now = time.process_time()
+            if deadline is not None and now + 2 * (now - level_start) > deadline:
+                # merging, sorting and bounding the children takes up to twice as long as
+                # making them did (a 100-node cell: 2 s to make, 3 s to concatenate, 1.5 s
+                # to sort): a merge that cannot end in time is not begun (CPU limit kept)
+                return False
             idx = np.concatenate([c[0] for c in chunks])
             move = np.concatenate([np.full(len(c[0]), c[1], dtype=np.int64) for c in chunks])
             new = np.concatenate([c[2] for c in chunks], axis=1)
@@ -519,7 +654,7 @@ class _Segment:
                     if over.any():
                         self.next_budget = min(self.next_budget, int(need[over].min()))
                         bad |= over
-                for (w, word), masks in self.pair_masks(budget):
+                for (w, word), masks in self.pair_masks(budget, deadline):
                     holds = None
                     for i, mask in masks:
                         term = (new[i] & mask) != _ZERO
@@ -562,7 +697,9 @@ def vectorized_search(problem, nodes: list[int], start: int, bound: int | None, 
     1. Beam passes (:meth:`_Segment.feasible` with ``beam``, each width of ``BEAMS`` in
        turn) ask for an order within ``high``; each order found lowers ``high`` to one below
        its peak. A pass that never had to cut a level searched every set, so its "none" is
-       a proof too.
+       a proof too. Once the narrow width finds nothing more, the order bound
+       (:meth:`_Segment.order_bound`, ``ORDER_BOUND_SHARE`` of the CPU time left) raises
+       ``low``; when it reaches ``high + 1`` the best order is proved optimal.
     2. Exact checks then go up from ``low``: an infeasible budget raises ``low`` to the
        smallest value that pruned anything (no order has a peak strictly between: follow
        such an order from the root, moving forced moves to the front as above; its first
@@ -577,6 +714,40 @@ def vectorized_search(problem, nodes: list[int], start: int, bound: int | None, 
     counter = [0]
     best = None
     beams = list(BEAMS)
+    ordered = False  # whether the quick checks and the order bound have run (once, after the narrow beam)
+
+    def out_of_time() -> bool:
+        return (deadline is not None and time.process_time() > deadline) or (
+            max_states is not None and counter[0] > max_states)
+
+    def check(budget: int, cap: int | None):
+        """One exact check at ``budget``, stopped past ``cap`` sets (as by the limits)."""
+        limit = None if max_states is None else max(0, max_states - counter[0])
+        if cap is not None:
+            limit = cap if limit is None else min(limit, cap)
+        used = [0]
+        found = seg.feasible(budget, deadline, limit, used)
+        counter[0] += used[0]
+        return found
+
+    def quick_then_order_bound():
+        """Exact checks up from ``low`` while each takes at most ``QUICK_SETS`` sets (they
+        settle the segment when the checks are small), then the order bound. Returns an
+        optimal order, or ``None`` to go on."""
+        nonlocal low
+        while low <= high:
+            found = check(low, QUICK_SETS)
+            if found is False:
+                break  # too large for a quick check, or out of time (the caller sees which)
+            if found is not None:
+                return found
+            low = seg.next_budget
+        if low <= high and not out_of_time():
+            share = None if deadline is None else time.process_time() + ORDER_BOUND_SHARE * max(
+                0.0, deadline - time.process_time())
+            low = max(low, seg.order_bound(high + 1, share))
+        return None
+
     while low <= high < 1 << 61 and beams:
         seg.truncated = False
         found = seg.feasible(high, deadline, max_states, counter, beam=beams[0])
@@ -586,8 +757,18 @@ def vectorized_search(problem, nodes: list[int], start: int, bound: int | None, 
             if not seg.truncated:  # exact: no order within ``high``
                 return best, counter[0], True, high + 1
             beams.pop(0)  # a wider beam, or on to the exact checks
+            if not ordered:
+                ordered, found = True, quick_then_order_bound()
+                if found is not None:  # within ``low``, and nothing is below ``low``
+                    return found, counter[0], True, low
+                if out_of_time():
+                    return best, counter[0], False, low
             continue
         best, high = found, problem.peak(found, start) - 1
+    if not ordered and low <= high < 1 << 61:
+        found = quick_then_order_bound()
+        if found is not None:
+            return found, counter[0], True, low
     while low <= high:
         found = seg.feasible(low, deadline, max_states, counter)
         if found is False:
