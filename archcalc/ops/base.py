@@ -104,7 +104,7 @@ class Cost(NamedTuple):
     __rmul__ = __mul__
 
     def as_dict(self) -> dict[str, int]:
-        return dict(zip(self._fields, self))
+        return self._asdict()
 
 
 EXTRA_TERMS: tuple[str, ...] = ("bias", "bn", "act", "eltwise", "pool", "resize")
@@ -131,7 +131,7 @@ class Params(NamedTuple):
     __rmul__ = __mul__
 
     def as_dict(self) -> dict[str, int]:
-        return dict(zip(self._fields, self))
+        return self._asdict()
 
 
 def _same_record(record: tuple, other: Any) -> tuple:
