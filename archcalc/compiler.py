@@ -63,6 +63,9 @@ class _Expansion(NamedTuple):
 # of the key (shared_key), like a cache of parsed expressions. Bounded: the oldest half goes.
 _SHARED: dict[tuple, _Expansion] = {}
 _SHARED_LIMIT = 4096
+# A built-in block row's parameters, kept the same way: (context, block, scale, written values,
+# input shapes) -> {(a later repeat, the repeat's input shape): (parameters, expansion key)}.
+_SHARED_ROWS: dict[tuple, dict] = {}
 # the budgets a block expansion checks (the node budget is checked again by every replay)
 _EXPANSION_BUDGETS = (limits.DIMENSION, limits.VALUE_ITEMS, limits.INT_BITS, limits.NESTING, limits.EXPRESSION_CHARS)
 
@@ -72,12 +75,15 @@ _CONTEXTS: dict[tuple, int] = {}
 _CONTEXT_NUMBERS = itertools.count()
 
 
-def _share(key: tuple, expansion: _Expansion) -> _Expansion:
-    if len(_SHARED) >= _SHARED_LIMIT:
-        for stale in list(_SHARED)[:_SHARED_LIMIT // 2]:
-            del _SHARED[stale]
-    _SHARED[key] = expansion
-    return expansion
+def _share(key: tuple, value: Any, kept: dict | None = None) -> Any:
+    """Keep ``value`` under ``key`` in ``kept`` (the expansions, or the rows' parameters) for
+    later compiles; the oldest half goes when it is full."""
+    kept = _SHARED if kept is None else kept
+    if len(kept) >= _SHARED_LIMIT:
+        for stale in list(kept)[:_SHARED_LIMIT // 2]:
+            del kept[stale]
+    kept[key] = value
+    return value
 
 
 def _context_number(context: tuple) -> int:
@@ -102,6 +108,7 @@ def forget_shared_expansions() -> None:
     """Empty the expansions kept between compiles, so that the next compile expands every
     block from its definition (benchmarks/bench_compile.py measures such a first load)."""
     _SHARED.clear()
+    _SHARED_ROWS.clear()
     _CONTEXTS.clear()
 
 
@@ -125,6 +132,10 @@ def _frozen(value: Any) -> Any:
         items = [_frozen(item) for item in value]
         return None if None in items else (kind, tuple(items))
     return None
+
+
+def _holds_list(params: dict) -> bool:
+    return any(value.__class__ is list for value in params.values())
 
 
 def _params_copy(params: dict) -> dict:
@@ -812,7 +823,7 @@ class _Compiler:
             self.within(limits.IR_NODES, len(self.nodes) + repeats, "IR nodes (the repeat count n)", where_of("n"), name)
         current = sources[0]
         # the parameters depend on the repeat only through first_only and the input shape
-        params_seen: dict[tuple, dict] = {}
+        params_seen, kept = self.row_params_memo(block, raw, scale, sources)
         for repeat in range(repeats or 1):  # repeats chain the main input; other inputs stay as written
             instance = f"{name}.block{repeat + 1}" if repeats is not None else name
             in_shape = self.nodes[current]["shape"]
@@ -823,11 +834,28 @@ class _Compiler:
                 params = self.block_params(block, raw, env, scale, where_of, instance, repeat, in_shape)
                 # (the other inputs are the same for every repeat: the key is the same too)
                 seen = params, self.expansion_key(block, params, inputs, 0) if self.memoize else None
-                if seen_key is not None and seen_key[1] is not None:
+                if seen_key is not None and seen_key[1] is not None and not (kept and _holds_list(params)):
                     params_seen[seen_key] = seen
             params, key = seen
             current = self.expand_block(block, params, instance, inputs, 0, key)
         self.scopes[name] = current
+
+    def row_params_memo(self, block: BlockDef, raw: dict, scale: str, sources: list[str]) -> tuple[dict, bool]:
+        """Where a block row keeps its parameters per (later repeat, input shape), and whether
+        that is kept for later compiles. A built-in block's row is (_SHARED_ROWS, keyed like the
+        expansions of shared_key on the settings, rules and budgets, plus what the row itself
+        writes and the shapes of its inputs: everything block_params and expansion_key read);
+        any other row keeps its own. (A list-valued parameter is not kept across compiles: the
+        model handed out may be changed by its owner.)"""
+        if self.memoize:
+            written = tuple((key, _frozen(value)) for key, value in raw.items())
+            shapes = tuple(_frozen(self.nodes[source]["shape"]) for source in sources)
+            if all(frozen is not None for _, frozen in written) and None not in shapes:
+                shared = self.shared_key(block, (block.name, scale, written, shapes))
+                if shared is not None:
+                    found = _SHARED_ROWS.get(shared)
+                    return (_share(shared, {}, _SHARED_ROWS) if found is None else found), True
+        return {}, False
 
     def repeat_count(self, row: dict, env: Mapping[str, Any], where: Location) -> int | None:
         """``n``: an integer >= 1 or an expression giving one (``"${ceil(3 * depth)}"``)."""

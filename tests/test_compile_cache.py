@@ -286,3 +286,25 @@ def test_a_paused_pass_leaves_the_programs_own_frozen_objects_frozen() -> None:
         assert not any(id(item) in tracked for item in kept)
     finally:
         gc.unfreeze()
+
+
+def test_a_built_in_block_rows_parameters_are_worked_out_once_per_process_and_per_setting(monkeypatch) -> None:
+    calls = []
+    original = _Compiler.block_params
+
+    def counted(self, block, *args, **kwargs):
+        calls.append(block.name)
+        return original(self, block, *args, **kwargs)
+
+    monkeypatch.setattr(_Compiler, "block_params", counted)
+    forget_shared_expansions()
+    compile_spec(load_spec(MNV2))
+    first = len(calls)
+    assert first > 0
+    second = compile_spec(load_spec(MNV2))
+    assert len(calls) == first, "a later load of the same rows under the same settings works none out again"
+    _assert_same_model(second, _Uncached(load_spec(MNV2)).compile())
+    before = len(calls)
+    narrow = compile_spec(load_spec(MNV2, width=0.75))  # another width: another context, worked out afresh
+    assert len(calls) > before
+    _assert_same_model(narrow, _Uncached(load_spec(MNV2, width=0.75)).compile())
