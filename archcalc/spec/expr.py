@@ -62,18 +62,25 @@ def _expression_text(value: str) -> str | None:
 
 def names_in(value: Any) -> set[str]:
     """Every variable name read by the expressions anywhere in ``value`` (nested lists and
-    mappings walked; a malformed expression reads nothing here, it fails where it is used)."""
-    if isinstance(value, dict):
-        return set().union(*(names_in(v) for v in value.values()))
-    if isinstance(value, list):
-        return set().union(*(names_in(v) for v in value))
-    source = expression_source(value)
-    if source is None:
-        return set()
-    try:
-        return set(names_used(source))
-    except ExpressionError:
-        return set()
+    mappings walked; a malformed expression reads nothing here, it fails where it is used).
+    One loop over a stack, not a set per value: a compile asks this of the spec's whole
+    layer list."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            source = _expression_text(item)
+            if source is not None:
+                try:
+                    found |= names_used(source)
+                except ExpressionError:
+                    pass
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 @lru_cache(maxsize=4096)

@@ -240,7 +240,9 @@ def _read_plain(loader: Any, name: str) -> Any:
     # open containers: [container, key waiting for its value (or _NO_KEY), lines of a list's items]
     stack: list[list] = []
     root: Any = None
-    scalars: dict[tuple, Any] = {}  # (value, implicit) -> built value: a spec repeats its few scalars
+    scalars = _SCALARS
+    if len(scalars) >= _SCALARS_LIMIT:
+        scalars.clear()
     constructors = loader.yaml_constructors
     while True:
         event = loader.get_event()
@@ -314,6 +316,11 @@ def _read_plain(loader: Any, name: str) -> Any:
 
 
 _NO_KEY = object()
+# (text, implicit) -> the scalar built from it (a str, int, float, bool or None: immutable, so
+# shared): specs repeat their few scalars, and a process reads the same specs again. A pure
+# function of the key, like the parsed expressions; emptied when full.
+_SCALARS: dict[tuple, Any] = {}
+_SCALARS_LIMIT = 8192
 _KEY_TYPES = frozenset({str, int, float, bool})
 
 
