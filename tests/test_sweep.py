@@ -137,3 +137,19 @@ def test_parse_values():
         parse_values("96:224", int)
     with pytest.raises(ValueError):
         parse_values("1.5", int)
+
+
+def test_the_overflow_guards_bound_holds_at_int64s_extremes() -> None:
+    """_absmax bounds |value| of an int64 array from its largest and smallest entries; at
+    int64's minimum |x| = 2^63 has no int64, so it must be taken in floats (numpy's abs
+    wraps it back to -2^63, and a max of abs values would then miss it)."""
+    import numpy as np
+
+    from archcalc.analysis.sweep import _absmax
+
+    lowest = np.iinfo(np.int64).min
+    assert _absmax(np.array([[lowest], [5]], dtype=np.int64)) == 2.0**63
+    assert _absmax(np.array([[3, -7, 2]], dtype=np.int64)) == 7.0
+    assert _absmax(np.array([], dtype=np.int64)) == 0.0
+    assert _absmax(np.array([2**70, -(2**71)], dtype=object)) == float(2**71)
+    assert _absmax(-12) == 12.0 and _absmax(np.int64(-4)) == 4.0

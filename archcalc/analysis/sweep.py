@@ -111,30 +111,47 @@ INT64_BOUND = 2.0**62  # margin below 2^63 for the float estimate of the bound
 
 def _is_int64(value: Any) -> bool:
     """An int64 array or scalar: arithmetic on it wraps silently past 2^63."""
+    kind = value.__class__
+    if kind is int or kind is float:  # (most factors are plain numbers: no import, no isinstance)
+        return False
     import numpy as np
 
     return (isinstance(value, np.ndarray) and value.dtype == np.int64) or isinstance(value, np.integer)
 
 
 def _absmax(value: Any) -> float:
-    """An upper bound of ``|value|`` over the grid, as a float."""
+    """An upper bound of ``|value|`` over the grid, as a float. (Called for every product of a
+    sweep's replay: an array's largest and smallest entries are two reductions, without the
+    float copy and ``abs`` array of ``max(abs(value))``; negated as a float, so int64's
+    minimum cannot wrap.)"""
+    kind = value.__class__
+    if kind is int or kind is float:
+        return float(abs(value))
     import numpy as np
 
-    if isinstance(value, np.ndarray):
+    if kind is np.ndarray:
         if value.size == 0:
             return 0.0
         if value.dtype == object:
             return float(max(abs(v) for v in value.ravel().tolist()))
-        return float(np.max(np.abs(value.astype(float))))
+        return max(float(np.maximum.reduce(value, axis=None)), -float(np.minimum.reduce(value, axis=None)))
     if isinstance(value, (int, float, np.number)):
         return float(abs(value))
     return 0.0
 
 
-def _int64_product(a: Any, b: Any) -> Any:
+def _bound_if_int64(factor: Any, terms: list, side: int) -> float | None:
+    """``_absmax(factor)`` when a product of it with the ``side`` factors of ``terms`` is in int64, else None."""
+    if _is_int64(factor) or any(_is_int64(term[side]) for term in terms):
+        return _absmax(factor)
+    return None
+
+
+def _int64_product(a: Any, b: Any, b_bound: float | None = None) -> Any:
     """``a * b``, refusing (Int64Overflow) a product computed in int64 that could wrap.
-    Products of Python ints, floats or object arrays are exact (or float) and unchecked."""
-    if (_is_int64(a) or _is_int64(b)) and _absmax(a) * _absmax(b) >= INT64_BOUND:
+    Products of Python ints, floats or object arrays are exact (or float) and unchecked.
+    ``b_bound``: ``_absmax(b)``, when the caller multiplies many values by one ``b``."""
+    if (_is_int64(a) or _is_int64(b)) and _absmax(a) * (_absmax(b) if b_bound is None else b_bound) >= INT64_BOUND:
         raise Int64Overflow
     return a * b
 
@@ -185,11 +202,15 @@ class Separable:
 
     def __mul__(self, other: Any) -> "Separable":
         if not isinstance(other, Separable):
-            return Separable([(_int64_product(a, other), b) for a, b in self.terms])
+            # |other| once for all terms, and only when a product is in int64 (an object array's is a Python loop)
+            bound = _absmax(other) if _is_int64(other) or any(_is_int64(a) for a, _ in self.terms) else None
+            return Separable([(_int64_product(a, other, bound), b) for a, b in self.terms])
         if len(self.terms) * len(other.terms) > 8:
             return Separable([(_int64_product(self.collapse(), other.collapse()), 1)])
-        return Separable([(_int64_product(a1, a2), _int64_product(b1, b2))
-                          for a1, b1 in self.terms for a2, b2 in other.terms])
+        bounds = [(a2, _bound_if_int64(a2, self.terms, 0), b2, _bound_if_int64(b2, self.terms, 1))
+                  for a2, b2 in other.terms]
+        return Separable([(_int64_product(a1, a2, a2_bound), _int64_product(b1, b2, b2_bound))
+                          for a1, b1 in self.terms for a2, a2_bound, b2, b2_bound in bounds])
 
     __rmul__ = __mul__
 
