@@ -590,14 +590,16 @@ class _Compiler:
         for name, target in self.scope_log[log_mark:log_end]:
             if target is None:  # the node's record, less what a replay fills in (its inputs, its origin);
                 data = self.nodes[name]  # copied: the model handed out may be changed by its owner
-                events.append((ref(name), None, ({**data, "attrs": data["attrs"].copy(), "inputs": None,
-                                                  "in_shapes": data["in_shapes"].copy(), "origin": None},
-                                                 [ref(i) for i in data["inputs"]])))
+                attrs, in_shapes = data["attrs"].copy(), data["in_shapes"].copy()
+                events.append((ref(name), None, ({**data, "attrs": attrs, "inputs": None, "in_shapes": in_shapes,
+                                                  "origin": None}, attrs, in_shapes, [ref(i) for i in data["inputs"]])))
             else:
                 events.append((ref(name), ref(target), None))
-        # (a list parameter, made by an expression, is copied: the model handed out may be changed by its owner)
-        instances = [(ref(i.name), i.type, _params_copy(i.params), ref(i.input), ref(i.output), i.input_shape,
-                      i.output_shape, i.nesting) for i in self.instances[instance_mark:instance_end]]
+        # (a list parameter, made by an expression, is copied: the model handed out may be changed by its owner;
+        # a replay copies each instance's parameters with the function kept here)
+        instances = [(ref(i.name), i.type, _params_copy(i.params), _params_copy if _holds_list(i.params) else dict.copy,
+                      ref(i.input), ref(i.output), i.input_shape, i.output_shape, i.nesting)
+                     for i in self.instances[instance_mark:instance_end]]
         if any(instance[0].__class__ is not str for instance in instances):  # (a replay writes scope + name)
             raise _NotRelative(scope)
         rows = self.tally[tally_mark:tally_end]
@@ -606,32 +608,31 @@ class _Compiler:
                           sum(1 for event in events if event[1] is None))
 
     def replay(self, cached: "_Expansion", scope: str, input_nodes: list[str]) -> str:
-        def name_of(ref: str | int) -> str:
-            return input_nodes[ref] if ref.__class__ is int else scope + ref
-
+        # (the node budget: expand_block replays only what fits under it; one loop, everything
+        # it reads prepared by record: a long chain replays tens of thousands of ops)
         origin, nodes, scopes, log, order = self.row_where, self.nodes, self.scopes, self.scope_log, self.order
-        # (the node budget: expand_block replays only what fits under it)
         output = None
         for ref, target, node in cached.events:
             name = scope + ref if ref.__class__ is str else input_nodes[ref]
-            if node is None:
-                output = scopes[name] = name_of(target)
+            if node is None:  # a name standing for a tensor
+                output = scopes[name] = scope + target if target.__class__ is str else input_nodes[target]
                 log.append((name, output))
                 continue
             if name in nodes:
                 self.fail(f"name {name!r} is used twice", origin)
-            template, inputs = node
-            nodes[name] = data = template.copy()  # (copying a dict is cheaper than building one)
-            data["attrs"], data["in_shapes"] = template["attrs"].copy(), template["in_shapes"].copy()
-            data["inputs"] = [input_nodes[i] if i.__class__ is int else scope + i for i in inputs]
+            template, attrs, in_shapes, inputs = node
+            data = template.copy()  # (copying a dict is cheaper than building one)
+            data["attrs"], data["in_shapes"] = attrs.copy(), in_shapes.copy()
+            data["inputs"] = [scope + i if i.__class__ is str else input_nodes[i] for i in inputs]
             data["origin"] = origin
+            nodes[name] = data
             order.append(name)
             scopes[name] = name
             log.append((name, None))
         self.instances.extend(  # (positional: a keyword call costs twice as much, 40,000 times for a long chain)
-            BlockInstance(scope + ref, kind, _params_copy(params), input_nodes[input] if input.__class__ is int else scope + input,
+            BlockInstance(scope + ref, kind, copy(params), input_nodes[input] if input.__class__ is int else scope + input,
                           input_nodes[out] if out.__class__ is int else scope + out, input_shape, output_shape, nesting)
-            for ref, kind, params, input, out, input_shape, output_shape, nesting in cached.instances)
+            for ref, kind, params, copy, input, out, input_shape, output_shape, nesting in cached.instances)
         if cached.total is not None:
             self.tally.append(cached.total)
         return output
