@@ -153,3 +153,29 @@ def test_the_overflow_guards_bound_holds_at_int64s_extremes() -> None:
     assert _absmax(np.array([], dtype=np.int64)) == 0.0
     assert _absmax(np.array([2**70, -(2**71)], dtype=object)) == float(2**71)
     assert _absmax(-12) == 12.0 and _absmax(np.int64(-4)) == 4.0
+
+
+def test_a_products_remembered_bound_never_changes_whether_the_overflow_guard_refuses() -> None:
+    """_int64_product first tries the bounds remembered for its factors (a product's is the
+    product of its factors' bounds, perhaps far above its exact one). Whatever the chain of
+    products, it must refuse exactly when the factors' exact |max| product reaches
+    INT64_BOUND, as when every bound is taken from the arrays themselves; and give a * b."""
+    import numpy as np
+
+    from archcalc.analysis import sweep as sw
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        value = rng.integers(-(2**20), 2**20, size=(4, 1), dtype=np.int64)
+        for _ in range(6):
+            factor = rng.integers(-(2**int(rng.integers(1, 30))), 2**int(rng.integers(1, 30)), size=(4, 1),
+                                  dtype=np.int64) if rng.random() < 0.7 else int(rng.integers(-(2**25), 2**25))
+            exact = float(np.max(np.abs(value.astype(object)))) * float(np.max(np.abs(np.asarray(factor, dtype=object))))
+            if exact >= sw.INT64_BOUND:
+                with pytest.raises(sw.Int64Overflow):
+                    sw._int64_product(value, factor)
+                break
+            product = sw._int64_product(value, factor)
+            assert (product.astype(object) == value.astype(object) * factor).all()
+            value = product
+    sw._BOUNDS.clear()

@@ -119,41 +119,70 @@ def _is_int64(value: Any) -> bool:
     return (isinstance(value, np.ndarray) and value.dtype == np.int64) or isinstance(value, np.integer)
 
 
+# |array| bounds known during one replay: id -> (the array, the bound, whether it is exact).
+# The array is held, so that its id names no other array meanwhile; the replay never changes
+# an array in place. A product's bound is the product of its factors' bounds (an upper
+# bound, at no cost); _int64_product takes exact bounds only when that one is too large.
+_BOUNDS: dict[int, tuple[Any, float, bool]] = {}
+
+
 def _absmax(value: Any) -> float:
-    """An upper bound of ``|value|`` over the grid, as a float. (Called for every product of a
-    sweep's replay: an array's largest and smallest entries are two reductions, without the
-    float copy and ``abs`` array of ``max(abs(value))``; negated as a float, so int64's
-    minimum cannot wrap.)"""
+    """An upper bound of ``|value|`` over the grid, as a float: exact, the largest ``|entry|``.
+    (Asked for every product of a sweep's replay: an array's is two reductions, without
+    the float copy and ``abs`` array of ``max(abs(value))``, negated as a float so that
+    int64's minimum cannot wrap, and remembered for the replay.)"""
     kind = value.__class__
     if kind is int or kind is float:
         return float(abs(value))
     import numpy as np
 
     if kind is np.ndarray:
+        known = _BOUNDS.get(id(value))
+        if known is not None and known[2] and known[0] is value:
+            return known[1]
         if value.size == 0:
-            return 0.0
-        if value.dtype == object:
-            return float(max(abs(v) for v in value.ravel().tolist()))
-        return max(float(np.maximum.reduce(value, axis=None)), -float(np.minimum.reduce(value, axis=None)))
+            bound = 0.0
+        elif value.dtype == object:
+            bound = float(max(abs(v) for v in value.ravel().tolist()))
+        else:
+            bound = max(float(np.maximum.reduce(value, axis=None)), -float(np.minimum.reduce(value, axis=None)))
+        _remember_bound(value, bound, True)
+        return bound
     if isinstance(value, (int, float, np.number)):
         return float(abs(value))
     return 0.0
 
 
-def _bound_if_int64(factor: Any, terms: list, side: int) -> float | None:
-    """``_absmax(factor)`` when a product of it with the ``side`` factors of ``terms`` is in int64, else None."""
-    if _is_int64(factor) or any(_is_int64(term[side]) for term in terms):
-        return _absmax(factor)
-    return None
+def _upper(value: Any) -> float:
+    """A bound of ``|value|``: a product's remembered one if known (perhaps above the exact one), else exact."""
+    known = _BOUNDS.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    return _absmax(value)
 
 
-def _int64_product(a: Any, b: Any, b_bound: float | None = None) -> Any:
-    """``a * b``, refusing (Int64Overflow) a product computed in int64 that could wrap.
-    Products of Python ints, floats or object arrays are exact (or float) and unchecked.
-    ``b_bound``: ``_absmax(b)``, when the caller multiplies many values by one ``b``."""
-    if (_is_int64(a) or _is_int64(b)) and _absmax(a) * (_absmax(b) if b_bound is None else b_bound) >= INT64_BOUND:
-        raise Int64Overflow
-    return a * b
+def _int64_product(a: Any, b: Any) -> Any:
+    """``a * b``, refusing (Int64Overflow) a product computed in int64 that could wrap, by the
+    exact bounds of its factors (their remembered upper bounds first: when those are small
+    enough, so are the exact ones). Products of Python ints, floats or object arrays are
+    exact (or float) and unchecked."""
+    if not (_is_int64(a) or _is_int64(b)):
+        return a * b
+    bound = _upper(a) * _upper(b)
+    if bound >= INT64_BOUND:
+        bound = _absmax(a) * _absmax(b)
+        if bound >= INT64_BOUND:
+            raise Int64Overflow
+    product = a * b
+    if product.__class__ is not int and product.__class__ is not float and id(product) not in _BOUNDS:
+        _remember_bound(product, bound, False)
+    return product
+
+
+def _remember_bound(value: Any, bound: float, exact: bool) -> None:
+    if len(_BOUNDS) >= 65536:  # (numeric_replay used on its own: nothing clears it after a replay)
+        _BOUNDS.clear()
+    _BOUNDS[id(value)] = value, bound, exact
 
 
 class Separable:
@@ -202,15 +231,11 @@ class Separable:
 
     def __mul__(self, other: Any) -> "Separable":
         if not isinstance(other, Separable):
-            # |other| once for all terms, and only when a product is in int64 (an object array's is a Python loop)
-            bound = _absmax(other) if _is_int64(other) or any(_is_int64(a) for a, _ in self.terms) else None
-            return Separable([(_int64_product(a, other, bound), b) for a, b in self.terms])
+            return Separable([(_int64_product(a, other), b) for a, b in self.terms])
         if len(self.terms) * len(other.terms) > 8:
             return Separable([(_int64_product(self.collapse(), other.collapse()), 1)])
-        bounds = [(a2, _bound_if_int64(a2, self.terms, 0), b2, _bound_if_int64(b2, self.terms, 1))
-                  for a2, b2 in other.terms]
-        return Separable([(_int64_product(a1, a2, a2_bound), _int64_product(b1, b2, b2_bound))
-                          for a1, b1 in self.terms for a2, a2_bound, b2, b2_bound in bounds])
+        return Separable([(_int64_product(a1, a2), _int64_product(b1, b2))
+                          for a1, b1 in self.terms for a2, b2 in other.terms])
 
     __rmul__ = __mul__
 
@@ -447,8 +472,11 @@ def _replay_trace(tr: Any, w: Any, r: Any, todo: Any, convention: Convention, sh
     import numpy as np
 
     replay = numeric_replay(tr, w[:, None], r[None, :], dtype)
-    here = todo & np.broadcast_to(guards_hold(tr, replay), shape)
-    return here, _trace_totals(tr, replay, convention, shape, dtype, columns)
+    try:
+        here = todo & np.broadcast_to(guards_hold(tr, replay), shape)
+        return here, _trace_totals(tr, replay, convention, shape, dtype, columns)
+    finally:
+        _BOUNDS.clear()  # (the arrays it holds go with the replay)
 
 
 def _store(out: dict[str, Any], totals: dict[str, Any], here: Any) -> None:
