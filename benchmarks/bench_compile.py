@@ -12,8 +12,8 @@ Three measurements, each printing its ratio or its per-node figure:
    time (``time.process_time``: the machine is shared, wall time would count the others'
    work) is printed with the ratio of the medians. Two ways, both printed: (a) one call of
    each side in turn, so that every archcalc load runs right after a peer's torch work with
-   cold CPU caches (about 1 ms of the figure), and (b) timeit-style batches of consecutive
-   calls, at least 20 ms of one side before the next. Target: <= 1 ms, >= 150x fvcore,
+   cold CPU caches (about 1 ms of the figure), and (b) batches of consecutive calls, at least
+   100 ms of one side before the next (pyperf's default minimum per sample). Target: <= 1 ms, >= 150x fvcore,
    >= 40x the fastest peer.
 2. A chain of 10,000 bottleneck blocks (one row, ``n: 10000``), as a first load:
    microseconds per op. Target: <= 5 us per op (identical blocks are a cache lookup, not a
@@ -151,7 +151,7 @@ def batched(fn: Callable[[], object], size: int) -> Callable[[], object]:
     return batch
 
 
-def batch_size(fn: Callable[[], object], at_least: float = 0.02) -> int:
+def batch_size(fn: Callable[[], object], at_least: float = 0.1) -> int:
     """How many consecutive calls of ``fn`` take ``at_least`` CPU seconds (1 for a slow one)."""
     once = min(cpu_time(fn) for _ in range(3))
     return max(1, int(at_least / max(once, 1e-6)) + 1)
@@ -190,12 +190,13 @@ def bench_mnv2(repeats: int) -> None:
     print("   a. one call of each side in turn: every archcalc load comes right after a peer's torch work, with the\n"
           "      CPU caches cold for it (a single load in a busy process)")
     report(times, tuple(ours_sides))
-    # b. the way timeit and pyperf time a short call: many in a row, so that what each side
-    # keeps in the CPU caches is its own; the sides still alternate, batch by batch
+    # b. the way pyperf times a short call: calls in a row until a sample takes at least
+    # 100 ms (pyperf's default minimum), so that what each side keeps in the CPU caches is
+    # its own; the sides still alternate, batch by batch
     sizes = {name: batch_size(fn) for name, fn in sides.items()}
     batches = interleaved({name: batched(fn, sizes[name]) for name, fn in sides.items()}, repeats)
     per_call = {name: [t / sizes[name] for t in values] for name, values in batches.items()}
-    print("   b. batches of consecutive calls (timeit-style: at least 20 ms of one side, then the next; per call =\n"
+    print("   b. batches of consecutive calls (as pyperf does: at least 100 ms of one side, then the next; per call =\n"
           "      batch / size; sizes " + ", ".join(f"{name} {size}" for name, size in sizes.items()) + ")")
     report(per_call, tuple(ours_sides))
 
