@@ -15,7 +15,8 @@ definition (its plan: parameters, body items, the names it reads), not once per 
 expanded again with equal parameters and input shapes is replayed from a record of its first
 expansion (renamed, one dict copy per op), and a layer row's built-in block is kept for later
 compiles in the process, keyed on everything else it depends on (settings, defaults, rounding,
-budgets, the op rules); totals are summed as nodes are added. The symbolic tracer and the recognizer turn
+budgets, the op rules), as are the parameters such a row evaluates to (keyed also on what the
+row writes and its input shapes); totals are summed as nodes are added. The symbolic tracer and the recognizer turn
 the caching off (``memoize = False``).
 """
 from __future__ import annotations
