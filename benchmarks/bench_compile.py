@@ -83,7 +83,9 @@ def archcalc_count(path: Path) -> Callable[[], dict]:
 def archcalc_first_count(path: Path) -> Callable[[], dict]:
     """A first load: the built-in block expansions that compiles in one process share
     (archcalc.compiler._SHARED) are forgotten before every load, so that each block is
-    expanded from its definition (the YAML read and the parsed expressions stay cached)."""
+    expanded from its definition, and every built-in block row's parameters worked out again
+    (what stays cached is a pure function of a text: the scalars the YAML reader built, the
+    parsed expressions, each block definition's plan)."""
     import archcalc
     from archcalc.compiler import forget_shared_expansions
 
