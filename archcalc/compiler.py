@@ -76,10 +76,9 @@ _CONTEXTS: dict[tuple, int] = {}
 _CONTEXT_NUMBERS = itertools.count()
 
 
-def _share(key: tuple, value: Any, kept: dict | None = None) -> Any:
-    """Keep ``value`` under ``key`` in ``kept`` (the expansions, or the rows' parameters) for
-    later compiles; the oldest half goes when it is full."""
-    kept = _SHARED if kept is None else kept
+def _share(kept: dict, key: tuple, value: Any) -> Any:
+    """Keep ``value`` under ``key`` in ``kept`` (_SHARED or _SHARED_ROWS) for later compiles;
+    the oldest half goes when it is full."""
     if len(kept) >= _SHARED_LIMIT:
         for stale in list(kept)[:_SHARED_LIMIT // 2]:
             del kept[stale]
@@ -510,7 +509,7 @@ class _Compiler:
             expansion = False
         else:
             if shared is not None:
-                _share(shared, expansion)
+                _share(_SHARED, shared, expansion)
         self.expansions[key] = expansion
         return expansion
 
@@ -856,7 +855,7 @@ class _Compiler:
                 shared = self.shared_key(block, (block.name, scale, written, shapes))
                 if shared is not None:
                     found = _SHARED_ROWS.get(shared)
-                    return (_share(shared, {}, _SHARED_ROWS) if found is None else found), True
+                    return (_share(_SHARED_ROWS, shared, {}) if found is None else found), True
         return {}, False
 
     def repeat_count(self, row: dict, env: Mapping[str, Any], where: Location) -> int | None:

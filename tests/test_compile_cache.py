@@ -308,3 +308,12 @@ def test_a_built_in_block_rows_parameters_are_worked_out_once_per_process_and_pe
     narrow = compile_spec(load_spec(MNV2, width=0.75))  # another width: another context, worked out afresh
     assert len(calls) > before
     _assert_same_model(narrow, _Uncached(load_spec(MNV2, width=0.75)).compile())
+
+
+def test_the_yaml_readers_kept_scalars_stay_bounded_within_one_file() -> None:
+    # one file may hold far more distinct scalars than the reader keeps between reads
+    from archcalc.spec import yamlio
+
+    text = "[" + ", ".join(f"s{i}" for i in range(3 * yamlio._SCALARS_LIMIT)) + "]"
+    assert yamlio.parse_yaml(text) == [f"s{i}" for i in range(3 * yamlio._SCALARS_LIMIT)]
+    assert len(yamlio._SCALARS) <= yamlio._SCALARS_LIMIT

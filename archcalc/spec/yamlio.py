@@ -241,8 +241,6 @@ def _read_plain(loader: Any, name: str) -> Any:
     stack: list[list] = []
     root: Any = None
     scalars = _SCALARS
-    if len(scalars) >= _SCALARS_LIMIT:
-        scalars.clear()
     constructors = loader.yaml_constructors
     while True:
         event = loader.get_event()
@@ -272,6 +270,8 @@ def _read_plain(loader: Any, name: str) -> Any:
                             loader, yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style))
                     except Exception:  # (an int of 5,000 digits): reported by the general reader, in its turn
                         raise _NotPlain from None
+                    if len(scalars) >= _SCALARS_LIMIT:  # (bounded per entry: one file may hold 200,000 scalars)
+                        scalars.clear()
                     scalars[key] = value
                 opened = None
             else:
