@@ -16,8 +16,11 @@ expanded again with equal parameters and input shapes is replayed from a record 
 expansion (renamed, one dict copy per op), and a layer row's built-in block is kept for later
 compiles in the process, keyed on everything else it depends on (settings, defaults, rounding,
 budgets, the op rules), as are the parameters such a row evaluates to (keyed also on what the
-row writes and its input shapes); totals are summed as nodes are added. The symbolic tracer and the recognizer turn
-the caching off (``memoize = False``).
+row writes and its input shapes); totals are summed as nodes are added. A layer row's block
+that is replayed is not even renamed until the model's nodes are read (``_Compiler.defer``):
+counting a network (``archcalc.load(spec).totals()``) makes the ops of its first copies only,
+and the Model makes the rest, exactly where an eager compile puts them, on first read. The
+symbolic tracer and the recognizer turn the caching off (``memoize = False``).
 """
 from __future__ import annotations
 
@@ -58,6 +61,11 @@ class _Expansion(NamedTuple):
     total: tuple | None
     used: frozenset  # the block types expanded (for the unread-defaults warning of a compile replaying it)
     size: int  # the ops it adds (its events also hold the names standing for tensors, which add no node)
+    # for a replay put off until the model's nodes are read (see _Compiler.defer):
+    output: str | int  # what the block's scope names (the last scope write): its output
+    output_shape: tuple | None  # that op's shape (None when the output is one of the block's inputs)
+    closed: bool  # every op it adds is read, through the block, by its output
+    reads: tuple  # the inputs (their index) its ops read
 
 
 # Expansions of built-in blocks, kept for the later compiles of this process: a pure function
@@ -114,6 +122,10 @@ def forget_shared_expansions() -> None:
 
 class _NotRelative(Exception):
     """A name made while expanding a block lies outside the block's scope."""
+
+
+class _UsedTwice(Exception):
+    """A replay would make an op under a name already taken (the name is its argument)."""
 
 
 _PLAIN = frozenset({int, float, str, bool, type(None)})
@@ -213,6 +225,11 @@ class _Compiler:
         # One row per node (cost fields, param fields, output numel), or one per replayed
         # block (its nodes' sum): Model.totals() is the column sum, taken once at the end.
         self.tally: list[tuple] = []
+        # Replays of a layer row's block put off until the model's nodes are read (see defer):
+        # (where they lie in order, instances and scope_log; the expansion; scope; inputs; origin)
+        self.deferred: list[tuple] = []
+        self.deferred_outputs: dict[str, tuple] = {}  # their output ops -> shape (what later rows read)
+        self.deferred_size = 0  # the ops they will add
         self.expansions: dict[tuple, Any] = {}  # key -> _Expansion, or where it lies in the logs, or False
         self.names_set: tuple[list, frozenset] | None = None
         self.param_checks: dict[int, tuple[ParamDef, dict]] = {}  # see param_fits
@@ -293,13 +310,13 @@ class _Compiler:
     def add_node(self, name: str, op: OpDef, attrs: dict, inputs: list[str], where: Location) -> str:
         if name in self.nodes:
             self.fail(f"name {name!r} is used twice", where)
-        if len(self.nodes) >= limits.IR_NODES.value:
-            self.within(limits.IR_NODES, len(self.nodes) + 1, "IR nodes", where, name)
+        if self.node_count() >= limits.IR_NODES.value:
+            self.within(limits.IR_NODES, self.node_count() + 1, "IR nodes", where, name)
         count = len(inputs)
         if count < op.min_inputs or (op.max_inputs is not None and count > op.max_inputs):
             wanted = op.min_inputs if op.max_inputs == op.min_inputs else f"{op.min_inputs} or more"
             self.fail(f"{op.kind} takes {wanted} input(s), got {count} ({', '.join(inputs) or 'none'})", where, name)
-        in_shapes = [self.nodes[i]["shape"] for i in inputs]
+        in_shapes = [self.shape(i) for i in inputs]
         try:
             shape = op.shape(attrs, in_shapes)
         except ShapeError as exc:
@@ -326,6 +343,18 @@ class _Compiler:
         if self.memoize and op.kind != INPUT:
             self.tally.append(tally_row(cost, params, shape))
         return name
+
+    def node_count(self) -> int:
+        """The ops made so far, those of put-off replays included."""
+        return len(self.nodes) + self.deferred_size
+
+    def shape(self, name: str) -> tuple:
+        """The output shape of op ``name``, made or put off (see defer)."""
+        data = self.nodes.get(name)
+        if data is not None:
+            return data["shape"]
+        shape = self.deferred_outputs.get(name)
+        return shape if shape is not None else self.deferred_lookup(name)[1]
 
     def within(self, budget: limits.Budget, amount: Any, what: str, where: Location | None, node: str | None) -> None:
         try:
@@ -485,7 +514,9 @@ class _Compiler:
                     self.used_blocks.update(cached.used)
         if cached.__class__ is tuple:  # seen once: record it now (most blocks of a network are never repeated)
             cached = self.remember(key, cached)
-        if cached and len(self.nodes) + cached.size <= limits.IR_NODES.value:
+        if cached and self.node_count() + cached.size <= limits.IR_NODES.value:
+            if nesting == 0:  # a layer row's block: its ops are made when the model's nodes are read
+                return self.defer(cached, scope, input_nodes)
             return self.replay(cached, scope, input_nodes)
         # (a kept expansion over the node budget is expanded afresh: add_node then fails at the
         # very node, with the very message, a compile without any cache fails at)
@@ -569,7 +600,7 @@ class _Compiler:
         for name, value in params.items():
             key += name, _frozen(value)
         for node in input_nodes:
-            key.append(_frozen(self.nodes[node]["shape"]))
+            key.append(_frozen(self.shape(node)))
         return None if None in key else tuple(key)
 
     def record(self, scope: str, input_nodes: list[str], marks: tuple[int, int, int],
@@ -604,38 +635,71 @@ class _Compiler:
             raise _NotRelative(scope)
         rows = self.tally[tally_mark:tally_end]
         total = tuple(map(sum, zip(*rows))) if rows else None
-        return _Expansion(events, instances, total, frozenset(instance[1] for instance in instances),
-                          sum(1 for event in events if event[1] is None))
+        output = events[-1][1]  # (expand_fresh writes the block's own scope last)
+        shapes = {ref: node[0]["shape"] for ref, target, node in events if target is None}
+        closed, reads = _reach_within(events, output)
+        return _Expansion(events, instances, total, frozenset(instance[1] for instance in instances), len(shapes),
+                          output, shapes.get(output), closed, reads)
 
     def replay(self, cached: "_Expansion", scope: str, input_nodes: list[str]) -> str:
-        # (the node budget: expand_block replays only what fits under it; one loop, everything
-        # it reads prepared by record: a long chain replays tens of thousands of ops)
-        origin, nodes, scopes, log, order = self.row_where, self.nodes, self.scopes, self.scope_log, self.order
-        output = None
-        for ref, target, node in cached.events:
-            name = scope + ref if ref.__class__ is str else input_nodes[ref]
-            if node is None:  # a name standing for a tensor
-                output = scopes[name] = scope + target if target.__class__ is str else input_nodes[target]
-                log.append((name, output))
-                continue
-            if name in nodes:
-                self.fail(f"name {name!r} is used twice", origin)
-            template, attrs, in_shapes, inputs = node
-            data = template.copy()  # (copying a dict is cheaper than building one)
-            data["attrs"], data["in_shapes"] = attrs.copy(), in_shapes.copy()
-            data["inputs"] = [scope + i if i.__class__ is str else input_nodes[i] for i in inputs]
-            data["origin"] = origin
-            nodes[name] = data
-            order.append(name)
-            scopes[name] = name
-            log.append((name, None))
-        self.instances.extend(  # (positional: a keyword call costs twice as much, 40,000 times for a long chain)
-            BlockInstance(scope + ref, kind, copy(params), input_nodes[input] if input.__class__ is int else scope + input,
-                          input_nodes[out] if out.__class__ is int else scope + out, input_shape, output_shape, nesting)
-            for ref, kind, params, copy, input, out, input_shape, output_shape, nesting in cached.instances)
+        # (the node budget: expand_block replays only what fits under it)
         if cached.total is not None:
             self.tally.append(cached.total)
+        try:
+            return _replay_into(cached, scope, input_nodes, self.row_where, self.nodes, self.order, self.scopes,
+                                self.scope_log, self.instances)
+        except _UsedTwice as exc:
+            self.fail(f"name {exc.args[0]!r} is used twice", self.row_where)
+
+    def defer(self, cached: "_Expansion", scope: str, input_nodes: list[str]) -> str:
+        """Replay ``cached`` later: its ops, names and block instances are made when the
+        model's nodes are first read (_materialized), where a replay made now would have put
+        them. What compiling the rows after it needs is known now: the total (tallied), the
+        output op and its shape, the op count (budgets); a later row naming an op or scope
+        inside it finds it through deferred_lookup. A count of the network (``archcalc.load(spec).totals()``)
+        then makes no op of a repeated block: the repeat is the lookup of its record."""
+        if cached.total is not None:
+            self.tally.append(cached.total)
+        output = cached.output
+        if output.__class__ is str:
+            output = scope + output
+            self.deferred_outputs[output] = cached.output_shape
+        else:
+            output = input_nodes[output]
+        self.deferred.append((len(self.order), len(self.instances), len(self.scope_log), cached, scope,
+                              list(input_nodes), self.row_where))
+        self.deferred_size += cached.size
         return output
+
+    def deferred_lookup(self, name: str) -> tuple[str, tuple]:
+        """(the op ``name`` stands for, its shape) when ``name`` lies inside a put-off replay
+        (a later row reading ``stage3.block1.expand``); KeyError when it names nothing."""
+        for _, _, _, cached, scope, input_nodes, _ in reversed(self.deferred):
+            if name == scope or name.startswith(scope + "."):
+                found = _scope_refs(cached).get(name[len(scope):])
+                if found is not None:
+                    target, shape = found
+                    if target.__class__ is int:
+                        return input_nodes[target], self.shape(input_nodes[target])
+                    return scope + target, shape
+        raise KeyError(name)
+
+    def resolve(self, name: str) -> str | None:
+        """The op a ``from`` name stands for (made or put off), or None."""
+        found = self.scopes.get(name)
+        if found is None and self.deferred:
+            try:
+                found = self.deferred_lookup(name)[0]
+            except KeyError:
+                pass
+        return found
+
+    def materialize(self) -> None:
+        """Make every put-off replay now, in program order (before an error lists names)."""
+        if self.deferred:
+            self.nodes, self.order, self.scopes, self.instances, self.scope_log = _materialized(
+                self.nodes, self.order, self.instances, self.scope_log, self.deferred)
+            self.deferred, self.deferred_outputs, self.deferred_size = [], {}, 0
 
     def expand_fresh(self, block: BlockDef, params: dict, scope: str, input_nodes: list[str], nesting: int) -> str:
         if any(entry[0] == block.name for entry in self.trail):
@@ -643,10 +707,10 @@ class _Compiler:
         plan = _block_plan(block)
         nodes, scopes, trail = self.nodes, self.scopes, self.trail
         input_node = input_nodes[0]
-        in_shape = nodes[input_node]["shape"]
+        in_shape = self.shape(input_node)
         env: dict[str, Any] = {**self.globals, **params}
         for size_names, node in zip(plan.input_size_names, input_nodes):  # c_in for the main input, c_prev for `prev`
-            env.update(zip(size_names, self.input_size(nodes[node]["shape"]).values()))
+            env.update(zip(size_names, self.input_size(self.shape(node)).values()))
         for name, raw in block.let:
             env[name] = self.value(raw, env, block.location)
         local = dict(zip(block.inputs, input_nodes))
@@ -672,7 +736,7 @@ class _Compiler:
                 else:
                     sub = self.block_for(item["block"], where, full)
                     self.check_block_inputs(sub, sources, where, full)
-                    sub_params = self.block_params(sub, raw, env, None, here, full, 0, nodes[sources[0]]["shape"])
+                    sub_params = self.block_params(sub, raw, env, None, here, full, 0, self.shape(sources[0]))
                     output = self.expand_block(sub, sub_params, full, sources, nesting + 1)
                 local[name] = output
                 previous = output
@@ -682,7 +746,7 @@ class _Compiler:
         self.scope_log.append((scope, output))  # last: a replay returns the last scope it writes
         self.instances.append(BlockInstance(
             name=scope, type=block.name, params=params, input=input_node, output=output,
-            input_shape=in_shape, output_shape=nodes[output]["shape"], nesting=nesting,
+            input_shape=in_shape, output_shape=self.shape(output), nesting=nesting,
         ))
         return output
 
@@ -798,16 +862,19 @@ class _Compiler:
             target = _strip_optional(ref)
             if ref.endswith("?") and target in self.removed:
                 continue  # an optional input whose row was removed by `when`
-            if target not in self.scopes:
+            found = self.resolve(target)
+            if found is None:
+                self.materialize()  # (the message lists the names made so far)
                 self.fail(f"{target!r} names no tensor (known under {target.split('.')[0]}: "
                           f"{', '.join(k for k in self.scopes if k.startswith(target.split('.')[0]))})", where_of("from"))
-            sources.append(self.scopes[target])
+            sources.append(found)
         # a row's expressions may read its (first) input's size as c_in, h_in, w_in
-        env = {**self.globals, **self.input_size(self.nodes[sources[0]]["shape"])} if sources else self.globals
+        env = {**self.globals, **self.input_size(self.shape(sources[0]))} if sources else self.globals
         if "when" in row and not self.condition(row["when"], env, partial(where_of, "when"), name):
             self.removed.add(name)
             if sources:  # a removed row stands for its (first) input
                 self.scopes[name] = sources[0]
+                self.scope_log.append((name, sources[0]))
             return
         raw = {k: v for k, v in row.items() if k not in ROW_KEYS}
         if "op" in row:
@@ -821,13 +888,13 @@ class _Compiler:
         self.check_block_inputs(block, sources, partial(where_of, "from"))
         repeats = self.repeat_count(row, env, partial(where_of, "n"))
         if repeats is not None:  # every repeat adds at least one node: refuse before expanding
-            self.within(limits.IR_NODES, len(self.nodes) + repeats, "IR nodes (the repeat count n)", where_of("n"), name)
+            self.within(limits.IR_NODES, self.node_count() + repeats, "IR nodes (the repeat count n)", where_of("n"), name)
         current = sources[0]
         # the parameters depend on the repeat only through first_only and the input shape
         params_seen, kept = self.row_params_memo(block, raw, scale, sources)
         for repeat in range(repeats or 1):  # repeats chain the main input; other inputs stay as written
             instance = f"{name}.block{repeat + 1}" if repeats is not None else name
-            in_shape = self.nodes[current]["shape"]
+            in_shape = self.shape(current)
             seen_key = (repeat > 0, _frozen(in_shape)) if self.memoize else None
             inputs = [current, *sources[1:]]
             seen = params_seen.get(seen_key) if seen_key is not None else None
@@ -840,6 +907,7 @@ class _Compiler:
             params, key = seen
             current = self.expand_block(block, params, instance, inputs, 0, key)
         self.scopes[name] = current
+        self.scope_log.append((name, current))  # (every write to scopes is logged: see _materialized)
 
     def row_params_memo(self, block: BlockDef, raw: dict, scale: str, sources: list[str]) -> tuple[dict, bool]:
         """Where a block row keeps its parameters per (later repeat, input shape), and whether
@@ -850,7 +918,7 @@ class _Compiler:
         model handed out may be changed by its owner.)"""
         if self.memoize:
             written = tuple((key, _frozen(value)) for key, value in raw.items())
-            shapes = tuple(_frozen(self.nodes[source]["shape"]) for source in sources)
+            shapes = tuple(_frozen(self.shape(source)) for source in sources)
             if all(frozen is not None for _, frozen in written) and None not in shapes:
                 shared = self.shared_key(block, (block.name, scale, written, shapes))
                 if shared is not None:
@@ -877,6 +945,9 @@ class _Compiler:
     def check_reachable(self, outputs: list[str]) -> None:
         """Work whose result reaches no output would still be counted and held in memory:
         that is a spec error, not a silent extra (list the tensor under `outputs` if wanted)."""
+        if self.deferred and _all_reached(self.nodes, outputs, self.order, self.deferred):
+            return
+        self.materialize()  # (the message names the first op, in program order, that nothing reads)
         used = _reachable_from(self.nodes, outputs, self.order)
         for name in self.order:
             if name not in used and name != INPUT:
@@ -905,11 +976,15 @@ class _Compiler:
             warnings.warn(message, SpecWarning, stacklevel=2)
         outputs = []
         for index, ref in enumerate(data.get("outputs") or [names[-1]]):
-            if ref not in self.scopes:
+            found = self.resolve(ref)
+            if found is None:
                 raise SpecError(spec.where("outputs", index, f"outputs[{index}]"), f"{ref!r} names no layer or tensor")
-            outputs.append(self.scopes[ref])
+            outputs.append(found)
         self.check_reachable(outputs)
         sums = tuple(map(sum, zip(*self.tally))) if self.memoize and self.tally else None
+        if self.deferred:  # made when the model's nodes are first read
+            return Model(spec=spec, nodes=None, order=None, outputs=outputs, blocks=None, scopes=None, sums=sums,
+                         build=partial(_built, self.nodes, self.order, self.instances, self.scope_log, self.deferred))
         return Model(spec=spec, nodes=self.nodes, order=self.order, outputs=outputs, blocks=self.instances,
                      scopes=self.scopes, sums=sums)
 
@@ -949,6 +1024,112 @@ def _reachable_from(nodes: dict[str, dict], outputs: list[str], order: list[str]
         if name in seen:
             seen.update(nodes[name]["inputs"])
     return seen
+
+
+def _replay_into(cached: _Expansion, scope: str, input_nodes: list[str], origin: Location | None, nodes: dict,
+                 order: list, scopes: dict, log: list, instances: list) -> str:
+    """Write ``cached`` renamed to ``scope`` (its inputs ``input_nodes``) into the IR: one loop,
+    everything it reads prepared by _Compiler.record (a long chain replays tens of thousands
+    of ops). Returns the block's output."""
+    output = None
+    for ref, target, node in cached.events:
+        name = scope + ref if ref.__class__ is str else input_nodes[ref]
+        if node is None:  # a name standing for a tensor
+            output = scopes[name] = scope + target if target.__class__ is str else input_nodes[target]
+            log.append((name, output))
+            continue
+        if name in nodes:
+            raise _UsedTwice(name)
+        template, attrs, in_shapes, inputs = node
+        data = template.copy()  # (copying a dict is cheaper than building one)
+        data["attrs"], data["in_shapes"] = attrs.copy(), in_shapes.copy()
+        data["inputs"] = [scope + i if i.__class__ is str else input_nodes[i] for i in inputs]
+        data["origin"] = origin
+        nodes[name] = data
+        order.append(name)
+        scopes[name] = name
+        log.append((name, None))
+    instances.extend(  # (positional: a keyword call costs twice as much, 40,000 times for a long chain)
+        BlockInstance(scope + ref, kind, copy(params), input_nodes[input] if input.__class__ is int else scope + input,
+                      input_nodes[out] if out.__class__ is int else scope + out, input_shape, output_shape, nesting)
+        for ref, kind, params, copy, input, out, input_shape, output_shape, nesting in cached.instances)
+    return output
+
+
+def _materialized(nodes: dict, order: list, instances: list, log: list, deferred: list) -> tuple:
+    """The IR with every put-off replay (_Compiler.defer) made where it was put off: (nodes,
+    order, scopes, instances, scope log), each as an eager compile would have left it (the
+    nodes in program order; the scopes in the order the log wrote them, each name's last
+    write winning, as writing them one by one does)."""
+    new_order, new_instances, new_log = [], [], []
+    at_order = at_instance = at_log = 0
+    for order_mark, instance_mark, log_mark, cached, scope, input_nodes, origin in deferred:
+        new_order += order[at_order:order_mark]
+        new_instances += instances[at_instance:instance_mark]
+        new_log += log[at_log:log_mark]
+        at_order, at_instance, at_log = order_mark, instance_mark, log_mark
+        try:
+            _replay_into(cached, scope, input_nodes, origin, nodes, new_order, {}, new_log, new_instances)
+        except _UsedTwice as exc:  # (cannot happen: a layer row's scope is its own, see _Compiler.defer)
+            raise SpecError(origin, f"name {exc.args[0]!r} is used twice") from None
+    new_order += order[at_order:]
+    new_instances += instances[at_instance:]
+    new_log += log[at_log:]
+    scopes = {name: name if target is None else target for name, target in new_log}
+    return {name: nodes[name] for name in new_order}, new_order, scopes, new_instances, new_log
+
+
+def _built(*args) -> tuple:
+    """(nodes, order, scopes, instances) of _materialized: what a Model builds on first read."""
+    return _materialized(*args)[:4]
+
+
+def _scope_refs(cached: _Expansion) -> dict:
+    """Each name a recorded expansion writes (relative to its scope) -> (the op it stands for,
+    relative, or an input's index; that op's shape, None for an input)."""
+    refs = {}
+    for ref, target, node in cached.events:
+        if target is None:
+            refs[ref] = ref, node[0]["shape"]
+        else:
+            refs[ref] = target, (refs[target][1] if target.__class__ is str else None)
+    return refs
+
+
+def _reach_within(events: list, output: str | int) -> tuple[bool, tuple]:
+    """Whether every op of a recorded expansion is read by its ``output`` (through the
+    expansion), and which of the block's inputs (their index) those ops read."""
+    seen = {output}
+    for ref, target, node in reversed(events):
+        if target is None and ref in seen:
+            seen.update(node[3])
+    ops = [ref for ref, target, _ in events if target is None]
+    return all(ref in seen for ref in ops), tuple(sorted(ref for ref in seen if ref.__class__ is int))
+
+
+def _all_reached(nodes: dict[str, dict], outputs: list[str], order: list[str], deferred: list[tuple]) -> bool:
+    """Whether some output reads every op, put-off replays (_Compiler.defer) included, without
+    making those: one sweep against program order as in _reachable_from, a put-off replay
+    taken whole where its output is read and every op of it reaches that output (its record
+    says so, and which of its inputs they read). False also when that cannot be told so
+    (then the caller makes them and looks node by node)."""
+    seen = set(outputs)
+    pending = len(deferred) - 1
+    for index in range(len(order) - 1, -2, -1):
+        while pending >= 0 and deferred[pending][0] > index:  # (put off after order[index])
+            _, _, _, cached, scope, input_nodes, _ = deferred[pending]
+            output = scope + cached.output if cached.output.__class__ is str else input_nodes[cached.output]
+            if output not in seen or not cached.closed:
+                return False
+            seen.update(input_nodes[read] for read in cached.reads)
+            pending -= 1
+        if index < 0:
+            break
+        name = order[index]
+        if name not in seen and name != INPUT:
+            return False
+        seen.update(nodes[name]["inputs"])
+    return True
 
 
 def _strip_optional(ref: str) -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from archcalc.analysis.convention import Convention
 from archcalc.analysis.costs import layer_rows, model_totals, rollup, tally_totals
@@ -31,6 +31,9 @@ class BlockInstance(NamedTuple):
     nesting: int  # 0 for a block written as a layer row, 1 for a block inside it, ...
 
 
+_BUILT = frozenset({"nodes", "order", "scopes", "blocks"})  # what a Model may make on first read
+
+
 class Model:
     """The IR of one network at one (width, resolution, classes).
 
@@ -41,20 +44,41 @@ class Model:
     (ordered producer names), ``in_shapes``, ``shape`` (output, without batch), ``origin``
     (spec location), ``cost`` and ``params`` (registry records). ``order`` is the program
     order (a topological order: the spec's), ``outputs`` the output nodes, ``blocks`` every
-    block instance, ``scopes`` every name a spec's ``from`` may use. (A plain class: the
-    start-up of ``archcalc cost`` does not import dataclasses, issue 12.)
+    block instance, ``scopes`` every name a spec's ``from`` may use. These four may be made
+    on first read (``build``: the replays of repeated blocks the compiler put off), so that a
+    count of the network makes no op it does not need. (A plain class: the start-up of
+    ``archcalc cost`` does not import dataclasses, issue 12.)
     """
 
-    def __init__(self, spec: Spec, nodes: dict[str, dict], order: list[str], outputs: list[str],
-                 blocks: list[BlockInstance], scopes: dict[str, str] | None = None, sums: tuple | None = None) -> None:
+    def __init__(self, spec: Spec, nodes: dict[str, dict] | None, order: list[str] | None, outputs: list[str],
+                 blocks: list[BlockInstance] | None, scopes: dict[str, str] | None = None, sums: tuple | None = None,
+                 build: Callable[[], tuple] | None = None) -> None:
         self.spec = spec
-        self.nodes = nodes
-        self.order = order
         self.outputs = outputs
-        self.blocks = blocks
-        self.scopes = {} if scopes is None else scopes
         # column sums of the nodes' numbers, taken by the compiler (see costs.tally_row); None: sum the nodes
         self.sums = sums
+        if build is None:
+            self.nodes, self.order, self.blocks = nodes, order, blocks
+            self.scopes = {} if scopes is None else scopes
+        else:  # `nodes`, `order`, `scopes` and `blocks` are made by build() when first read (see __getattr__)
+            self._build = build
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for an attribute the instance lacks: the IR of a model whose compile put
+        # off replaying its repeated blocks (compiler._Compiler.defer) is made on first read, so
+        # that counting a network makes no op of a repeated block. Once made, the attributes
+        # are plain ones and this is never called for them again.
+        build = self.__dict__.get("_build")
+        if build is None or name not in _BUILT:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self.nodes, self.order, self.scopes, self.blocks = build()
+        del self._build
+        return self.__dict__[name]
+
+    def __getstate__(self) -> dict:
+        if "_build" in self.__dict__:  # a pickle or a copy holds the IR itself, not how to make it
+            self.__getattr__("nodes")
+        return self.__dict__
 
     def __repr__(self) -> str:
         return f"Model({self.name!r}, width={self.width:g}, resolution={self.resolution}, nodes={len(self.order)})"

@@ -317,3 +317,115 @@ def test_the_yaml_readers_kept_scalars_stay_bounded_within_one_file() -> None:
     text = "[" + ", ".join(f"s{i}" for i in range(3 * yamlio._SCALARS_LIMIT)) + "]"
     assert yamlio.parse_yaml(text) == [f"s{i}" for i in range(3 * yamlio._SCALARS_LIMIT)]
     assert len(yamlio._SCALARS) <= yamlio._SCALARS_LIMIT
+
+
+# ---------------------------------------------------------------------------- put-off replays
+# A layer row's block replayed from a record (a repeat, or a block kept from an earlier compile)
+# makes its ops only when the model's nodes are first read (compiler._Compiler.defer). Whatever
+# reads them must see what an eager compile makes: the same records, in the same order, the
+# same names, the same errors.
+
+
+def _assert_same_ir(model, fresh) -> None:
+    _assert_same_model(model, fresh)
+    assert list(model.nodes) == model.order  # the nodes dict in program order, as an eager compile leaves it
+    assert model.outputs == fresh.outputs
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_a_load_replaying_an_earlier_ones_blocks_equals_a_fresh_compile(path: Path) -> None:
+    forget_shared_expansions()
+    first = _compilable(path)
+    if first is None:
+        pytest.skip("not a whole network on its own")
+    second = compile_spec(load_spec(path))  # every built-in block row replayed from the first load
+    fresh = _Uncached(load_spec(path)).compile()
+    _assert_same_ir(first, fresh)
+    _assert_same_ir(second, fresh)
+
+
+def test_counting_a_network_makes_no_op_of_a_repeated_block_until_its_nodes_are_read() -> None:
+    import copy
+    import pickle
+
+    compile_spec(load_spec(MNV2))
+    model = compile_spec(load_spec(MNV2))
+    fresh = _Uncached(load_spec(MNV2)).compile()
+    assert "nodes" not in vars(model)  # put off: nothing but the totals and the outputs made yet
+    assert model.totals() == fresh.totals()  # (the compiler's running sum)
+    assert "nodes" not in vars(model)
+    assert pickle.loads(pickle.dumps(model)).order == fresh.order  # a pickle holds the IR itself
+    assert copy.copy(model).nodes is model.nodes
+    _assert_same_ir(model, fresh)
+
+
+def _repeat_then(tmp_path: Path, rows: str, outputs: str = "", blocks: str = "") -> Path:
+    spec = tmp_path / "read_inside.yaml"
+    spec.write_text("name: inside\ninput: {channels: 16, resolution: 8}\n"
+                    f"defaults: {{kernel: 3, activation: relu6, norm: batch_norm}}\n{blocks}{outputs}"
+                    "layers:\n  - {block: bottleneck, t: 6, c: 16, n: 3, s: 1}\n" + rows)
+    return spec
+
+
+def _same_outcome(spec: Path) -> str | int:
+    """The outcome (node count, or the error) of a load replaying the built-in blocks kept
+    by an earlier one, of a load replaying only its own repeats, and of an uncached compile:
+    all three must agree."""
+    truth = _outcome(lambda: _Uncached(load_spec(spec)).compile())
+    forget_shared_expansions()
+    assert _outcome(lambda: compile_spec(load_spec(spec))) == truth  # repeats replayed within the compile
+    assert _outcome(lambda: compile_spec(load_spec(spec))) == truth  # and from the earlier load
+    return truth
+
+
+@pytest.mark.parametrize("inside", ["stage1.block2.expand", "stage1.block2.expand.conv", "stage1.block2",
+                                    "stage1.block3.dw.act"])
+def test_a_later_row_reads_a_name_inside_a_put_off_repeat(tmp_path: Path, inside: str) -> None:
+    # every op still reaches an output (stage1 through block3, and the side conv): it compiles
+    read = _repeat_then(tmp_path, f"  - {{name: side, op: conv2d, out: 8, kernel: 1, from: {inside}}}\n",
+                        "outputs: [stage1, side]\n")
+    forget_shared_expansions()
+    compile_spec(load_spec(read))
+    model = compile_spec(load_spec(read))
+    fresh = _Uncached(load_spec(read)).compile()
+    _assert_same_ir(model, fresh)
+    assert model.nodes["side.conv" if "side.conv" in model.nodes else "side"]["inputs"] == \
+        fresh.nodes["side.conv" if "side.conv" in fresh.nodes else "side"]["inputs"]
+
+
+@pytest.mark.parametrize("outputs", ["outputs: [side]\n", ""])
+def test_what_a_put_off_repeat_leaves_unread_is_the_same_error(tmp_path: Path, outputs: str) -> None:
+    # the side conv reads inside block2: block3 (and block2's projection) reach no output when
+    # only `side` is one; with the default output (side, the last row) likewise
+    spec = _repeat_then(tmp_path, "  - {name: side, op: conv2d, out: 8, kernel: 1, from: stage1.block2.expand}\n",
+                        outputs)
+    outcome = _same_outcome(spec)
+    assert isinstance(outcome, str) and "reaches no output" in outcome and "stage1.block2." in outcome, outcome
+
+
+def test_an_unread_op_inside_a_repeated_block_is_the_same_error(tmp_path: Path) -> None:
+    # the block's `dead` conv is read by nothing: the first copy (made) names it; a replay of a
+    # later copy must not hide it, nor name another
+    blocks = ("blocks:\n  leaky:\n    params: {c: {type: channels}}\n    body:\n"
+              "      - {name: dead, op: conv2d, out: '${c}', kernel: 1}\n"
+              "      - {name: live, op: conv2d, out: '${c}', kernel: 1, from: input}\n")
+    spec = tmp_path / "leaky.yaml"
+    spec.write_text("name: leaky\ninput: {channels: 16, resolution: 8}\n" + blocks +
+                    "layers:\n  - {block: leaky, c: 16, n: 3}\n")
+    outcome = _same_outcome(spec)
+    assert isinstance(outcome, str) and "stage1.block1.dead reaches no output" in outcome, outcome
+
+
+def test_a_name_inside_a_put_off_repeat_that_names_nothing_lists_the_names_made(tmp_path: Path) -> None:
+    spec = _repeat_then(tmp_path, "  - {name: side, op: conv2d, out: 8, kernel: 1, from: stage1.block2.nothing}\n",
+                        "outputs: [stage1, side]\n")
+    outcome = _same_outcome(spec)
+    assert isinstance(outcome, str) and "names no tensor" in outcome and "stage1.block2.expand" in outcome, outcome
+
+
+def test_an_unread_row_beside_put_off_repeats_is_the_same_error(tmp_path: Path) -> None:
+    # every repeat of stage1 is read (by `last`); the `dead` row, made as it is, is not
+    spec = _repeat_then(tmp_path, "  - {name: dead, op: conv2d, out: 8, kernel: 1}\n"
+                                  "  - {name: last, op: conv2d, out: 8, kernel: 1, from: stage1}\n")
+    outcome = _same_outcome(spec)
+    assert isinstance(outcome, str) and outcome.split(": ", 2)[-1].startswith("dead reaches no output"), outcome
