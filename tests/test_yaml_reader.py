@@ -83,3 +83,22 @@ def test_the_node_budget_is_reported_alike(monkeypatch, text: str) -> None:
     monkeypatch.setenv("ARCHCALC_MAX_YAML_NODES", "5")
     fast, general = _outcome(text, general=False), _outcome(text, general=True)
     assert fast == general and fast[0] == "error" and "ARCHCALC_MAX_YAML_NODES" in fast[1]
+
+
+def _containers(value):
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (dict, list)):
+            yield item
+            stack.extend(item.values() if isinstance(item, dict) else item)
+
+
+@pytest.mark.parametrize("text", ["a: {x: [1, {y: 2}]}\nb: []\n", "a: &a {x: [1]}\nb: *a\n"], ids=["plain", "alias"])
+@pytest.mark.parametrize("general", [False, True])
+def test_a_tagged_read_records_its_file_on_every_container_and_an_untagged_one_on_none(text: str, general: bool) -> None:
+    # (the one-pass reader tags each container as it makes it; the general one walks the result)
+    tagged = list(_containers(yamlio._parse_yaml(text, "spec.yaml", general=general, tag=True)))
+    assert len(tagged) >= 4 and all(item.file == "spec.yaml" for item in tagged)
+    untagged = list(_containers(yamlio._parse_yaml(text, "spec.yaml", general=general)))
+    assert not any(hasattr(item, "file") for item in untagged)

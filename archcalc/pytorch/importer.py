@@ -575,11 +575,10 @@ def import_model(target: str, *, input: str | Sequence[int] | None = None, class
 def compile_text(text: str, display: str):
     """Load and compile spec text (an imported spec lives in memory until written)."""
     from archcalc.compiler import compile_spec
-    from archcalc.spec.loader import Spec, _check_top_level, _tag_file, _validate
+    from archcalc.spec.loader import Spec, _check_top_level, _validate
     from archcalc.spec.yamlio import parse_yaml
 
-    data = parse_yaml(text, display)
-    _tag_file(data, display)
+    data = parse_yaml(text, display, tag=True)
     _check_top_level(data, display)
     spec = Spec(path=display, data=data, files={key: display for key in data})
     _validate(spec)

@@ -103,21 +103,6 @@ class Spec:
                                       self.data.get("defaults", {})])
 
 
-def _tag_file(value: Any, name: str) -> None:
-    """Record the file on every container read from it (for errors after merging).
-
-    Each container is visited once: a YAML alias makes many references to one container,
-    and walking it again per reference is exponential in the alias depth."""
-    seen: set[int] = set()
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, (LocatedDict, LocatedList)) and id(item) not in seen:
-            seen.add(id(item))
-            item.file = name
-            stack.extend(item.values() if isinstance(item, dict) else item)
-
-
 MERGED_BY_KEY = ("input", "rounding", "defaults", "blocks")
 
 
@@ -204,7 +189,9 @@ def _read_chain(path: Path, display: str, seen: tuple[str, ...], reads: list[str
     this load: the total is bounded (16 files each including the next twice would be 2^16
     reads), as well as loops. ``own_defaults`` receives the ``defaults`` keys written in
     ``path`` itself (not inherited)."""
-    data = read_yaml(path, display)  # first: a missing file, a symlink loop, /dev/zero are one-line errors
+    # first: a missing file, a symlink loop, /dev/zero are one-line errors; every container
+    # read records the file (for errors after merging)
+    data = read_yaml(path, display, tag=True)
     if own_defaults is not None and isinstance(data, dict) and isinstance(data.get("defaults"), dict):
         own_defaults.update(data["defaults"])
     resolved = str(path.resolve())
@@ -218,7 +205,6 @@ def _read_chain(path: Path, display: str, seen: tuple[str, ...], reads: list[str
         raise SpecError(Location(display, None, ""), str(exc)) from None
     if not isinstance(data, dict):
         raise SpecError(Location(display, getattr(data, "line", None), ""), f"expected a mapping at the top of the spec, got {type(data).__name__}")
-    _tag_file(data, display)
     _check_top_level(data, display)
     _expand_includes(data, path, display, (*seen, resolved), reads)
     files = {key: display for key in data}

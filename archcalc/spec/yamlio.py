@@ -114,10 +114,26 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-def read_yaml(path: str | Path, display_name: str | None = None) -> Any:
-    """Read a YAML file safely, with line numbers. Any problem is a one-line SpecError."""
+def read_yaml(path: str | Path, display_name: str | None = None, *, tag: bool = False) -> Any:
+    """Read a YAML file safely, with line numbers. Any problem is a one-line SpecError.
+    ``tag``: record the file's display name on every container (:func:`tag_file`)."""
     name = display_name or str(path)
-    return parse_yaml(read_spec_text(path, name), name)
+    return parse_yaml(read_spec_text(path, name), name, tag=tag)
+
+
+def tag_file(value: Any, name: str) -> None:
+    """Record the file on every container read from it (for errors after merging).
+
+    Each container is visited once: a YAML alias makes many references to one container,
+    and walking it again per reference is exponential in the alias depth."""
+    seen: set[int] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (LocatedDict, LocatedList)) and id(item) not in seen:
+            seen.add(id(item))
+            item.file = name
+            stack.extend(item.values() if isinstance(item, dict) else item)
 
 
 def read_spec_text(path: str | Path, name: str) -> str:
@@ -172,18 +188,19 @@ def _over(budget: limits.Budget, amount: int, what: str) -> str:
     return ""  # pragma: no cover - only called when over
 
 
-def parse_yaml(text: str, name: str = "<string>") -> Any:
+def parse_yaml(text: str, name: str = "<string>", *, tag: bool = False) -> Any:
+    """``tag``: record ``name`` on every container (:func:`tag_file`)."""
     with gc_paused():  # a few objects per YAML node, no cycles: see archcalc.allocation
-        return _parse_yaml(text, name)
+        return _parse_yaml(text, name, tag=tag)
 
 
-def _parse_yaml(text: str, name: str, general: bool = False) -> Any:
+def _parse_yaml(text: str, name: str, general: bool = False, tag: bool = False) -> Any:
     """``general``: skip the one-pass reader (tests compare the two)."""
     try:
         if not general:
             loader = _LineLoader(text)
             try:
-                return _read_plain(loader, name)
+                return _read_plain(loader, name, name if tag else None)  # (tagging each container as it is made)
             except _NotPlain:  # read it again the general way below (the same checks, then PyYAML's composer)
                 pass
             finally:
@@ -197,7 +214,10 @@ def _parse_yaml(text: str, name: str, general: bool = False) -> Any:
                 return None
             if aliases:  # without one, the expanded tree is the text's tree: checked just now
                 _check_expanded_size(node, name)
-            return loader.construct_document(node)
+            document = loader.construct_document(node)
+            if tag:
+                tag_file(document, name)
+            return document
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -229,90 +249,114 @@ _PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{kind}" for kind in ("str", "int", "
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
-def _read_plain(loader: Any, name: str) -> Any:
+def _read_plain(loader: Any, name: str, file: str | None = None) -> Any:
     """The document, read in one pass over the parser's events: the checks of
     :func:`_check_events`, in the same order, and the Located containers built as the events
-    come (no node graph composed, no second walk over it). Anything else raises _NotPlain
-    before any error of its own is reported, so that the general reader (which checks every
-    event of the text first) reports it as it always has."""
+    come (no node graph composed, no second walk over it), each tagged with ``file`` when
+    given. Anything else raises _NotPlain before any error of its own is reported, so that
+    the general reader (which checks every event of the text first) reports it as it always
+    has."""
     max_depth, max_nodes = limits.NESTING.value, limits.YAML_NODES.value
     depth = nodes = documents = 0
-    # open containers: [container, key waiting for its value (or _NO_KEY), lines of a list's items]
-    stack: list[list] = []
+    # the innermost open container, and the key of a mapping waiting for its value (_NO_KEY:
+    # waiting for a key) with that key's line; the enclosing ones on `stack`
+    container: Any = None
+    key: Any = _NO_KEY
+    key_line = None
+    stack: list[tuple] = []
     root: Any = None
     scalars = _SCALARS
     constructors = loader.yaml_constructors
+    get_event = loader.get_event
+    scalar_event, mapping_start, sequence_start = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
     while True:
-        event = loader.get_event()
+        event = get_event()
         kind = event.__class__
-        if kind is yaml.ScalarEvent or kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-            line = event.start_mark.line + 1 if event.start_mark else None
-            if kind is not yaml.ScalarEvent:
-                depth += 1
-                if depth > max_depth:
-                    raise SpecError(Location(name, line, ""), _over(limits.NESTING, depth, "YAML nesting depth"))
+        if kind is scalar_event:
             nodes += 1
-            if nodes > max_nodes:
-                raise SpecError(Location(name, line, ""), _over(limits.YAML_NODES, nodes, "YAML nodes"))
-            if event.anchor is not None:
+            if nodes > max_nodes or event.anchor is not None:
+                _refuse(event, name, nodes, depth)
+            tag = event.tag
+            if tag is not None and tag != "!":  # "!": a plain string, as no tag at all
                 raise _NotPlain
-            if kind is yaml.ScalarEvent:
-                if event.tag is not None and event.tag != "!":  # "!": a plain string, as no tag at all
-                    raise _NotPlain
-                key = event.value, event.implicit
-                value = scalars.get(key, _NO_KEY)
-                if value is _NO_KEY:
-                    tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
-                    if tag not in _PLAIN_TAGS:
-                        raise _NotPlain
-                    try:
-                        value = event.value if tag == _STR_TAG else constructors[tag](
-                            loader, yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style))
-                    except Exception:  # (an int of 5,000 digits): reported by the general reader, in its turn
-                        raise _NotPlain from None
-                    if len(scalars) >= _SCALARS_LIMIT:  # (bounded per entry: one file may hold 200,000 scalars)
-                        scalars.clear()
-                    scalars[key] = value
-                opened = None
+            value = scalars.get((event.value, event.implicit), _NO_KEY)
+            if value is _NO_KEY:
+                value = _scalar(loader, constructors, event)
+            opened = None
+        elif kind is mapping_start or kind is sequence_start:
+            depth += 1
+            nodes += 1
+            if depth > max_depth or nodes > max_nodes or event.anchor is not None or not event.implicit:
+                _refuse(event, name, nodes, depth)
+            if kind is mapping_start:
+                opened = LocatedDict()
+                opened.key_lines = {}
             else:
-                if not event.implicit:
-                    raise _NotPlain
-                opened = LocatedDict() if kind is yaml.MappingStartEvent else LocatedList()
-                opened.line = line
-                if kind is yaml.MappingStartEvent:
-                    opened.key_lines = {}
-                else:
-                    opened.item_lines = []
-                value = opened
-            if stack:
-                parent = stack[-1]
-                container = parent[0]
-                if container.__class__ is LocatedList:
-                    container.append(value)
-                    container.item_lines.append(line)
-                elif parent[1] is _NO_KEY:  # a key
-                    if opened is not None or value.__class__ not in _KEY_TYPES or value in container:
-                        raise _NotPlain
-                    parent[1], parent[2] = value, line
-                else:
-                    container[parent[1]] = value
-                    container.key_lines[parent[1]] = parent[2]
-                    parent[1] = _NO_KEY
-            else:
-                root = value
-            if opened is not None:
-                stack.append([opened, _NO_KEY, None])
+                opened = LocatedList()
+                opened.item_lines = []
+            opened.line = event.start_mark.line + 1
+            if file is not None:
+                opened.file = file
+            value = opened
         elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
             depth -= 1
-            stack.pop()
+            container, key, key_line = stack.pop()
+            continue
         elif kind is yaml.AliasEvent:
             raise _NotPlain
         elif kind is yaml.DocumentStartEvent:
             documents += 1
             if documents > 1:
                 raise _NotPlain
+            continue
         elif kind is yaml.StreamEndEvent:
             return root
+        else:
+            continue
+        if container is None:
+            root = value
+        elif container.__class__ is LocatedList:
+            container.append(value)
+            container.item_lines.append(event.start_mark.line + 1)
+        elif key is _NO_KEY:  # a key
+            if opened is not None or value.__class__ not in _KEY_TYPES or value in container:
+                raise _NotPlain
+            key, key_line = value, event.start_mark.line + 1
+        else:
+            container[key] = value
+            container.key_lines[key] = key_line
+            key = _NO_KEY
+        if opened is not None:
+            stack.append((container, key, key_line))
+            container, key, key_line = opened, _NO_KEY, None
+
+
+def _refuse(event: Any, name: str, nodes: int, depth: int) -> None:
+    """Raise what _read_plain meets over a budget (in _check_events' order: depth, then
+    nodes), or _NotPlain for an anchor or an explicit tag on a container."""
+    line = event.start_mark.line + 1 if event.start_mark else None
+    if depth > limits.NESTING.value and event.__class__ is not yaml.ScalarEvent:
+        raise SpecError(Location(name, line, ""), _over(limits.NESTING, depth, "YAML nesting depth"))
+    if nodes > limits.YAML_NODES.value:
+        raise SpecError(Location(name, line, ""), _over(limits.YAML_NODES, nodes, "YAML nodes"))
+    raise _NotPlain
+
+
+def _scalar(loader: Any, constructors: dict, event: Any) -> Any:
+    """The value of a plain scalar event, built as SafeConstructor builds it and kept in
+    _SCALARS (or _NotPlain: a tag the one-pass reader leaves to the general one)."""
+    tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag not in _PLAIN_TAGS:
+        raise _NotPlain
+    try:
+        value = event.value if tag == _STR_TAG else constructors[tag](
+            loader, yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style))
+    except Exception:  # (an int of 5,000 digits): reported by the general reader, in its turn
+        raise _NotPlain from None
+    if len(_SCALARS) >= _SCALARS_LIMIT:  # (bounded per entry: one file may hold 200,000 scalars)
+        _SCALARS.clear()
+    _SCALARS[event.value, event.implicit] = value
+    return value
 
 
 _NO_KEY = object()
