@@ -146,6 +146,14 @@ def _frozen(value: Any) -> Any:
     return None
 
 
+def _shape_key(shape: Any) -> Any:
+    """A shape as a key: itself when it holds ints only (as every shape of a compile does: no
+    _frozen pair is a tuple of ints, so the two never meet), else :func:`_frozen`."""
+    if shape.__class__ is tuple and all(dim.__class__ is int for dim in shape):
+        return shape
+    return _frozen(shape)
+
+
 def _holds_list(params: dict) -> bool:
     return any(value.__class__ is list for value in params.values())
 
@@ -600,7 +608,7 @@ class _Compiler:
         for name, value in params.items():
             key += name, _frozen(value)
         for node in input_nodes:
-            key.append(_frozen(self.shape(node)))
+            key.append(_shape_key(self.shape(node)))
         return None if None in key else tuple(key)
 
     def record(self, scope: str, input_nodes: list[str], marks: tuple[int, int, int],
@@ -640,6 +648,13 @@ class _Compiler:
         closed, reads = _reach_within(events, output)
         return _Expansion(events, instances, total, frozenset(instance[1] for instance in instances), len(shapes),
                           output, shapes.get(output), closed, reads)
+
+    def replay_known(self, known: "_Expansion", key: tuple, scope: str, input_nodes: list[str]) -> str:
+        """A layer row's block whose expansion its row memo kept (row_params_memo): what
+        expand_block does with one found in _SHARED, without looking it up again."""
+        self.expansions[key] = known
+        self.used_blocks.update(known.used)
+        return self.defer(known, scope, input_nodes)
 
     def replay(self, cached: "_Expansion", scope: str, input_nodes: list[str]) -> str:
         # (the node budget: expand_block replays only what fits under it)
@@ -837,6 +852,8 @@ class _Compiler:
             self.row_where = self.row_location(rows, index)
             needs[index] = {index_of[_strip_optional(ref).split(".")[0]] for ref in self.row_refs(row, index, names)
                             if ref != INPUT}
+        if all(dep < index for index, deps in needs.items() for dep in deps):
+            return list(range(len(rows)))  # every row reads earlier ones only: spec order, and no cycle
         try:
             graphlib.TopologicalSorter(needs).prepare()
         except graphlib.CycleError as exc:
@@ -895,17 +912,24 @@ class _Compiler:
         for repeat in range(repeats or 1):  # repeats chain the main input; other inputs stay as written
             instance = f"{name}.block{repeat + 1}" if repeats is not None else name
             in_shape = self.shape(current)
-            seen_key = (repeat > 0, _frozen(in_shape)) if self.memoize else None
+            seen_key = (repeat > 0, _shape_key(in_shape)) if self.memoize else None
             inputs = [current, *sources[1:]]
             seen = params_seen.get(seen_key) if seen_key is not None else None
             if seen is None:
                 params = self.block_params(block, raw, env, scale, where_of, instance, repeat, in_shape)
                 # (the other inputs are the same for every repeat: the key is the same too)
-                seen = params, self.expansion_key(block, params, inputs, 0) if self.memoize else None
+                seen = [params, self.expansion_key(block, params, inputs, 0) if self.memoize else None, None]
                 if seen_key is not None and seen_key[1] is not None and not (kept and _holds_list(params)):
                     params_seen[seen_key] = seen
-            params, key = seen
+            params, key, known = seen
+            if known is not None and self.node_count() + known.size <= limits.IR_NODES.value:
+                current = self.replay_known(known, key, instance, inputs)
+                continue
             current = self.expand_block(block, params, instance, inputs, 0, key)
+            if kept and key is not None:  # the row's memo is kept for later compiles: keep its expansion with it
+                found = self.expansions.get(key)
+                if found.__class__ is _Expansion:
+                    seen[2] = found
         self.scopes[name] = current
         self.scope_log.append((name, current))  # (every write to scopes is logged: see _materialized)
 
@@ -918,7 +942,7 @@ class _Compiler:
         model handed out may be changed by its owner.)"""
         if self.memoize:
             written = tuple((key, _frozen(value)) for key, value in raw.items())
-            shapes = tuple(_frozen(self.shape(source)) for source in sources)
+            shapes = tuple(_shape_key(self.shape(source)) for source in sources)
             if all(frozen is not None for _, frozen in written) and None not in shapes:
                 shared = self.shared_key(block, (block.name, scale, written, shapes))
                 if shared is not None:

@@ -131,7 +131,7 @@ def _expand_includes(data: dict, path: Path, display: str, seen: tuple[str, ...]
     definitions and defaults come along (the including spec's own win); its rounding does not.
     Included rows keep their own file and line for error messages."""
     rows = data.get("layers")
-    if not isinstance(rows, list) or not any(isinstance(r, dict) and "include" in r for r in rows):
+    if not _has_includes(rows):
         return
     expanded = LocatedList()
     expanded.line, expanded.item_lines, expanded.file = rows.line, [], display
@@ -164,6 +164,10 @@ def _expand_includes(data: dict, path: Path, display: str, seen: tuple[str, ...]
     data["layers"] = expanded
 
 
+def _has_includes(rows: Any) -> bool:
+    return isinstance(rows, list) and any(isinstance(row, dict) and "include" in row for row in rows)
+
+
 def row_names_as_compiled(rows: list) -> list[str]:
     """The names the compiler gives ``rows``: a row's ``name``, or ``stage1``, ``stage2``, ...
     counting the unnamed rows (archcalc.compiler.Compiler.row_names, which also checks them)."""
@@ -194,7 +198,10 @@ def _read_chain(path: Path, display: str, seen: tuple[str, ...], reads: list[str
     data = read_yaml(path, display, tag=True)
     if own_defaults is not None and isinstance(data, dict) and isinstance(data.get("defaults"), dict):
         own_defaults.update(data["defaults"])
-    resolved = str(path.resolve())
+    # (the real path names the file in the chain of files being read: only a file read through
+    # another needs it, or one that reads others)
+    reads_others = isinstance(data, dict) and ("extends" in data or _has_includes(data.get("layers")))
+    resolved = str(path.resolve()) if seen or reads_others else ""
     if resolved in seen:
         chain = " -> ".join(Path(p).name for p in (*seen, resolved))
         raise SpecError(Location(display, None, "extends"), f"extends/include loop: {chain}")
