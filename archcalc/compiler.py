@@ -215,7 +215,7 @@ class _Compiler:
         self.trail: list[tuple[str, int, Location]] = []  # (block, body index, item location)
         # defaults may be expressions of the settings and of the defaults written before them
         for key, raw in data.get("defaults", {}).items():
-            self.globals[key] = self.value(raw, self.globals, spec.where("defaults", key, f"defaults.{key}"))
+            self.globals[key] = self.value(raw, self.globals, partial(spec.where, "defaults", key, f"defaults.{key}"))
         self.blocks: dict[str, BlockDef] = dict(builtin_blocks())
         if "blocks" in data:
             self.blocks.update(parse_block_defs(data["blocks"], spec.files.get("blocks", spec.path)))
@@ -870,7 +870,9 @@ class _Compiler:
         where_of = lambda key: self.row_key_where(row, index, key)  # noqa: E731
         if ("op" in row) == ("block" in row):
             self.fail("each layer row needs exactly one of op or block")
-        scale = self.value(row.get("scale", "width"), self.globals, partial(where_of, "scale"))
+        scale = row.get("scale", "width")
+        if scale.__class__ is not str or scale not in SCALE_MODES:  # (a mode's name is its own value)
+            scale = self.value(scale, self.globals, partial(where_of, "scale"))
         if not isinstance(scale, str) or scale not in SCALE_MODES:
             self.fail(f"expected one of {', '.join(SCALE_MODES)}, got {scale!r}", where_of("scale"))
         refs = self.row_refs(row, index, names)
@@ -904,7 +906,8 @@ class _Compiler:
         block = self.block_for(row["block"], partial(where_of, "block"), name)
         self.check_block_inputs(block, sources, partial(where_of, "from"))
         repeats = self.repeat_count(row, env, partial(where_of, "n"))
-        if repeats is not None:  # every repeat adds at least one node: refuse before expanding
+        if repeats is not None and self.node_count() + repeats > limits.IR_NODES.value:
+            # every repeat adds at least one node: refuse before expanding
             self.within(limits.IR_NODES, self.node_count() + repeats, "IR nodes (the repeat count n)", where_of("n"), name)
         current = sources[0]
         # the parameters depend on the repeat only through first_only and the input shape
@@ -1145,7 +1148,8 @@ def _all_reached(nodes: dict[str, dict], outputs: list[str], order: list[str], d
             output = scope + cached.output if cached.output.__class__ is str else input_nodes[cached.output]
             if output not in seen or not cached.closed:
                 return False
-            seen.update(input_nodes[read] for read in cached.reads)
+            for read in cached.reads:
+                seen.add(input_nodes[read])
             pending -= 1
         if index < 0:
             break
@@ -1287,12 +1291,9 @@ def unseen_defaults(spec: Spec, blocks: list[BlockDef]) -> list[str]:
     if not defaults and spec.depth == 1:
         return []
     read = names_in(list(spec.data["layers"])) | names_in(list(defaults.values()))
-    hidden: dict[str, list[str]] = {}
-    for block in blocks:
-        plan = _block_plan(block)
+    plans = [(block.name, _block_plan(block)) for block in blocks]
+    for _, plan in plans:
         read |= plan.reads
-        for name in plan.shadowed:
-            hidden.setdefault(name, []).append(block.name)
     messages = []
     if spec.depth != 1 and "depth" not in read:
         messages.append(f"{spec.path}: depth multiplier {spec.depth:g} is read by no layer, default or block (no "
@@ -1301,9 +1302,10 @@ def unseen_defaults(spec: Spec, blocks: list[BlockDef]) -> list[str]:
         if key in read or key not in spec.own_defaults or _names_an_op_attr(key):
             continue  # read; or inherited (the parent's business); or an op attribute's default
         where = spec.where("defaults", key, f"defaults.{key}")
-        if key in hidden:
+        hidden = {name for name, plan in plans if key in plan.shadowed}
+        if hidden:
             messages.append(f"{where}: the default {key!r} is shadowed everywhere: every block that reads "
-                            f"{key!r} ({', '.join(sorted(set(hidden[key])))}) takes its own parameter of that name, "
+                            f"{key!r} ({', '.join(sorted(hidden))}) takes its own parameter of that name, "
                             f"so this default changes nothing (set it on the rows)")
         else:
             messages.append(f"{where}: the default {key!r} is read by no layer or block, so it changes nothing")

@@ -60,6 +60,9 @@ def _expression_text(value: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
+_NO_NAMES = frozenset({int, float, bool, type(None)})
+
+
 def names_in(value: Any) -> set[str]:
     """Every variable name read by the expressions anywhere in ``value`` (nested lists and
     mappings walked; a malformed expression reads nothing here, it fails where it is used).
@@ -69,6 +72,8 @@ def names_in(value: Any) -> set[str]:
     stack = [value]
     while stack:
         item = stack.pop()
+        if item.__class__ in _NO_NAMES:  # (most values of a spec are numbers)
+            continue
         if isinstance(item, str):
             source = _expression_text(item)
             if source is not None:
