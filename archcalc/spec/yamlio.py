@@ -161,11 +161,17 @@ def read_spec_text(path: str | Path, name: str) -> str:
         budget = limits.FILE_BYTES.value
         if info.st_size > budget:
             raise SpecError(where, _over(limits.FILE_BYTES, info.st_size, "the spec file"))
-        data = os.read(fd, budget + 1) if info.st_size else b""
-        chunks = [data]
-        while data and sum(map(len, chunks)) <= budget:  # a file growing while read: still bounded
-            data = os.read(fd, budget + 1)
+        # Read what fstat says is there, plus one byte to see a file growing while read, then
+        # on in 64 KiB pieces until the end or past the budget. (Never a read of the whole
+        # budget: os.read allocates the size it is asked for, 4 MiB or more, before it reads.)
+        chunks, total, want = [], 0, info.st_size + 1
+        while total <= budget:
+            data = os.read(fd, min(want, budget + 1 - total))
+            if not data:
+                break
             chunks.append(data)
+            total += len(data)
+            want = 1 << 16
         raw = b"".join(chunks)
         if len(raw) > budget:
             raise SpecError(where, _over(limits.FILE_BYTES, len(raw), "the spec file"))
