@@ -120,6 +120,19 @@ def forget_shared_expansions() -> None:
     _CONTEXTS.clear()
 
 
+class _RowPlan(NamedTuple):
+    """A built-in block row as an earlier compile made it, kept in its row memo (under
+    ``(_ROW_PLAN, repeat count)``): each repeat's expansion key and expansion, their op
+    count and the block types they expand."""
+
+    steps: list
+    size: int
+    used: frozenset
+
+
+_ROW_PLAN = object()  # (a key no (later repeat, input shape) memo key can equal)
+
+
 class _NotRelative(Exception):
     """A name made while expanding a block lies outside the block's scope."""
 
@@ -649,6 +662,18 @@ class _Compiler:
         return _Expansion(events, instances, total, frozenset(instance[1] for instance in instances), len(shapes),
                           output, shapes.get(output), closed, reads)
 
+    def replay_row(self, plan: "_RowPlan", name: str, repeats: int | None, sources: list[str]) -> str:
+        """A layer row whose every repeat an earlier compile expanded or replayed, as
+        row_params_memo keeps it: each repeat replayed (put off) under its own name, chained as
+        the loop of compile_row chains them, with no parameter or key worked out again."""
+        current, others = sources[0], sources[1:]
+        expansions, defer = self.expansions, self.defer
+        for repeat, (key, known) in enumerate(plan.steps):
+            expansions[key] = known
+            current = defer(known, f"{name}.block{repeat + 1}" if repeats is not None else name, [current, *others])
+        self.used_blocks.update(plan.used)
+        return current
+
     def replay_known(self, known: "_Expansion", key: tuple, scope: str, input_nodes: list[str]) -> str:
         """A layer row's block whose expansion its row memo kept (row_params_memo): what
         expand_block does with one found in _SHARED, without looking it up again."""
@@ -912,6 +937,12 @@ class _Compiler:
         current = sources[0]
         # the parameters depend on the repeat only through first_only and the input shape
         params_seen, kept = self.row_params_memo(block, raw, scale, sources)
+        plan = params_seen.get((_ROW_PLAN, repeats)) if kept else None
+        if plan is not None and self.node_count() + plan.size <= limits.IR_NODES.value:
+            self.scopes[name] = current = self.replay_row(plan, name, repeats, sources)
+            self.scope_log.append((name, current))
+            return
+        steps = []  # (key, expansion) per repeat, for the row's plan
         for repeat in range(repeats or 1):  # repeats chain the main input; other inputs stay as written
             instance = f"{name}.block{repeat + 1}" if repeats is not None else name
             in_shape = self.shape(current)
@@ -927,12 +958,16 @@ class _Compiler:
             params, key, known = seen
             if known is not None and self.node_count() + known.size <= limits.IR_NODES.value:
                 current = self.replay_known(known, key, instance, inputs)
-                continue
-            current = self.expand_block(block, params, instance, inputs, 0, key)
-            if kept and key is not None:  # the row's memo is kept for later compiles: keep its expansion with it
-                found = self.expansions.get(key)
-                if found.__class__ is _Expansion:
-                    seen[2] = found
+            else:
+                current = self.expand_block(block, params, instance, inputs, 0, key)
+                if kept and key is not None:  # the row's memo is kept for later compiles: keep its expansion with it
+                    found = self.expansions.get(key)
+                    if found.__class__ is _Expansion:
+                        seen[2] = found
+            steps.append((key, seen[2]))
+        if kept and all(known is not None for _, known in steps):  # the whole row, for the later compiles
+            params_seen[_ROW_PLAN, repeats] = _RowPlan(steps, sum(known.size for _, known in steps),
+                                                        frozenset().union(*(known.used for _, known in steps)))
         self.scopes[name] = current
         self.scope_log.append((name, current))  # (every write to scopes is logged: see _materialized)
 

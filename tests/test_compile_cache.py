@@ -429,3 +429,15 @@ def test_an_unread_row_beside_put_off_repeats_is_the_same_error(tmp_path: Path) 
                                   "  - {name: last, op: conv2d, out: 8, kernel: 1, from: stage1}\n")
     outcome = _same_outcome(spec)
     assert isinstance(outcome, str) and outcome.split(": ", 2)[-1].startswith("dead reaches no output"), outcome
+
+
+@pytest.mark.parametrize("counts", [(2, 3), (3, 2), (3, None), (None, 3)])
+def test_a_row_kept_at_one_repeat_count_replays_no_other_count(tmp_path: Path, counts: tuple) -> None:
+    # the row memo is keyed on what the row writes less `n`: its kept plan (every repeat's
+    # expansion) must be told apart by the repeat count, and by whether there is one at all
+    forget_shared_expansions()
+    for count in counts:
+        n = "" if count is None else f", n: {count}"
+        spec = _one_row(tmp_path, f"{{block: bottleneck, t: 6, c: 16{n}}}", name=f"n{count}.yaml")
+        for _ in range(2):  # a first load (the plan made) and a later one (the plan replayed)
+            _assert_same_ir(compile_spec(load_spec(spec)), _Uncached(load_spec(spec)).compile())
