@@ -16,7 +16,9 @@ expanded again with equal parameters and input shapes is replayed from a record 
 expansion (renamed, one dict copy per op), and a layer row's built-in block is kept for later
 compiles in the process, keyed on everything else it depends on (settings, defaults, rounding,
 budgets, the op rules), as are the parameters such a row evaluates to (keyed also on what the
-row writes and its input shapes); totals are summed as nodes are added. A layer row's block
+row writes and its input shapes), and each layer row as a whole (written values, input shapes
+and that context: ``_SHARED_LAYERS``), so that a later load of a network makes each row from
+its record; totals are summed as nodes are added. A layer row's block
 that is replayed is not even renamed until the model's nodes are read (``_Compiler.defer``):
 counting a network (``archcalc.load(spec).totals()``) makes the ops of its first copies only,
 and the Model makes the rest, exactly where an eager compile puts them, on first read. The
@@ -117,6 +119,7 @@ def forget_shared_expansions() -> None:
     block from its definition (benchmarks/bench_compile.py measures such a first load)."""
     _SHARED.clear()
     _SHARED_ROWS.clear()
+    _SHARED_LAYERS.clear()
     _CONTEXTS.clear()
 
 
@@ -131,6 +134,12 @@ class _RowPlan(NamedTuple):
 
 
 _ROW_PLAN = object()  # (a key no (later repeat, input shape) memo key can equal)
+
+# Layer rows as earlier compiles made them: layer_key -> (_REMOVED,), (_OP, kind, attrs, shape,
+# cost, params, tally row) or (_BLOCK, block, repeat count, _RowPlan). A pure function of the
+# key, like _SHARED; bounded the same way.
+_SHARED_LAYERS: dict[tuple, tuple] = {}
+_REMOVED, _OP, _BLOCK = "removed", "op", "block"
 
 
 class _NotRelative(Exception):
@@ -572,14 +581,19 @@ class _Compiler:
         shared: sharing is on (:attr:`share`), and the block and every block it may use are the
         built-in definitions (a spec's own blocks are read anew per load, and may replace a
         built-in one)."""
+        context = self.context()
+        if context is None or not self.built_in_throughout(block.name):
+            return None
+        return context, key
+
+    def context(self) -> int | None:
+        """The sharing_context of this compile, worked out once (None: nothing is shared)."""
         if not self.share:
             return None
         if self.shared_context is None:
             context = self.sharing_context()
             self.shared_context = False if context is None else context  # (0 is a context number)
-        if self.shared_context is False or not self.built_in_throughout(block.name):
-            return None
-        return self.shared_context, key
+        return None if self.shared_context is False else self.shared_context
 
     def sharing_context(self) -> int | None:
         """A number standing for the settings, rounding, expression functions, budgets and op
@@ -890,8 +904,99 @@ class _Compiler:
         return _stable_topological_order(needs)
 
     def compile_row(self, index: int, row: dict, name: str, names: list[str]) -> None:
-        rows = self.spec.data["layers"]
-        self.row_where = self.row_location(rows, index)
+        """Compile one layer row. A row whose every written value, input shapes and compile
+        context equal those of a row an earlier compile made is a lookup (layer_key,
+        _SHARED_LAYERS): its op made again from the kept record, or its block's kept plan
+        replayed; what depends on this load alone (the names, the inputs, the place in the
+        spec, the node budget) is worked out anew."""
+        self.row_where = self.row_location(self.spec.data["layers"], index)
+        sources = self.plain_sources(row, index, names)
+        key = self.layer_key(row, sources) if sources is not None else None
+        if key is not None:
+            known = _SHARED_LAYERS.get(key)
+            if known is not None and self.apply_layer(known, name, sources):
+                return
+        outcome = self.compile_row_fresh(index, row, name, names)
+        if key is not None and outcome is not None:
+            _share(_SHARED_LAYERS, key, outcome)
+
+    def plain_sources(self, row: dict, index: int, names: list[str]) -> list[str] | None:
+        """The row's inputs when its ``from`` is left out or names made layers and tensors
+        plainly (no expression, no optional ``?``); else None (compile_row_fresh works them out,
+        with its errors)."""
+        raw = row.get("from")
+        if raw is None:
+            found = self.scopes.get(names[index - 1] if index else INPUT)
+            return None if found is None else [found]
+        refs = [raw] if raw.__class__ is str else raw if isinstance(raw, list) else None
+        if not refs:
+            return None
+        sources = []
+        for ref in refs:
+            if ref.__class__ is not str or ref.endswith("?") or "${" in ref:
+                return None
+            found = self.scopes.get(ref)
+            if found is None:
+                return None
+            sources.append(found)
+        return sources
+
+    def layer_key(self, row: dict, sources: list[str]) -> tuple | None:
+        """What compiling ``row`` depends on, less its name and the names of its inputs (the
+        row itself, written; its inputs' shapes; the settings, rules, budgets and op rules of
+        the compile), or None when that is not a plain key or not shared (a block that is not
+        built-in throughout)."""
+        if not (self.memoize and self.share):
+            return None
+        block = row.get("block")
+        if block is not None and (block.__class__ is not str or block not in self.blocks
+                                  or not self.built_in_throughout(block)):
+            return None
+        written = []
+        for key, value in row.items():
+            if key != "name" and key != "from":
+                frozen = _frozen(value)
+                if frozen is None:
+                    return None
+                written += key, frozen
+        shapes = tuple(_shape_key(self.shape(source)) for source in sources)
+        context = self.context()
+        return None if context is None or None in shapes else (context, tuple(written), shapes)
+
+    def apply_layer(self, known: tuple, name: str, sources: list[str]) -> bool:
+        """Make the row ``known`` (from _SHARED_LAYERS) describes, under ``name`` reading
+        ``sources``; False when the node budget would refuse it (then the row is compiled
+        afresh and fails where a fresh compile fails)."""
+        kind = known[0]
+        if kind is _REMOVED:
+            self.removed.add(name)
+            if sources:
+                self.scopes[name] = sources[0]
+                self.scope_log.append((name, sources[0]))
+            return True
+        if kind is _OP:
+            _, op_kind, attrs, shape, cost, params, tally = known
+            if self.node_count() >= limits.IR_NODES.value or name in self.nodes:
+                return False
+            in_shapes = [self.shape(source) for source in sources]
+            self.nodes[name] = dict(op=op_kind, attrs=attrs.copy(), inputs=list(sources), in_shapes=in_shapes,
+                                    shape=shape, origin=self.row_where, cost=cost, params=params)
+            self.order.append(name)
+            self.scopes[name] = name
+            self.scope_log.append((name, None))
+            self.tally.append(tally)
+            return True
+        _, block, repeats, plan = known  # a block row
+        if self.node_count() + max(plan.size, repeats or 0) > limits.IR_NODES.value:
+            return False
+        self.used_blocks.add(block)
+        self.scopes[name] = current = self.replay_row(plan, name, repeats, sources)
+        self.scope_log.append((name, current))
+        return True
+
+    def compile_row_fresh(self, index: int, row: dict, name: str, names: list[str]) -> tuple | None:
+        """Compile one layer row from what it writes; returns what apply_layer needs to make
+        it again (None when it cannot be kept: see row_params_memo)."""
         where_of = lambda key: self.row_key_where(row, index, key)  # noqa: E731
         if ("op" in row) == ("block" in row):
             self.fail("each layer row needs exactly one of op or block")
@@ -919,7 +1024,7 @@ class _Compiler:
             if sources:  # a removed row stands for its (first) input
                 self.scopes[name] = sources[0]
                 self.scope_log.append((name, sources[0]))
-            return
+            return (_REMOVED,)
         raw = {k: v for k, v in row.items() if k not in ROW_KEYS}
         if "op" in row:
             if "n" in row:
@@ -927,7 +1032,10 @@ class _Compiler:
             op = self.op_for(row["op"], env, partial(where_of, "op"), name)
             attrs = self.op_attrs(op, raw, env, scale, where_of, name)
             self.add_node(name, op, attrs, sources, self.row_where)
-            return
+            if not self.memoize:
+                return None
+            node = self.nodes[name]  # (its attributes copied: the model handed out may be changed by its owner)
+            return _OP, op.kind, dict(attrs), node["shape"], node["cost"], node["params"], self.tally[-1]
         block = self.block_for(row["block"], partial(where_of, "block"), name)
         self.check_block_inputs(block, sources, partial(where_of, "from"))
         repeats = self.repeat_count(row, env, partial(where_of, "n"))
@@ -941,7 +1049,7 @@ class _Compiler:
         if plan is not None and self.node_count() + plan.size <= limits.IR_NODES.value:
             self.scopes[name] = current = self.replay_row(plan, name, repeats, sources)
             self.scope_log.append((name, current))
-            return
+            return _BLOCK, block.name, repeats, plan
         steps = []  # (key, expansion) per repeat, for the row's plan
         for repeat in range(repeats or 1):  # repeats chain the main input; other inputs stay as written
             instance = f"{name}.block{repeat + 1}" if repeats is not None else name
@@ -965,11 +1073,13 @@ class _Compiler:
                     if found.__class__ is _Expansion:
                         seen[2] = found
             steps.append((key, seen[2]))
+        plan = None
         if kept and all(known is not None for _, known in steps):  # the whole row, for the later compiles
-            params_seen[_ROW_PLAN, repeats] = _RowPlan(steps, sum(known.size for _, known in steps),
-                                                        frozenset().union(*(known.used for _, known in steps)))
+            plan = params_seen[_ROW_PLAN, repeats] = _RowPlan(steps, sum(known.size for _, known in steps),
+                                                               frozenset().union(*(known.used for _, known in steps)))
         self.scopes[name] = current
         self.scope_log.append((name, current))  # (every write to scopes is logged: see _materialized)
+        return None if plan is None else (_BLOCK, block.name, repeats, plan)
 
     def row_params_memo(self, block: BlockDef, raw: dict, scale: str, sources: list[str]) -> tuple[dict, bool]:
         """Where a block row keeps its parameters per (later repeat, input shape), and whether

@@ -194,14 +194,14 @@ class _NoMemo(_Compiler):
 
 
 @pytest.mark.parametrize("row", ["{block: bottleneck, t: 6, c: 16}", "{block: bottleneck, t: 6, c: 16, n: 3}",
-                                 "{block: resnet_bottleneck, c: 4}"])
+                                 "{block: resnet_bottleneck, c: 4}", "{name: one, op: conv2d, out: 8, kernel: 3}"])
 def test_a_replay_counts_only_the_ops_it_adds_against_the_node_budget(tmp_path: Path, monkeypatch, row: str) -> None:
     # a kept expansion also holds names standing for tensors (a block's own scope, an item
     # removed by `when`): they add no node, and must not make a replay refuse what fits
     spec = _one_row(tmp_path, row)
     forget_shared_expansions()
     nodes = len(compile_spec(load_spec(spec)).nodes)
-    for limit in (nodes, nodes - 1, nodes - 4):
+    for limit in (limit for limit in (nodes, nodes - 1, nodes - 4) if limit >= 1):
         monkeypatch.setenv("ARCHCALC_MAX_IR_NODES", str(limit))
         truth = _outcome(lambda: _NoMemo(load_spec(spec)).compile())  # every block expanded afresh
         assert _outcome(lambda: compile_spec(load_spec(spec))) == truth, limit  # replayed from the first load
@@ -441,3 +441,36 @@ def test_a_row_kept_at_one_repeat_count_replays_no_other_count(tmp_path: Path, c
         spec = _one_row(tmp_path, f"{{block: bottleneck, t: 6, c: 16{n}}}", name=f"n{count}.yaml")
         for _ in range(2):  # a first load (the plan made) and a later one (the plan replayed)
             _assert_same_ir(compile_spec(load_spec(spec)), _Uncached(load_spec(spec)).compile())
+
+
+# ---------------------------------------------------------------------------- kept layer rows
+# A layer row equal (as written, at equal input shapes, under an equal compile context) to one
+# an earlier compile made is made again from the record kept of it (compiler._SHARED_LAYERS):
+# only its name, inputs and place in the spec are this load's.
+
+
+def test_a_kept_row_takes_this_loads_names_inputs_and_places(tmp_path: Path) -> None:
+    rows = ("  - {block: conv_bn_act, c: 16, s: 2}\n  - {block: bottleneck, t: 6, c: 24, n: 2, s: 2}\n"
+            "  - {op: conv2d, out: 8, kernel: 1}\n  - {name: skipped, op: relu, when: false}\n  - {op: global_avg_pool}\n")
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    first.write_text("name: first\ninput: {channels: 3, resolution: 32}\n"
+                     "defaults: {kernel: 3, activation: relu6, norm: batch_norm}\nlayers:\n" + rows)
+    # the same rows under other names, a line lower, the conv reading the stem by name
+    second.write_text("name: second\n# a comment\ninput: {channels: 3, resolution: 32}\n"
+                      "defaults: {kernel: 3, activation: relu6, norm: batch_norm}\nlayers:\n"
+                      + rows.replace("{block: conv_bn_act", "{name: stem, block: conv_bn_act")
+                            .replace("{op: conv2d", "{name: mix, op: conv2d"))
+    forget_shared_expansions()
+    compile_spec(load_spec(first))
+    assert compiler._SHARED_LAYERS, "the rows were kept"
+    model = compile_spec(load_spec(second))
+    _assert_same_ir(model, _Uncached(load_spec(second)).compile())
+    assert model.nodes["mix"]["origin"].line == 8 and model.nodes["mix"]["origin"].file == str(second)
+
+
+def test_a_kept_row_is_not_met_at_another_width_or_input_shape(tmp_path: Path) -> None:
+    spec = _one_row(tmp_path, "{name: one, op: conv2d, out: 8, kernel: 3}")
+    forget_shared_expansions()
+    for width, resolution in ((1.0, None), (0.5, None), (1.0, 16), (0.5, 16), (1.0, None)):
+        model = compile_spec(load_spec(spec, width=width, resolution=resolution))
+        _assert_same_ir(model, _Uncached(load_spec(spec, width=width, resolution=resolution)).compile())
