@@ -41,6 +41,7 @@ from archcalc.blocks import ITEM_KEYS, ROW_KEYS, BlockDef, ParamDef, builtin_blo
 from archcalc.errors import Location, SpecError, SpecWarning, quote
 from archcalc.model import BlockInstance, Model
 from archcalc.ops import Attr, OpDef, ShapeError, UnknownOpError, all_ops, get_op, get_user_op
+from archcalc.ops.base import rules_version
 from archcalc.spec.expr import (ExpressionError, compiled_expression, expression_source, names_in, names_used,
                                  parse_generation, parsed_under_budgets)
 from archcalc.spec.loader import IDENTIFIER, Spec
@@ -107,11 +108,10 @@ def _context_number(context: tuple) -> int:
 
 
 def _op_rules() -> tuple:
-    """Each op kind's rules as its class (or the instance) has them now: shape, cost and
-    parameter functions, schema table, input counts. An expansion ran them, so a changed rule
-    (a test patching Conv2d.cost, a notebook redefining an op) must not meet a kept one."""
-    return tuple((kind, type(op), type(op).shape, type(op).cost, type(op).params, id(type(op).attrs),
-                  op.min_inputs, op.max_inputs, tuple(vars(op).items())) for kind, op in all_ops().items())
+    """The op rules an expansion ran, as a key: the registry's ops, and a number that changes
+    with any change to an op class or op (archcalc.ops.base.rules_version: a test patching
+    Conv2d.cost, a notebook redefining a rule). A changed rule must not meet a kept expansion."""
+    return rules_version(), tuple(all_ops().items())
 
 
 def forget_shared_expansions() -> None:

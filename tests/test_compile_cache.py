@@ -474,3 +474,31 @@ def test_a_kept_row_is_not_met_at_another_width_or_input_shape(tmp_path: Path) -
     for width, resolution in ((1.0, None), (0.5, None), (1.0, 16), (0.5, 16), (1.0, None)):
         model = compile_spec(load_spec(spec, width=width, resolution=resolution))
         _assert_same_ir(model, _Uncached(load_spec(spec, width=width, resolution=resolution)).compile())
+
+
+@pytest.mark.parametrize("where", ["base class", "op itself"])
+def test_a_rule_changed_on_a_base_class_or_on_the_op_itself_is_not_met_by_a_kept_row(monkeypatch, where: str) -> None:
+    # the kept expansions and layer rows are keyed on archcalc.ops.base.rules_version: a change
+    # to any op class in an op's MRO, or to the registered op object, must count
+    import types
+
+    from archcalc.ops import get_op
+    from archcalc.ops.pointwise import _Activation
+
+    forget_shared_expansions()
+    before = compile_spec(load_spec(MNV2))  # every row kept under the registry's rules
+    relu6 = get_op("relu6")
+    original = type(relu6).cost
+
+    def plus_one(self, attrs, inputs, output):
+        cost = original(self, attrs, inputs, output)
+        return type(cost)(**{**cost.as_dict(), "madds": cost.madds + 1})
+
+    if where == "base class":
+        monkeypatch.setattr(_Activation, "cost", plus_one)
+    else:
+        monkeypatch.setattr(relu6, "cost", types.MethodType(plus_one, relu6))
+    after = compile_spec(load_spec(MNV2))
+    _assert_same_model(after, _Uncached(load_spec(MNV2)).compile())
+    activations = sum(1 for name in after.order if after.nodes[name]["op"] == "relu6")
+    assert activations and after.totals()["madds"] == before.totals()["madds"] + activations

@@ -153,7 +153,34 @@ def numel(shape: Shape) -> int:
     return total
 
 
-class OpDef:
+_rule_changes = [0]  # changes to an op class or op made after it was defined (see rules_version)
+
+
+def rules_version() -> int:
+    """A number that changes whenever an op's rules may have: a class attribute of an op class
+    set or deleted (a test patching ``Conv2d.cost``, a notebook redefining a rule), an
+    attribute of an op set or deleted, an op registered. (What a compile kept is keyed on it,
+    with the registry's ops: archcalc.compiler._op_rules.)"""
+    return _rule_changes[0]
+
+
+def rules_changed() -> None:
+    _rule_changes[0] += 1
+
+
+class _OpClass(type):
+    """The class of every op class: a change to one counts (rules_version)."""
+
+    def __setattr__(cls, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        rules_changed()
+
+    def __delattr__(cls, name: str) -> None:
+        super().__delattr__(name)
+        rules_changed()
+
+
+class OpDef(metaclass=_OpClass):
     """Base class of an op kind. Subclasses fill in the class attributes and rules.
 
     Each subclass documents itself for the language reference (docs/spec-language.md is
@@ -166,8 +193,6 @@ class OpDef:
     attrs: ClassVar[dict[str, Attr]] = {}
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
-    # Ops a spec cannot write (the graph input): left out of the ops a user is offered.
-    internal: ClassVar[bool] = False
     # Why an op with no cost counts nothing (fvcore keeps such an explicit list too).
     free_because: ClassVar[str | None] = None
     # Ops that read one input and write a same-shaped output element by element may run in
@@ -179,6 +204,14 @@ class OpDef:
     # Ops the compiler adds itself (the graph input): never written in a spec, so the
     # language reference and the JSON Schema leave them out.
     internal: ClassVar[bool] = False
+
+    def __setattr__(self, name: str, value: Any) -> None:  # (an op's own attribute is a rule too)
+        super().__setattr__(name, value)
+        rules_changed()
+
+    def __delattr__(self, name: str) -> None:
+        super().__delattr__(name)
+        rules_changed()
 
     def shape(self, attrs: dict, inputs: Sequence[Shape]) -> Shape:
         raise NotImplementedError

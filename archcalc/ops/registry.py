@@ -1,7 +1,7 @@
 """The single op registry: kind name -> :class:`~archcalc.ops.base.OpDef` instance."""
 from __future__ import annotations
 
-from archcalc.ops.base import OpDef
+from archcalc.ops.base import OpDef, rules_changed
 
 _REGISTRY: dict[str, OpDef] = {}
 
@@ -11,6 +11,7 @@ def register(cls: type[OpDef]) -> type[OpDef]:
     if cls.kind in _REGISTRY:
         raise ValueError(f"op kind {cls.kind!r} is registered twice")
     _REGISTRY[cls.kind] = cls()
+    rules_changed()
     return cls
 
 
