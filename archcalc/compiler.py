@@ -888,6 +888,10 @@ class _Compiler:
         index_of = {name: i for i, name in enumerate(names)}
         needs: dict[int, set[int]] = {index: set() for index in range(len(rows))}
         for index, row in enumerate(rows):
+            if "from" not in row:  # (the row before it, as row_refs says)
+                if index:
+                    needs[index].add(index - 1)
+                continue
             self.row_where = self.row_location(rows, index)
             needs[index] = {index_of[_strip_optional(ref).split(".")[0]] for ref in self.row_refs(row, index, names)
                             if ref != INPUT}
@@ -955,12 +959,17 @@ class _Compiler:
         written = []
         for key, value in row.items():
             if key != "name" and key != "from":
-                frozen = _frozen(value)
-                if frozen is None:
-                    return None
-                written += key, frozen
-        shapes = tuple(_shape_key(self.shape(source)) for source in sources)
-        context = self.context()
+                kind = value.__class__
+                if kind is int or kind is str or kind is bool:  # (the kind keeps 1, 1.0 and True apart)
+                    written += key, kind, value
+                else:
+                    frozen = _frozen(value)
+                    if frozen is None:
+                        return None
+                    written += key, None, frozen
+        shapes = (_shape_key(self.shape(sources[0])),) if len(sources) == 1 else \
+            tuple(_shape_key(self.shape(source)) for source in sources)
+        context = self.shared_context if self.shared_context else self.context()  # (worked out once)
         return None if context is None or None in shapes else (context, tuple(written), shapes)
 
     def apply_layer(self, known: tuple, name: str, sources: list[str]) -> bool:
