@@ -230,26 +230,33 @@ def _read_chain(path: Path, display: str, seen: tuple[str, ...], reads: list[str
 
 def _check_top_level(data: dict, name: str) -> None:
     for key, value in data.items():
-        where = Location(name, line_of(data, key), str(key))
         if key not in TOP_LEVEL:
-            raise SpecError(where, f"unknown key {key!r} (expected one of: {', '.join(TOP_LEVEL)})")
+            raise SpecError(Location(name, line_of(data, key), str(key)),
+                            f"unknown key {key!r} (expected one of: {', '.join(TOP_LEVEL)})")
         types, expected = TOP_LEVEL[key]
         if not isinstance(value, types) or isinstance(value, bool):
-            raise SpecError(where, f"expected {expected}, got {value!r}")
+            raise SpecError(Location(name, line_of(data, key), str(key)), f"expected {expected}, got {value!r}")
 
 
 def _check_value(spec: Spec, key: str, value: Any, sub: str | None = None) -> None:
-    where = spec.where(key, sub, f"{key}.{sub}" if sub else key)
+    problem = _value_problem(key, value)
+    if problem:  # (its place worked out only then)
+        raise SpecError(spec.where(key, sub, f"{key}.{sub}" if sub else key), f"{problem}, got {value!r}")
+
+
+def _value_problem(key: str, value: Any) -> str | None:
+    """What is wrong with setting ``key`` (width, depth, classes, resolution) to ``value``."""
     if key == "width" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0
                            or not math.isfinite(value)):
-        raise SpecError(where, f"expected a finite width multiplier > 0, got {value!r}")
+        return "expected a finite width multiplier > 0"
     if key == "depth" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0
                            or not math.isfinite(value)):
-        raise SpecError(where, f"expected a finite depth multiplier > 0, got {value!r}")
+        return "expected a finite depth multiplier > 0"
     if key == "classes" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise SpecError(where, f"expected a class count >= 1, got {value!r}")
+        return "expected a class count >= 1"
     if key == "resolution" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise SpecError(where, f"expected an input resolution >= 1, got {value!r}")
+        return "expected an input resolution >= 1"
+    return None
 
 
 def _validate(spec: Spec) -> None:

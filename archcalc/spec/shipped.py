@@ -27,7 +27,7 @@ def resolve_spec_path(path: str | Path) -> Path:
     subfolders such as ``zoo/``). Anything else is returned unchanged and fails, with its
     name, where it is read."""
     path = Path(path)
-    if path.exists() or path.parent != Path("."):
+    if path.parent != Path(".") or path.exists():
         return path
     root = shipped_specs_dir()
     for candidate in (path.name, f"{path.name}.yaml"):
