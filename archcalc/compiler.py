@@ -870,17 +870,16 @@ class _Compiler:
         raw = row.get("from")
         if raw is None:
             return [names[index - 1] if index else INPUT]
-        where = self.row_key_where(row, index, "from")
+        where = partial(self.row_key_where, row, index, "from")  # (a Location only for an error)
         refs = self.value(raw, self.globals, where)  # a name, a list of names, or an expression giving one
-        via = _via(raw)
         refs = [refs] if isinstance(refs, str) else refs
         if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
-            self.fail(f"expected a layer name or a list of layer names, got {refs!r}{via}", where)
+            self.fail(f"expected a layer name or a list of layer names, got {refs!r}{_via(raw)}", where)
         known = self.known_names(names)
         for ref in refs:
             head = _strip_optional(ref).split(".")[0]
             if ref != INPUT and head not in known:
-                self.fail(f"unknown layer {ref!r}{via} (layers: input, {', '.join(names)})", where)
+                self.fail(f"unknown layer {ref!r}{_via(raw)} (layers: input, {', '.join(names)})", where)
         return refs
 
     def row_order(self, rows: list, names: list[str]) -> list[int]:
@@ -891,6 +890,10 @@ class _Compiler:
             if "from" not in row:  # (the row before it, as row_refs says)
                 if index:
                     needs[index].add(index - 1)
+                continue
+            plain = _plain_row_refs(row["from"], index_of)
+            if plain is not None:
+                needs[index].update(plain)
                 continue
             self.row_where = self.row_location(rows, index)
             needs[index] = {index_of[_strip_optional(ref).split(".")[0]] for ref in self.row_refs(row, index, names)
@@ -1312,6 +1315,25 @@ def _all_reached(nodes: dict[str, dict], outputs: list[str], order: list[str], d
             return False
         seen.update(nodes[name]["inputs"])
     return True
+
+
+def _plain_row_refs(raw: Any, index_of: dict[str, int]) -> list[int] | None:
+    """The rows a ``from`` of plain row names (or ``input``) reads, or None for anything else
+    (an expression, a name inside a row, an optional ``?``, an unknown name: row_refs reads
+    those, and words their errors)."""
+    refs = [raw] if raw.__class__ is str else raw if raw.__class__ is list or isinstance(raw, list) else None
+    if not refs:
+        return None
+    found = []
+    for ref in refs:
+        if ref.__class__ is not str:
+            return None
+        index = index_of.get(ref)
+        if index is not None:
+            found.append(index)
+        elif ref != INPUT:
+            return None
+    return found
 
 
 def _strip_optional(ref: str) -> str:
