@@ -135,11 +135,15 @@ class _RowPlan(NamedTuple):
 
 _ROW_PLAN = object()  # (a key no (later repeat, input shape) memo key can equal)
 
-# Layer rows as earlier compiles made them: layer_key -> (_REMOVED,), (_OP, kind, attrs, shape,
-# cost, params, tally row) or (_BLOCK, block, repeat count, _RowPlan). A pure function of the
-# key, like _SHARED; bounded the same way.
+# Layer rows as earlier compiles made them: layer_key -> (what the row made, the names its
+# expressions read), what it made being (_REMOVED,), (_OP, kind, attrs, shape, cost, params,
+# tally row) or (_BLOCK, block, repeat count, _RowPlan). A pure function of the key, like
+# _SHARED; bounded the same way.
 _SHARED_LAYERS: dict[tuple, tuple] = {}
 _REMOVED, _OP, _BLOCK = "removed", "op", "block"
+# A row reading more tensors than this is a join (a concat of K branches): keying it costs
+# as much as compiling it, and a join is seldom written twice alike; it is not kept.
+_JOIN = 16
 
 
 class _NotRelative(Exception):
@@ -260,6 +264,7 @@ class _Compiler:
         self.deferred: list[tuple] = []
         self.deferred_outputs: dict[str, tuple] = {}  # their output ops -> shape (what later rows read)
         self.deferred_size = 0  # the ops they will add
+        self.layer_names: set[str] = set()  # every name the layer rows' expressions read (compile_row)
         self.expansions: dict[tuple, Any] = {}  # key -> _Expansion, or where it lies in the logs, or False
         self.names_set: tuple[list, frozenset] | None = None
         self.param_checks: dict[int, tuple[ParamDef, dict]] = {}  # see param_fits
@@ -921,11 +926,16 @@ class _Compiler:
         key = self.layer_key(row, sources) if sources is not None else None
         if key is not None:
             known = _SHARED_LAYERS.get(key)
-            if known is not None and self.apply_layer(known, name, sources):
+            if known is not None and self.apply_layer(known[0], name, sources):
+                if known[1]:
+                    self.layer_names |= known[1]
                 return
-        outcome = self.compile_row_fresh(index, row, name, names)
+        outcome = self.compile_row_fresh(index, row, name, names, sources)
+        # the names its expressions read (a plain `from` reads none), for unseen_defaults
+        read = names_in([value for item, value in row.items() if item != "from" or sources is None])
+        self.layer_names |= read
         if key is not None and outcome is not None:
-            _share(_SHARED_LAYERS, key, outcome)
+            _share(_SHARED_LAYERS, key, (outcome, frozenset(read)))
 
     def plain_sources(self, row: dict, index: int, names: list[str]) -> list[str] | None:
         """The row's inputs when its ``from`` is left out or names made layers and tensors
@@ -953,7 +963,7 @@ class _Compiler:
         row itself, written; its inputs' shapes; the settings, rules, budgets and op rules of
         the compile), or None when that is not a plain key or not shared (a block that is not
         built-in throughout)."""
-        if not (self.memoize and self.share):
+        if not (self.memoize and self.share) or len(sources) > _JOIN:
             return None
         block = row.get("block")
         if block is not None and (block.__class__ is not str or block not in self.blocks
@@ -1006,9 +1016,11 @@ class _Compiler:
         self.scope_log.append((name, current))
         return True
 
-    def compile_row_fresh(self, index: int, row: dict, name: str, names: list[str]) -> tuple | None:
+    def compile_row_fresh(self, index: int, row: dict, name: str, names: list[str],
+                          plain: list[str] | None = None) -> tuple | None:
         """Compile one layer row from what it writes; returns what apply_layer needs to make
-        it again (None when it cannot be kept: see row_params_memo)."""
+        it again (None when it cannot be kept: see row_params_memo). ``plain``: its inputs, when
+        plain_sources found them (then its refs are known good and are not read again)."""
         where_of = lambda key: self.row_key_where(row, index, key)  # noqa: E731
         if ("op" in row) == ("block" in row):
             self.fail("each layer row needs exactly one of op or block")
@@ -1017,8 +1029,8 @@ class _Compiler:
             scale = self.value(scale, self.globals, partial(where_of, "scale"))
         if not isinstance(scale, str) or scale not in SCALE_MODES:
             self.fail(f"expected one of {', '.join(SCALE_MODES)}, got {scale!r}", where_of("scale"))
-        refs = self.row_refs(row, index, names)
-        sources = []
+        refs = self.row_refs(row, index, names) if plain is None else ()
+        sources = [] if plain is None else plain
         for ref in refs:
             target = _strip_optional(ref)
             if ref.endswith("?") and target in self.removed:
@@ -1156,7 +1168,7 @@ class _Compiler:
         names = self.row_names(rows)
         for index in self.row_order(rows, names):
             self.compile_row(index, rows[index], names[index], names)
-        for message in unseen_defaults(spec, [self.blocks[b] for b in sorted(self.used_blocks)]):
+        for message in unseen_defaults(spec, [self.blocks[b] for b in sorted(self.used_blocks)], self.layer_names):
             warnings.warn(message, SpecWarning, stacklevel=2)
         outputs = []
         for index, ref in enumerate(data.get("outputs") or [names[-1]]):
@@ -1264,8 +1276,10 @@ def _materialized(nodes: dict, order: list, instances: list, log: list, deferred
 
 
 def _built(*args) -> tuple:
-    """(nodes, order, scopes, instances) of _materialized: what a Model builds on first read."""
-    return _materialized(*args)[:4]
+    """(nodes, order, scopes, instances) of _materialized: what a Model builds on first read
+    (a dict per op, nothing freed, no cycles, as in a compile: no cyclic GC meanwhile)."""
+    with gc_paused():
+        return _materialized(*args)[:4]
 
 
 def _scope_refs(cached: _Expansion) -> dict:
@@ -1457,7 +1471,7 @@ def _wants_int(schema: Attr) -> bool:
     return int in kinds
 
 
-def unseen_defaults(spec: Spec, blocks: list[BlockDef]) -> list[str]:
+def unseen_defaults(spec: Spec, blocks: list[BlockDef], layer_names: set[str] | None = None) -> list[str]:
     """One message per ``defaults`` entry of the spec's own file that nothing reads: no layer row, no other default
     and no used block refers to it, or every block that does has a parameter (or ``let``)
     of the same name, which hides the default (``defaults: {t: 4}`` beside bottleneck rows
@@ -1466,7 +1480,9 @@ def unseen_defaults(spec: Spec, blocks: list[BlockDef]) -> list[str]:
     defaults = spec.data.get("defaults", {})
     if not defaults and spec.depth == 1:
         return []
-    read = names_in(list(spec.data["layers"])) | names_in(list(defaults.values()))
+    # (layer_names: what the compile found the rows read, row by row, instead of a second walk)
+    read = (names_in(list(spec.data["layers"])) if layer_names is None else set(layer_names)) \
+        | names_in(list(defaults.values()))
     plans = [(block.name, _block_plan(block)) for block in blocks]
     for _, plan in plans:
         read |= plan.reads

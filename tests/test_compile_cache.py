@@ -502,3 +502,15 @@ def test_a_rule_changed_on_a_base_class_or_on_the_op_itself_is_not_met_by_a_kept
     _assert_same_model(after, _Uncached(load_spec(MNV2)).compile())
     activations = sum(1 for name in after.order if after.nodes[name]["op"] == "relu6")
     assert activations and after.totals()["madds"] == before.totals()["madds"] + activations
+
+
+def test_a_kept_row_still_counts_the_defaults_its_expressions_read(tmp_path: Path) -> None:
+    # `k` is read only by the conv row's expression: a later load making that row from its
+    # record (no expression evaluated) must still count `k` as read, and warn about `unused`
+    spec = _one_row(tmp_path, "{name: one, op: conv2d, out: 8, kernel: '${k}'}", "{k: 3, unused: 1}")
+    forget_shared_expansions()
+    for _ in range(2):
+        with pytest.warns(SpecWarning) as caught:
+            compile_spec(load_spec(spec))
+        messages = [str(w.message) for w in caught]
+        assert len(messages) == 1 and "'unused' is read by no layer or block" in messages[0], messages
