@@ -295,7 +295,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         bench_chain(folder, 10_000, max(1, repeats // 5))
-        bench_scaling(folder, [1_000, 10_000] if args.quick else [1_000, 10_000, 60_000], max(1, repeats // 5))
+        bench_scaling(folder, [1_000, 10_000] if args.quick else [1_000, 10_000, 60_000], max(1, repeats // 3))
     return 0
 
 
