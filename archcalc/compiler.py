@@ -1258,6 +1258,7 @@ def _materialized(nodes: dict, order: list, instances: list, log: list, deferred
     nodes in program order; the scopes in the order the log wrote them, each name's last
     write winning, as writing them one by one does)."""
     new_order, new_instances, new_log = [], [], []
+    nodes = dict(nodes)  # (its own: a Model read by two threads at once may make its IR twice)
     at_order = at_instance = at_log = 0
     for order_mark, instance_mark, log_mark, cached, scope, input_nodes, origin in deferred:
         new_order += order[at_order:order_mark]

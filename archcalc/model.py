@@ -72,7 +72,7 @@ class Model:
         if build is None or name not in _BUILT:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         self.nodes, self.order, self.scopes, self.blocks = build()
-        del self._build
+        self.__dict__.pop("_build", None)  # (two threads may both have made it: either result is the IR)
         return self.__dict__[name]
 
     def __getstate__(self) -> dict:

@@ -514,3 +514,15 @@ def test_a_kept_row_still_counts_the_defaults_its_expressions_read(tmp_path: Pat
     # record (no expression evaluated) must still count `k` as read, and warn about `unused`
     _assert_only_unused_warned_twice(_one_row(tmp_path, "{name: one, op: conv2d, out: 8, kernel: '${k}'}",
                                               "{k: 3, unused: 1}"))
+
+
+def test_a_models_put_off_ir_may_be_made_twice_alike() -> None:
+    # two threads reading model.nodes at once may both make it: making it must not change
+    # what it is made from (the second would find its own ops taken), and either result is the IR
+    compile_spec(load_spec(MNV2))
+    model = compile_spec(load_spec(MNV2))
+    build = vars(model)["_build"]
+    first, second = build(), build()
+    assert first == second and first[0] is not second[0]
+    fresh = _Uncached(load_spec(MNV2)).compile()
+    assert list(first[0].items()) == list(fresh.nodes.items()) and first[1] == fresh.order
