@@ -125,8 +125,9 @@ def forget_shared_expansions() -> None:
 
 class _RowPlan(NamedTuple):
     """A built-in block row as an earlier compile made it, kept in its row memo (under
-    ``(_ROW_PLAN, repeat count)``): each repeat's expansion key and expansion, their op
-    count and the block types they expand."""
+    ``(_ROW_PLAN, repeat count)``): its repeats as runs of ``[expansion key, expansion, how
+    many repeats in a row]`` (a chain of 10,000 repeats is two runs: the first, and the rest
+    at its output shape), their op count and the block types they expand."""
 
     steps: list
     size: int
@@ -687,9 +688,11 @@ class _Compiler:
         the loop of compile_row chains them, with no parameter or key worked out again."""
         current, others = sources[0], sources[1:]
         expansions, defer = self.expansions, self.defer
-        for repeat, (key, known) in enumerate(plan.steps):
+        repeat = 0
+        for key, known, count in plan.steps:
             expansions[key] = known
-            current = defer(known, f"{name}.block{repeat + 1}" if repeats is not None else name, [current, *others])
+            for repeat in range(repeat + 1, repeat + count + 1):
+                current = defer(known, f"{name}.block{repeat}" if repeats is not None else name, [current, *others])
         self.used_blocks.update(plan.used)
         return current
 
@@ -1074,7 +1077,7 @@ class _Compiler:
             self.scopes[name] = current = self.replay_row(plan, name, repeats, sources)
             self.scope_log.append((name, current))
             return _BLOCK, block.name, repeats, plan
-        steps = []  # (key, expansion) per repeat, for the row's plan
+        steps: list[list] = []  # runs of [key, expansion, repeats], for the row's plan
         for repeat in range(repeats or 1):  # repeats chain the main input; other inputs stay as written
             instance = f"{name}.block{repeat + 1}" if repeats is not None else name
             in_shape = self.shape(current)
@@ -1096,11 +1099,15 @@ class _Compiler:
                     found = self.expansions.get(key)
                     if found.__class__ is _Expansion:
                         seen[2] = found
-            steps.append((key, seen[2]))
+            if steps and steps[-1][0] == key and steps[-1][1] is seen[2]:
+                steps[-1][2] += 1
+            else:
+                steps.append([key, seen[2], 1])
         plan = None
-        if kept and all(known is not None for _, known in steps):  # the whole row, for the later compiles
-            plan = params_seen[_ROW_PLAN, repeats] = _RowPlan(steps, sum(known.size for _, known in steps),
-                                                               frozenset().union(*(known.used for _, known in steps)))
+        if kept and all(known is not None for _, known, _ in steps):  # the whole row, for the later compiles
+            plan = params_seen[_ROW_PLAN, repeats] = _RowPlan(
+                steps, sum(known.size * count for _, known, count in steps),
+                frozenset().union(*(known.used for _, known, _ in steps)))
         self.scopes[name] = current
         self.scope_log.append((name, current))  # (every write to scopes is logged: see _materialized)
         return None if plan is None else (_BLOCK, block.name, repeats, plan)

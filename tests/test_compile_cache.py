@@ -324,6 +324,18 @@ def test_the_yaml_readers_kept_scalars_stay_bounded_within_one_file() -> None:
     assert len(yamlio._SCALARS) <= yamlio._SCALARS_LIMIT
 
 
+def test_the_yaml_reader_keeps_no_long_scalar_between_reads() -> None:
+    # what it keeps is bounded in size too: a long text read once (a description) is not kept
+    from archcalc.spec import yamlio
+
+    long = "d" * (yamlio._SCALAR_CHARS + 1)
+    short = "s" * yamlio._SCALAR_CHARS
+    assert yamlio.parse_yaml(f"description: {long}\nname: {short}\n") == {"description": long, "name": short}
+    kept = {text for text, _ in yamlio._SCALARS}
+    assert short in kept and long not in kept
+    assert all(len(text) <= yamlio._SCALAR_CHARS for text in kept)
+
+
 # ---------------------------------------------------------------------------- put-off replays
 # A layer row's block replayed from a record (a repeat, or a block kept from an earlier compile)
 # makes its ops only when the model's nodes are first read (compiler._Compiler.defer). Whatever
@@ -526,3 +538,15 @@ def test_a_models_put_off_ir_may_be_made_twice_alike() -> None:
     assert first == second and first[0] is not second[0]
     fresh = _Uncached(load_spec(MNV2)).compile()
     assert list(first[0].items()) == list(fresh.nodes.items()) and first[1] == fresh.order
+
+
+def test_a_long_rows_kept_plan_is_its_runs_not_its_repeats(tmp_path: Path) -> None:
+    # what a row keeps for later loads grows with the kinds of repeat it has, not with n: the
+    # first repeat (its stride) and the rest (one input shape) are two runs
+    spec = _one_row(tmp_path, "{block: bottleneck, t: 6, c: 24, n: 40, s: 2}")
+    forget_shared_expansions()
+    compile_spec(load_spec(spec))
+    plans = [plan for memo in compiler._SHARED_ROWS.values() for key, plan in memo.items()
+             if isinstance(key, tuple) and key[0] is compiler._ROW_PLAN]
+    assert len(plans) == 1 and [count for _, _, count in plans[0].steps] == [1, 39]
+    _assert_same_ir(compile_spec(load_spec(spec)), _Uncached(load_spec(spec)).compile())

@@ -359,9 +359,10 @@ def _scalar(loader: Any, constructors: dict, event: Any) -> Any:
             loader, yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style))
     except Exception:  # (an int of 5,000 digits): reported by the general reader, in its turn
         raise _NotPlain from None
-    if len(_SCALARS) >= _SCALARS_LIMIT:  # (bounded per entry: one file may hold 200,000 scalars)
-        _SCALARS.clear()
-    _SCALARS[event.value, event.implicit] = value
+    if len(event.value) <= _SCALAR_CHARS:  # (a long text, a description say, is seldom read twice)
+        if len(_SCALARS) >= _SCALARS_LIMIT:  # (bounded per entry: one file may hold 200,000 scalars)
+            _SCALARS.clear()
+        _SCALARS[event.value, event.implicit] = value
     return value
 
 
@@ -371,6 +372,9 @@ _NO_KEY = object()
 # function of the key, like the parsed expressions; emptied when full.
 _SCALARS: dict[tuple, Any] = {}
 _SCALARS_LIMIT = 8192
+# Only scalars this short are kept, so that what is kept stays small (8,192 x 256 characters at
+# most): a process loading specs from anywhere must not hold each one's 4 MiB description.
+_SCALAR_CHARS = 256
 _KEY_TYPES = frozenset({str, int, float, bool})
 
 
